@@ -1,0 +1,84 @@
+package rccserver_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/rccserver/rccserver"
+
+// goList returns every package in the transitive import graph of pattern,
+// with its doc synopsis, as reported by the go tool.
+func goList(t *testing.T, pattern string) []listedPackage {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Standard,Doc,Imports", pattern)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pattern, err)
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+type listedPackage struct {
+	ImportPath string
+	Standard   bool
+	Doc        string
+}
+
+// TestImportDirection keeps the layering of architecture.md §2: csta is pure
+// (standard library only), station knows nothing of CSTA, directory knows
+// nothing of SIP or CSTA.
+func TestImportDirection(t *testing.T) {
+	rules := []struct {
+		pkg       string
+		forbidden func(listedPackage) bool
+		why       string
+	}{
+		{"./../csta/...", func(p listedPackage) bool {
+			return !p.Standard && !strings.HasPrefix(p.ImportPath, module+"/csta")
+		}, "csta may import only the standard library"},
+		{"./../csta/...", func(p listedPackage) bool {
+			return p.ImportPath == "net" || strings.HasPrefix(p.ImportPath, "net/")
+		}, "csta does no I/O"},
+		{"./../station/...", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/csta")
+		}, "station must not import csta"},
+		{"./../directory/...", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/csta") || strings.HasPrefix(p.ImportPath, "github.com/emiago/sipgo")
+		}, "directory must not import csta or sipgo"},
+	}
+	for _, r := range rules {
+		for _, p := range goList(t, r.pkg) {
+			if r.forbidden(p) {
+				t.Errorf("%s: %s is in the import graph of %s", r.why, p.ImportPath, r.pkg)
+			}
+		}
+	}
+}
+
+// TestPackageDocs requires a doc comment on every package of the fixed layout.
+func TestPackageDocs(t *testing.T) {
+	for _, p := range goList(t, "./../...") {
+		if !strings.HasPrefix(p.ImportPath, module) || strings.Contains(p.ImportPath, "/internal/") {
+			continue
+		}
+		if strings.TrimSpace(p.Doc) == "" {
+			t.Errorf("package %s has no doc comment", p.ImportPath)
+		}
+	}
+}
