@@ -1,0 +1,185 @@
+package csta
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Namespace is the ECMA-323 3rd-edition namespace we write. Decode accepts
+// any namespace (ed3, ed4, ed5, none, and the typos real phones send),
+// because peers differ and element names are what matter (protocol.md §3).
+const Namespace = "http://www.ecma-international.org/standards/ecma-323/csta/ed3"
+
+// DefaultMaxSize is the largest body Decode accepts: a snapshot of many
+// calls stays far below it, and SIP stream framing allows 64 KiB anyway.
+const DefaultMaxSize = 64 << 10
+
+// ContentType is the MIME type of CSTA XML bodies (IANA application/csta+xml).
+const ContentType = "application/csta+xml"
+
+// Message is any CSTA document: request, response, event or CSTAErrorCode.
+// All message types are used as pointers.
+type Message interface {
+	// Root returns the local name of the document's root element.
+	Root() string
+}
+
+// validator is implemented by messages with children the schema requires.
+type validator interface {
+	validate() error
+}
+
+// Decode reads one CSTA document of at most DefaultMaxSize bytes and returns
+// the typed message chosen by the root's local name.
+func Decode(body []byte) (Message, error) { return DecodeLimit(body, DefaultMaxSize) }
+
+// DecodeLimit is Decode with an explicit size limit.
+func DecodeLimit(body []byte, limit int) (Message, error) {
+	if len(body) > limit {
+		return nil, &Error{Kind: ErrTooLarge, Err: errors.New(strconv.Itoa(len(body)) + " bytes, limit " + strconv.Itoa(limit))}
+	}
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	start, err := rootElement(dec)
+	if err != nil {
+		return nil, err
+	}
+	root := start.Name.Local
+	newMsg, ok := registry[root]
+	if !ok {
+		return nil, &Error{Kind: ErrUnknownRoot, Root: root}
+	}
+	msg := newMsg()
+	if err := dec.DecodeElement(msg, &start); err != nil {
+		return nil, classify(root, err)
+	}
+	if err := trailing(dec); err != nil {
+		return nil, &Error{Kind: ErrMalformed, Root: root, Err: err}
+	}
+	if v, ok := msg.(validator); ok {
+		if err := v.validate(); err != nil {
+			return nil, withRoot(root, err)
+		}
+	}
+	return msg, nil
+}
+
+// rootElement skips the prolog and returns the root's start tag.
+func rootElement(dec *xml.Decoder) (xml.StartElement, error) {
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("no root element")
+			}
+			return xml.StartElement{}, &Error{Kind: ErrMalformed, Err: err}
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return t, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return xml.StartElement{}, &Error{Kind: ErrMalformed, Err: errors.New("text before the root element")}
+			}
+		case xml.Directive:
+			// DOCTYPE and friends have no place in CSTA and only invite entity tricks.
+			return xml.StartElement{}, &Error{Kind: ErrMalformed, Err: errors.New("directive in prolog")}
+		}
+	}
+}
+
+// trailing checks that only whitespace, comments and processing instructions
+// follow the root element.
+func trailing(dec *xml.Decoder) error {
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return errors.New("text after the root element")
+			}
+		case xml.Comment, xml.ProcInst:
+		default:
+			return errors.New("content after the root element")
+		}
+	}
+}
+
+// classify turns an encoding/xml failure into one of our kinds.
+func classify(root string, err error) error {
+	var ours *Error
+	var syntax *xml.SyntaxError
+	var num *strconv.NumError
+	switch {
+	case errors.As(err, &ours):
+		return withRoot(root, ours)
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return &Error{Kind: ErrMalformed, Root: root, Err: err}
+	case errors.As(err, &num):
+		return &Error{Kind: ErrInvalidValue, Root: root, Err: err}
+	default:
+		return &Error{Kind: ErrInvalidValue, Root: root, Err: err}
+	}
+}
+
+func withRoot(root string, err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Root == "" {
+		c := *e
+		c.Root = root
+		return &c
+	}
+	return err
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+var rootAttr = []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: Namespace}}
+
+// Encode writes msg as an ed3 document with an XML declaration, in UTF-8,
+// children in schema order and strings exactly as given.
+func Encode(msg Message) ([]byte, error) {
+	if msg == nil || registry[msg.Root()] == nil {
+		return nil, &Error{Kind: ErrUnknownMessage}
+	}
+	if v, ok := msg.(validator); ok {
+		if err := v.validate(); err != nil {
+			return nil, withRoot(msg.Root(), err)
+		}
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	buf.Reset()
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(buf)
+	start := xml.StartElement{Name: xml.Name{Local: msg.Root()}, Attr: rootAttr}
+	if err := enc.EncodeElement(msg, start); err != nil {
+		return nil, withRoot(msg.Root(), err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+// blank reports whether s has no content but whitespace.
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
+// Roots returns the root element names Decode knows, in no particular order.
+func Roots() []string {
+	out := make([]string, 0, len(registry))
+	for r := range registry {
+		out = append(out, r)
+	}
+	return out
+}
