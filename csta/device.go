@@ -71,13 +71,14 @@ func ParseDeviceID(s string) (DeviceID, error) {
 		}
 	case "sip", "sips":
 		d.Kind = DeviceSIP
-		addr, _, _ := strings.Cut(rest, ";") // URI parameters
-		addr, _, _ = strings.Cut(addr, "?")  // headers
+		// sip:user;userparams@host;uriparams?headers (RFC 3261 §19.1.1)
+		addr, _, _ := strings.Cut(rest, "?")
 		user, host, ok := strings.Cut(addr, "@")
 		if !ok {
 			user, host = "", addr
 		}
-		user, _, _ = strings.Cut(user, ";") // user parameters (RFC 3261 §19.1.1)
+		user, _, _ = strings.Cut(user, ";")
+		host, _, _ = strings.Cut(host, ";")
 		d.Number, d.Host = user, strings.ToLower(host)
 		if d.Host == "" {
 			return d, fmt.Errorf("%w: %q has no host", ErrBadDeviceID, s)
@@ -145,7 +146,7 @@ func isDialable(n string) bool {
 		return false
 	}
 	for _, c := range n {
-		if (c < '0' || c > '9') && c != '*' && c != '#' && (c < 'A' || c > 'D') && (c < 'a' || c > 'd') {
+		if (c < '0' || c > '9') && c != '*' && c != '#' {
 			return false
 		}
 	}
