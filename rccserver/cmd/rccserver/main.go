@@ -23,6 +23,9 @@ func main() {
 
 // run is main without the process exit, so tests can call it.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "dialplan" {
+		return runDialplan(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("rccserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	showVersion := fs.Bool("version", false, "print the version and exit")
