@@ -1,0 +1,44 @@
+package directory
+
+import "errors"
+
+// Sentinel errors. Functions wrap them with context (fmt.Errorf("…: %w")),
+// so test for them with errors.Is.
+var (
+	// ErrNotFound: no user has this SIP address or line URI.
+	ErrNotFound = errors.New("directory: not found")
+
+	// ErrAmbiguous: more than one user has this line URI (after
+	// normalisation), so the line cannot identify a user.
+	ErrAmbiguous = errors.New("directory: line URI belongs to more than one user")
+
+	// ErrNotLoaded: the directory has no data yet (Start has not succeeded).
+	ErrNotLoaded = errors.New("directory: not loaded")
+
+	// ErrInvalidConfig: the configuration is wrong; the *ConfigError that
+	// wraps it names the key.
+	ErrInvalidConfig = errors.New("invalid directory configuration")
+
+	// ErrInsecureBind: a simple bind would send the password without TLS
+	// and AllowInsecure is not set.
+	ErrInsecureBind = errors.New("refusing simple bind without TLS (use ldaps:// or start_tls)")
+
+	// ErrUnreachable: the LDAP server could not be reached, or the
+	// connection failed (dial, TLS handshake, network error, timeout).
+	ErrUnreachable = errors.New("LDAP server unreachable")
+
+	// ErrBind: the server refused the bind (wrong name or password, locked
+	// account, TLS required, …).
+	ErrBind = errors.New("LDAP bind failed")
+
+	// ErrSearch: the server answered a search with an error (e.g. a size
+	// limit, a bad base DN or filter, no access).
+	ErrSearch = errors.New("LDAP search failed")
+
+	// ErrNoNetBIOS: the NetBIOS domain name is neither configured nor
+	// found under CN=Partitions.
+	ErrNoNetBIOS = errors.New("NetBIOS domain name not found")
+
+	// ErrSnapshot: the snapshot file could not be read or written.
+	ErrSnapshot = errors.New("directory snapshot")
+)

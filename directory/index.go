@@ -1,0 +1,171 @@
+package directory
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Skip is a directory object left out of the directory, and why.
+type Skip struct {
+	DN     string `json:"dn"`
+	Reason string `json:"reason"`
+}
+
+// LineConflict is a line URI that several users have; lookups of that line
+// return ErrAmbiguous. The users stay in the directory.
+type LineConflict struct {
+	LineURI string   // normalised
+	DNs     []string // the users that share it
+}
+
+// ambiguous marks a line key that several entries share.
+const ambiguous = -1
+
+// index is one immutable, fully built generation of the directory. Lookups
+// read it without locks; a refresh builds a new one and swaps the pointer.
+type index struct {
+	entries  []Entry
+	bySIP    map[string]int // NormalizeSIPAddress -> entries[i]
+	byLine   map[string]int // line URI as stored -> entries[i] or ambiguous
+	byLineN  map[string]int // NormalizeLineURI -> entries[i] or ambiguous
+	skipped  []Skip
+	conflict []LineConflict
+
+	loaded       time.Time // when the data was loaded from the source
+	fromSnapshot bool      // the data came from the snapshot file
+	pages        int       // LDAP pages the load fetched
+}
+
+// buildIndex validates the candidates and indexes the good ones. It skips
+// (and reports) entries without a valid SIP address, without a domain
+// account, or with a malformed line URI, and every entry whose SIP address
+// appears more than once: picking one of them could admit the wrong
+// account. Users sharing a line stay, but the line is ambiguous.
+func buildIndex(candidates []Entry) *index {
+	ix := &index{
+		entries: make([]Entry, 0, len(candidates)),
+		bySIP:   make(map[string]int, len(candidates)),
+	}
+
+	// Pass 1: per-entry checks, and who uses each SIP address.
+	valid := make([]bool, len(candidates))
+	holders := make(map[string][]int, len(candidates))
+	for i := range candidates {
+		e := &candidates[i]
+		if reason := checkEntry(e); reason != "" {
+			ix.skipped = append(ix.skipped, Skip{DN: e.DN, Reason: reason})
+			continue
+		}
+		valid[i] = true
+		k := NormalizeSIPAddress(e.SIPAddress)
+		holders[k] = append(holders[k], i)
+	}
+
+	// Pass 2: keep entries whose SIP address is unique.
+	for i := range candidates {
+		if !valid[i] {
+			continue
+		}
+		e := candidates[i]
+		k := NormalizeSIPAddress(e.SIPAddress)
+		if h := holders[k]; len(h) > 1 {
+			ix.skipped = append(ix.skipped, Skip{DN: e.DN, Reason: fmt.Sprintf(
+				"duplicate SIP address %s, also on %s", e.SIPAddress, otherDNs(candidates, h, i))})
+			continue
+		}
+		ix.bySIP[k] = len(ix.entries)
+		ix.entries = append(ix.entries, e)
+	}
+
+	// Pass 3: lines, grouped by normalised form.
+	ix.byLine = make(map[string]int, len(ix.entries))
+	ix.byLineN = make(map[string]int, len(ix.entries))
+	var shared map[string][]int
+	for i := range ix.entries {
+		line := ix.entries[i].LineURI
+		if line == "" {
+			continue
+		}
+		n := NormalizeLineURI(line)
+		j, seen := ix.byLineN[n]
+		if !seen {
+			ix.byLineN[n] = i
+			ix.byLine[line] = i
+			continue
+		}
+		if shared == nil {
+			shared = map[string][]int{}
+		}
+		if j != ambiguous {
+			shared[n] = []int{j}
+		}
+		shared[n] = append(shared[n], i)
+		ix.byLineN[n] = ambiguous
+	}
+	for n, users := range shared {
+		c := LineConflict{LineURI: n}
+		for _, i := range users {
+			ix.byLine[ix.entries[i].LineURI] = ambiguous
+			c.DNs = append(c.DNs, ix.entries[i].DN)
+		}
+		ix.conflict = append(ix.conflict, c)
+	}
+	slices.SortFunc(ix.conflict, func(a, b LineConflict) int { return strings.Compare(a.LineURI, b.LineURI) })
+	return ix
+}
+
+// checkEntry returns why e cannot be used, or "".
+func checkEntry(e *Entry) string {
+	if err := validSIPAddress(e.SIPAddress); err != nil {
+		return err.Error()
+	}
+	if e.Account.SAM == "" {
+		return "no sAMAccountName"
+	}
+	if strings.ContainsAny(e.Account.SAM, `\@/ `) {
+		return fmt.Sprintf("malformed sAMAccountName %q", e.Account.SAM)
+	}
+	if e.Account.Domain == "" {
+		return "no NetBIOS domain name"
+	}
+	if err := validLineURI(e.LineURI); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func otherDNs(c []Entry, holders []int, self int) string {
+	var dns []string
+	for _, h := range holders {
+		if h != self {
+			dns = append(dns, c[h].DN)
+		}
+	}
+	return strings.Join(dns, "; ")
+}
+
+// lookupSIP finds an entry by SIP address.
+func (ix *index) lookupSIP(address string) (Entry, error) {
+	if i, ok := ix.bySIP[NormalizeSIPAddress(address)]; ok {
+		return ix.entries[i], nil
+	}
+	return Entry{}, fmt.Errorf("SIP address %q: %w", address, ErrNotFound)
+}
+
+// lookupLine finds an entry by line URI: exact match first, then normalised.
+func (ix *index) lookupLine(uri string) (Entry, error) {
+	uri = strings.TrimSpace(uri)
+	i, ok := ix.byLine[uri]
+	if !ok {
+		i, ok = ix.byLineN[NormalizeLineURI(uri)]
+	}
+	switch {
+	case !ok:
+		return Entry{}, fmt.Errorf("line URI %q: %w", uri, ErrNotFound)
+	case i == ambiguous:
+		return Entry{}, fmt.Errorf("line URI %q: %w", uri, ErrAmbiguous)
+	}
+	return ix.entries[i], nil
+}
