@@ -213,8 +213,13 @@ func strict(dc *mapstructure.DecoderConfig) { dc.ErrorUnused = true }
 func decodeProblems(section string, err error) []error {
 	var out []error
 	for _, e := range Problems(err) {
-		key, problem := section, e.Error()
+		key, value, problem := section, "", e.Error()
 		var de *mapstructure.DecodeError
+		var pe *mapstructure.ParseError
+		if errors.As(e, &pe) {
+			value = fmt.Sprint(pe.Value)
+			problem = fmt.Sprintf("not a %s", pe.Expected.Type())
+		}
 		if errors.As(e, &de) {
 			name := de.Name()
 			switch {
@@ -224,9 +229,11 @@ func decodeProblems(section string, err error) []error {
 			default:
 				key += "." + name
 			}
-			problem = de.Unwrap().Error()
+			if pe == nil {
+				problem = de.Unwrap().Error()
+			}
 		}
-		out = append(out, &ConfigError{Key: key, Problem: problem})
+		out = append(out, &ConfigError{Key: key, Value: value, Problem: problem})
 	}
 	return out
 }
