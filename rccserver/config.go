@@ -1,0 +1,125 @@
+package rccserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// DefaultPort is the RCC SIP line's receive port in the guide we model.
+const DefaultPort = 11001
+
+// Listener is one SIP listening socket facing Lync.
+type Listener struct {
+	// Transport is "tcp" or "udp" ("tls" and "mtls" come with the certificates).
+	Transport string `mapstructure:"transport"`
+	// Addr is host:port to bind, e.g. "0.0.0.0:11001".
+	Addr string `mapstructure:"addr"`
+	// Advertise is the host[:port] written into our Contact for dialogs on
+	// this listener (defaults to the bound address). The client sends ACK and
+	// in-dialog requests there, so it must be reachable and match this
+	// listener's transport (go-ecosystem §1.2).
+	Advertise string `mapstructure:"advertise"`
+}
+
+// Config is the SIP side's configuration. Durations are whole seconds in the
+// YAML file; the Go API takes time.Duration so tests can use short values.
+type Config struct {
+	Listeners []Listener `mapstructure:"listeners"`
+	// Domains are the hosts our Request-URIs may carry: the Lync static
+	// route's MatchUri and the Line Server URI host (architecture.md §1).
+	Domains []string `mapstructure:"domains"`
+	// SessionExpires is the session interval we grant (RFC 4028), at most.
+	SessionExpires time.Duration `mapstructure:"session_expires"`
+	// MinSE is the smallest interval we accept; smaller requests get 422.
+	MinSE time.Duration `mapstructure:"min_se"`
+	// KeepAlive is the period of the keep-alive INFO; 0 switches it off and
+	// it must stay under 1200 s, as the guide we model requires.
+	KeepAlive time.Duration `mapstructure:"keepalive"`
+	// RequestTimeout bounds the wait for the answer to an INFO or BYE we send
+	// (default: SIP Timer F, 64·T1).
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// QueueSize bounds each session's queue of outbound events.
+	QueueSize int `mapstructure:"queue_size"`
+	// ShutdownTimeout bounds how long SIGTERM waits for BYEs to be answered.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// DefaultConfig returns the defaults: TCP on 11001, 1800 s sessions, 60 s keep-alive.
+func DefaultConfig() Config {
+	return Config{
+		Listeners:       []Listener{{Transport: "tcp", Addr: fmt.Sprintf("0.0.0.0:%d", DefaultPort)}},
+		Domains:         []string{"localhost", "127.0.0.1"},
+		SessionExpires:  1800 * time.Second,
+		MinSE:           90 * time.Second,
+		KeepAlive:       60 * time.Second,
+		RequestTimeout:  32 * time.Second,
+		QueueSize:       1024,
+		ShutdownTimeout: 5 * time.Second,
+	}
+}
+
+// MaxKeepAlive is the exclusive upper bound of the keep-alive period.
+const MaxKeepAlive = 1200 * time.Second
+
+// Validate checks every value and names the configuration key of each problem.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrConfig, key, fmt.Sprintf(format, args...)))
+	}
+	if len(c.Listeners) == 0 {
+		bad("listen.listeners", "at least one listener is required")
+	}
+	seen := map[string]bool{}
+	for i, l := range c.Listeners {
+		key := fmt.Sprintf("listen.listeners[%d]", i)
+		switch strings.ToLower(l.Transport) {
+		case "tcp", "udp":
+		default:
+			bad(key+".transport", "%q is not tcp or udp", l.Transport)
+		}
+		if _, _, err := net.SplitHostPort(l.Addr); err != nil {
+			bad(key+".addr", "%q: %v", l.Addr, err)
+		}
+		k := strings.ToLower(l.Transport) + " " + l.Addr
+		if seen[k] {
+			bad(key, "duplicate listener %s", k)
+		}
+		seen[k] = true
+	}
+	if len(c.Domains) == 0 {
+		bad("listen.domains", "at least one RCC domain is required (the static route's MatchUri)")
+	}
+	if c.MinSE <= 0 {
+		bad("session.min_se", "%v must be positive", c.MinSE)
+	}
+	if c.SessionExpires < c.MinSE {
+		bad("session.session_expires", "%v is below session.min_se %v", c.SessionExpires, c.MinSE)
+	}
+	if c.KeepAlive < 0 || c.KeepAlive >= MaxKeepAlive {
+		bad("session.keepalive", "%v: must be 0 (off) or under %v", c.KeepAlive.Seconds(), MaxKeepAlive.Seconds())
+	}
+	if c.RequestTimeout <= 0 {
+		bad("session.request_timeout", "%v must be positive", c.RequestTimeout)
+	}
+	if c.QueueSize <= 0 {
+		bad("session.queue_size", "%d must be positive", c.QueueSize)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("session.shutdown_timeout", "%v must be positive", c.ShutdownTimeout)
+	}
+	return errors.Join(errs...)
+}
+
+// ownsDomain reports whether host is one of the configured RCC domains.
+func (c Config) ownsDomain(host string) bool {
+	for _, d := range c.Domains {
+		if strings.EqualFold(d, host) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,24 @@
+package rccserver
+
+// LogCode is the code written to the log (field "code") and, for refusals,
+// into the answer the client receives. The contact-center codes match the
+// guide we model (architecture.md §4); docs/troubleshooting.md explains each.
+type LogCode string
+
+// Log codes of the RCC side. Admission may refuse with others (station's
+// login codes such as Cs_StationInUseByAnotherUser); they travel as LogCode too.
+const (
+	CodeAccessDenied       LogCode = "Cs_AccessDenied"
+	CodeUnknownLineServer  LogCode = "Cs_UnknownLineServer"
+	CodeBadRequest         LogCode = "Cs_BadRequest"
+	CodeUnsupportedMedia   LogCode = "Cs_UnsupportedMediaType"
+	CodeUnknownDialog      LogCode = "Cs_UnknownDialog"
+	CodeSessionIntervalLow LogCode = "Cs_SessionIntervalTooSmall"
+	CodeNoFeatureLicense   LogCode = "Cs_NoFeatureLicense"
+	CodeUserNotFound       LogCode = "Cs_UserNotFound"
+	CodePrivilegeViolation LogCode = "Cs_PrivilegeViolation"
+	CodeKeepAliveFailed    LogCode = "Cs_KeepAliveFailed"
+	CodeSessionExpired     LogCode = "Cs_SessionExpired"
+	CodeEventNotDelivered  LogCode = "Cs_EventNotDelivered"
+	CodeInternal           LogCode = "Cs_InternalError"
+)

@@ -1,0 +1,365 @@
+// Package lynctest is a Lync-shaped RCC client for tests: a sipgo user agent
+// that signs in with INVITE + RequestSystemStatus, sends CSTA requests in
+// INFO, refreshes with UPDATE or re-INVITE, and collects the events the
+// server sends back over the same connection.
+package lynctest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/csta"
+)
+
+// Options describe the client.
+type Options struct {
+	Server    string // host:port of rccserver (or of a proxy in front of it)
+	Transport string // "tcp" (default) or "udp"
+	User      string // From address, e.g. "sip:alice@example.com"
+	Line      string // line URI for lcs:line, e.g. "tel:+13175551010"
+	Domain    string // host of the Request-URI (the Line Server URI), default the server host
+	// SessionExpires, if non-zero, is sent in the INVITE (seconds).
+	SessionExpires int
+	// Route, if set, is sent as a pre-loaded Route header (e.g. a proxy).
+	Route string
+	// InfoStatus decides the status answered to each INFO the server sends
+	// (events, keep-alives); nil answers 200. Returning 0 leaves it unanswered.
+	InfoStatus func(msg csta.Message) int
+	// UA, if set, is shared (many clients multiplexed on one connection, as a
+	// Lync front end does); the caller then owns its lifetime.
+	UA *sipgo.UserAgent
+}
+
+// Client is one signed-in (or signing-in) RCC client.
+type Client struct {
+	opts   Options
+	ua     *sipgo.UserAgent
+	ownUA  bool
+	cli    *sipgo.Client
+	dlg    *sipgo.DialogClientSession
+	callID string
+
+	events chan Event
+	byes   chan *sip.Request
+	ended  atomic.Bool
+	mu     sync.Mutex
+}
+
+// Event is an INFO the server sent, decoded.
+type Event struct {
+	Msg csta.Message
+	Req *sip.Request
+}
+
+// registry routes requests from the server to the client whose dialog they
+// belong to, when several clients share one UA.
+var registry sync.Map // Call-ID -> *Client
+
+// New creates a client; nothing is sent until SignIn.
+func New(opts Options) (*Client, error) {
+	if opts.Transport == "" {
+		opts.Transport = "tcp"
+	}
+	c := &Client{opts: opts, events: make(chan Event, 1024), byes: make(chan *sip.Request, 1)}
+	ua := opts.UA
+	if ua == nil {
+		var err error
+		if ua, err = NewUA(); err != nil {
+			return nil, err
+		}
+		c.ownUA = true
+	}
+	c.ua = ua
+	cli, err := sipgo.NewClient(ua)
+	if err != nil {
+		return nil, err
+	}
+	c.cli = cli
+	return c, nil
+}
+
+// NewUA creates a user agent whose server side dispatches requests to the
+// clients created on it.
+func NewUA() (*sipgo.UserAgent, error) {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("lynctest"))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		return nil, err
+	}
+	srv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) {
+		c := lookup(req)
+		if c == nil {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "No Such Call", nil))
+			return
+		}
+		c.onInfo(req, tx)
+	})
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		c := lookup(req)
+		if c == nil {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "No Such Call", nil))
+			return
+		}
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		c.ended.Store(true)
+		select {
+		case c.byes <- req:
+		default:
+		}
+	})
+	return ua, nil
+}
+
+func lookup(req *sip.Request) *Client {
+	if v, ok := registry.Load(req.CallID().Value()); ok {
+		return v.(*Client)
+	}
+	return nil
+}
+
+func (c *Client) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	msg, err := csta.Decode(req.Body())
+	status := sip.StatusOK
+	if c.opts.InfoStatus != nil {
+		status = c.opts.InfoStatus(msg)
+	}
+	if err == nil {
+		select {
+		case c.events <- Event{Msg: msg, Req: req}:
+		default:
+		}
+	}
+	if status == 0 {
+		return // leave the transaction unanswered: the server's Timer F must fire
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, status, "Answer", nil))
+}
+
+// SignIn sends the INVITE with RequestSystemStatus and, on 2xx, the ACK. It
+// returns the final response (also for refusals, with an *sipgo.ErrDialogResponse error).
+func (c *Client) SignIn(ctx context.Context) (*sip.Response, error) {
+	host, portStr, err := net.SplitHostPort(c.opts.Server)
+	if err != nil {
+		return nil, err
+	}
+	port, _ := strconv.Atoi(portStr)
+	domain := c.opts.Domain
+	if domain == "" {
+		domain = host
+	}
+	body, err := csta.Encode(&csta.RequestSystemStatus{Extensions: &csta.Extensions{Line: c.opts.Line}})
+	if err != nil {
+		return nil, err
+	}
+	uri := sip.Uri{Scheme: "sip", User: "rcc", Host: domain, UriParams: sip.NewParams(), Headers: sip.NewParams()}
+	uri.UriParams.Add("transport", c.opts.Transport)
+	req := sip.NewRequest(sip.INVITE, uri)
+	req.SetBody(body)
+	req.SetTransport(c.opts.Transport)
+	req.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
+	from, err := parseAddr(c.opts.User)
+	if err != nil {
+		return nil, err
+	}
+	from.Params = sip.NewParams()
+	from.Params.Add("tag", sip.GenerateTagN(10))
+	fromHdr := sip.FromHeader{Address: from.Address, Params: from.Params}
+	toHdr := sip.ToHeader{Address: uri, Params: sip.NewParams()}
+	req.AppendHeader(&fromHdr)
+	req.AppendHeader(&toHdr)
+	ct := sip.ContentTypeHeader(csta.ContentType)
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Content-Disposition", "signal;handling=required"))
+	req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	if c.opts.SessionExpires > 0 {
+		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(c.opts.SessionExpires)))
+	}
+	if c.opts.Route != "" {
+		req.AppendHeader(sip.NewHeader("Route", c.opts.Route))
+	}
+	callID := sip.CallIDHeader(sip.GenerateTagN(16) + "@lynctest")
+	req.AppendHeader(&callID)
+	c.callID = string(callID)
+	registry.Store(c.callID, c)
+
+	contactURI := sip.Uri{Scheme: "sip", User: from.Address.User, Host: "lynctest.invalid", UriParams: sip.NewParams(), Headers: sip.NewParams()}
+	dua := sipgo.DialogUA{Client: c.cli, ContactHDR: sip.ContactHeader{Address: contactURI}}
+	dlg, err := dua.WriteInvite(ctx, req)
+	if err != nil {
+		registry.Delete(c.callID)
+		return nil, err
+	}
+	c.dlg = dlg
+	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		registry.Delete(c.callID)
+		var de *sipgo.ErrDialogResponse
+		if errors.As(err, &de) {
+			return de.Res, err
+		}
+		return dlg.InviteResponse, err
+	}
+	if err := dlg.Ack(ctx); err != nil {
+		return dlg.InviteResponse, err
+	}
+	return dlg.InviteResponse, nil
+}
+
+type addr struct {
+	Address sip.Uri
+	Params  sip.HeaderParams
+}
+
+func parseAddr(s string) (addr, error) {
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil {
+		return addr{}, fmt.Errorf("user %q: %w", s, err)
+	}
+	return addr{Address: u}, nil
+}
+
+// CallID returns the dialog's Call-ID.
+func (c *Client) CallID() string { return c.callID }
+
+// Request sends msg in an INFO and returns the decoded answer from the 200 body.
+func (c *Client) Request(ctx context.Context, msg csta.Message) (csta.Message, *sip.Response, error) {
+	body, err := csta.Encode(msg)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := c.RequestRaw(ctx, csta.ContentType, body)
+	if err != nil {
+		return nil, res, err
+	}
+	if res.StatusCode != sip.StatusOK {
+		return nil, res, fmt.Errorf("INFO answered %d %s", res.StatusCode, res.Reason)
+	}
+	answer, err := csta.Decode(res.Body())
+	return answer, res, err
+}
+
+// RequestRaw sends an INFO with any content type and body.
+func (c *Client) RequestRaw(ctx context.Context, contentType string, body []byte) (*sip.Response, error) {
+	req := sip.NewRequest(sip.INFO, c.dlg.InviteResponse.Contact().Address)
+	if contentType != "" {
+		ct := sip.ContentTypeHeader(contentType)
+		req.AppendHeader(&ct)
+		req.AppendHeader(sip.NewHeader("Content-Disposition", "signal;handling=required"))
+	}
+	req.SetBody(body)
+	return c.do(ctx, req)
+}
+
+func (c *Client) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	c.mu.Lock() // one CSeq counter, like a real client's dialog
+	defer c.mu.Unlock()
+	return c.dlg.Do(ctx, req)
+}
+
+// Update refreshes the session with a body-less UPDATE (RFC 4028 / Communicator 2007 R2+).
+func (c *Client) Update(ctx context.Context) (*sip.Response, error) {
+	req := sip.NewRequest(sip.UPDATE, c.dlg.InviteResponse.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	if c.opts.SessionExpires > 0 {
+		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(c.opts.SessionExpires)+";refresher=uac"))
+	}
+	return c.do(ctx, req)
+}
+
+// ReInvite refreshes with a re-INVITE carrying RequestSystemStatus, as older
+// clients do, and acknowledges the 200.
+func (c *Client) ReInvite(ctx context.Context) (*sip.Response, error) {
+	body, _ := csta.Encode(&csta.RequestSystemStatus{Extensions: &csta.Extensions{Line: c.opts.Line}})
+	req := sip.NewRequest(sip.INVITE, c.dlg.InviteResponse.Contact().Address)
+	ct := sip.ContentTypeHeader(csta.ContentType)
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	if c.opts.SessionExpires > 0 {
+		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(c.opts.SessionExpires)+";refresher=uac"))
+	}
+	contact := c.dlg.InviteRequest.Contact()
+	req.AppendHeader(sip.HeaderClone(contact))
+	req.SetBody(body)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tx, err := c.dlg.TransactionRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			if res.IsSuccess() {
+				ack := sip.NewRequest(sip.ACK, c.dlg.InviteResponse.Contact().Address)
+				ack.AppendHeader(sip.HeaderClone(req.From()))
+				ack.AppendHeader(sip.HeaderClone(res.To()))
+				ack.AppendHeader(sip.HeaderClone(req.CallID()))
+				ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
+				cl := sip.ContentLengthHeader(0) // mandatory on stream transports (RFC 3261 §20.14)
+				ack.AppendHeader(&cl)
+				ack.SetTransport(req.Transport())
+				ack.SetDestination(req.Destination())
+				if err := c.cli.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
+					return res, err
+				}
+			}
+			return res, nil
+		case <-tx.Done():
+			return nil, tx.Err()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Bye signs out.
+func (c *Client) Bye(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer registry.Delete(c.callID)
+	c.ended.Store(true)
+	return c.dlg.Bye(ctx)
+}
+
+// NextEvent waits for the next INFO the server sent.
+func (c *Client) NextEvent(ctx context.Context) (Event, error) {
+	select {
+	case ev := <-c.events:
+		return ev, nil
+	case <-ctx.Done():
+		return Event{}, ctx.Err()
+	}
+}
+
+// WaitBye waits for a BYE from the server.
+func (c *Client) WaitBye(ctx context.Context) (*sip.Request, error) {
+	select {
+	case r := <-c.byes:
+		return r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close releases the client's user agent if it owns it.
+func (c *Client) Close() error {
+	registry.Delete(c.callID)
+	if c.ownUA {
+		return c.ua.Close()
+	}
+	return nil
+}

@@ -1,0 +1,388 @@
+package rccserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/rs/zerolog"
+)
+
+// allowed is our Allow header: UPDATE and INFO are essential, a gateway that
+// ignores UPDATE loses Communicator 2007 R2+ sessions (protocol.md §2.3).
+const allowed = "INVITE, ACK, BYE, CANCEL, INFO, UPDATE, OPTIONS"
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	Config    Config
+	Log       zerolog.Logger
+	Clock     Clock     // nil: SystemClock
+	Admission Admission // required
+	Handler   Handler   // required
+}
+
+// Server is the RCC side facing Lync: SIP listeners and the table of sessions.
+type Server struct {
+	cfg       Config
+	log       zerolog.Logger
+	clock     Clock
+	admission Admission
+	handler   Handler
+
+	ua       *sipgo.UserAgent
+	sip      *sipgo.Server
+	cli      *sipgo.Client
+	dialogUA sipgo.DialogUA
+
+	listeners []*boundListener
+	conns     sync.Map // remote addr of an accepted TCP connection -> *boundListener
+
+	mu       sync.RWMutex
+	sessions map[string]*Session          // dialog ID -> session
+	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
+	closing  atomic.Bool
+	gate     sync.Mutex     // orders handlers.Add before shutdown's Wait
+	handlers sync.WaitGroup // sipgo handler calls in progress
+	wg       sync.WaitGroup // serve loops
+	work     sync.WaitGroup // event drains and BYEs
+	metrics  metrics
+}
+
+// New builds a server; Listen binds its sockets and Serve runs it.
+func New(opts Options) (*Server, error) {
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Admission == nil || opts.Handler == nil {
+		return nil, fmt.Errorf("%w: admission and handler are required", ErrConfig)
+	}
+	if opts.Clock == nil {
+		opts.Clock = SystemClock{}
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("rccserver"))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := sipgo.NewClient(ua)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       opts.Config,
+		log:       opts.Log,
+		clock:     opts.Clock,
+		admission: opts.Admission,
+		handler:   opts.Handler,
+		ua:        ua,
+		sip:       srv,
+		cli:       cli,
+		sessions:  map[string]*Session{},
+		byPeer:    map[string]map[*Session]bool{},
+	}
+	// RewriteContact is moot: every request we originate goes through sendInDialog.
+	s.dialogUA = sipgo.DialogUA{Client: cli, RewriteContact: true}
+	srv.OnInvite(s.track(s.onInvite))
+	srv.OnAck(s.track(s.onAck))
+	srv.OnInfo(s.track(s.onInfo))
+	srv.OnUpdate(s.track(s.onUpdate))
+	srv.OnBye(s.track(s.onBye))
+	srv.OnOptions(s.track(s.onOptions))
+	srv.OnCancel(s.track(func(req *sip.Request, tx sip.ServerTransaction) {
+		// Our INVITE answers are final at once; nothing is left to cancel (RFC 3261 §9.2).
+		s.respond(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	}))
+	return s, nil
+}
+
+// track counts a handler call so shutdown can wait for it; once shutdown has
+// begun, new requests are answered 503 without running the handler.
+func (s *Server) track(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		s.gate.Lock()
+		if s.closing.Load() {
+			s.gate.Unlock()
+			if req.Method != sip.ACK {
+				s.respond(req, tx, sip.StatusServiceUnavailable, "Shutting Down")
+			}
+			return
+		}
+		s.handlers.Add(1)
+		s.gate.Unlock()
+		defer s.handlers.Done()
+		h(req, tx)
+	}
+}
+
+// boundListener is one bound socket and the Contact advertised for it.
+type boundListener struct {
+	transport string // "TCP" or "UDP", as sipgo names it
+	tcp       net.Listener
+	udp       net.PacketConn
+	contact   sip.ContactHeader
+}
+
+// Listen binds every configured listener. It fails if any cannot be bound.
+func (s *Server) Listen() error {
+	for i, l := range s.cfg.Listeners {
+		b := &boundListener{transport: strings.ToUpper(l.Transport)}
+		var addr net.Addr
+		switch b.transport {
+		case "TCP":
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				s.closeListeners()
+				return fmt.Errorf("listen.listeners[%d]: %w", i, err)
+			}
+			b.tcp, addr = &trackingListener{Listener: ln, srv: s, bound: b}, ln.Addr()
+		case "UDP":
+			pc, err := net.ListenPacket("udp", l.Addr)
+			if err != nil {
+				s.closeListeners()
+				return fmt.Errorf("listen.listeners[%d]: %w", i, err)
+			}
+			b.udp, addr = pc, pc.LocalAddr()
+			// sipgo refuses to send UDP messages over 1300 bytes (issue #206):
+			// snapshots and large events would be lost.
+			s.log.Warn().Str("addr", addr.String()).Msg("UDP listener enabled: CSTA messages over 1300 bytes cannot be sent over UDP; use TCP or TLS")
+		}
+		b.contact = contactFor(l, addr, b.transport)
+		s.listeners = append(s.listeners, b)
+	}
+	return nil
+}
+
+// contactFor builds <sip:host:port;transport=x> for a listener.
+func contactFor(l Listener, bound net.Addr, transport string) sip.ContactHeader {
+	host, portStr, _ := net.SplitHostPort(bound.String())
+	port, _ := strconv.Atoi(portStr)
+	if l.Advertise != "" {
+		if h, p, err := net.SplitHostPort(l.Advertise); err == nil {
+			host = h
+			port, _ = strconv.Atoi(p)
+		} else {
+			host = l.Advertise
+		}
+	}
+	uri := sip.Uri{Scheme: "sip", Host: host, Port: port, UriParams: sip.NewParams(), Headers: sip.NewParams()}
+	uri.UriParams.Add("transport", strings.ToLower(transport))
+	return sip.ContactHeader{Address: uri}
+}
+
+func (s *Server) closeListeners() {
+	for _, b := range s.listeners {
+		if b.tcp != nil {
+			_ = b.tcp.Close()
+		}
+		if b.udp != nil {
+			_ = b.udp.Close()
+		}
+	}
+}
+
+// Addrs returns the bound addresses, in configuration order (after Listen).
+func (s *Server) Addrs() []net.Addr {
+	var out []net.Addr
+	for _, b := range s.listeners {
+		if b.tcp != nil {
+			out = append(out, b.tcp.Addr())
+		} else {
+			out = append(out, b.udp.LocalAddr())
+		}
+	}
+	return out
+}
+
+// Serve answers SIP until ctx is cancelled, then shuts down: every session
+// gets a BYE, answered or not within ShutdownTimeout, and the sockets close.
+func (s *Server) Serve(ctx context.Context) error {
+	if len(s.listeners) == 0 {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	errc := make(chan error, len(s.listeners))
+	for _, b := range s.listeners {
+		s.log.Info().Str("transport", b.transport).Str("addr", s.addrOf(b)).Str("contact", b.contact.Address.String()).Msg("listening for RCC clients")
+		s.wg.Go(func() {
+			var err error
+			if b.tcp != nil {
+				err = s.sip.ServeTCP(b.tcp)
+			} else {
+				err = s.sip.ServeUDP(b.udp)
+			}
+			if err != nil && !s.closing.Load() {
+				errc <- fmt.Errorf("%s %s: %w", b.transport, s.addrOf(b), err)
+			}
+		})
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.shutdown()
+	return err
+}
+
+func (s *Server) addrOf(b *boundListener) string {
+	if b.tcp != nil {
+		return b.tcp.Addr().String()
+	}
+	return b.udp.LocalAddr().String()
+}
+
+// shutdown ends every session with BYE, waits for the answers up to
+// ShutdownTimeout, then closes the sockets and the SIP stack.
+func (s *Server) shutdown() {
+	s.gate.Lock()
+	s.closing.Store(true)
+	s.gate.Unlock()
+	sessions := s.Sessions()
+	s.log.Info().Int("sessions", len(sessions)).Msg("shutting down: ending sessions")
+	for _, sess := range sessions {
+		sess.end(ErrShutdown, true)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.work.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(s.cfg.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		s.log.Warn().Msg("shutdown timeout: some BYEs were not answered")
+	}
+	s.closeListeners()
+	_ = s.ua.Close()
+	s.wg.Wait()
+	<-done // with the stack closed, pending transactions fail at once
+	s.handlers.Wait()
+}
+
+// Sessions returns a snapshot of the live sessions.
+func (s *Server) Sessions() []*Session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		out = append(out, sess)
+	}
+	return out
+}
+
+func (s *Server) addSession(sess *Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessions[sess.id] = sess
+	peers := s.byPeer[sess.peer]
+	if peers == nil {
+		peers = map[*Session]bool{}
+		s.byPeer[sess.peer] = peers
+	}
+	peers[sess] = true
+	s.metrics.sessions.Add(1)
+}
+
+func (s *Server) removeSession(sess *Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[sess.id] != sess {
+		return
+	}
+	delete(s.sessions, sess.id)
+	if peers := s.byPeer[sess.peer]; peers != nil {
+		delete(peers, sess)
+		if len(peers) == 0 {
+			delete(s.byPeer, sess.peer)
+		}
+	}
+	s.metrics.sessions.Add(-1)
+}
+
+// match finds the session of an in-dialog request.
+func (s *Server) match(req *sip.Request) *Session {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sessions[id]
+}
+
+// connectionClosed ends the sessions living on a closed TCP connection: no
+// request can reach their client any more (guide: a closed connection ends
+// the session and frees its station).
+func (s *Server) connectionClosed(remote string) {
+	s.conns.Delete(remote)
+	s.mu.RLock()
+	var victims []*Session
+	for sess := range s.byPeer[remote] {
+		victims = append(victims, sess)
+	}
+	s.mu.RUnlock()
+	for _, sess := range victims {
+		sess.log.Info().Msg("connection closed")
+		sess.end(ErrConnectionClosed, false)
+	}
+}
+
+// contactOf returns the Contact of the listener req arrived on.
+func (s *Server) contactOf(req *sip.Request) sip.ContactHeader {
+	if v, ok := s.conns.Load(req.Source()); ok {
+		return v.(*boundListener).contact
+	}
+	for _, b := range s.listeners {
+		if strings.EqualFold(b.transport, req.Transport()) {
+			return b.contact
+		}
+	}
+	return s.listeners[0].contact
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	Sessions          int64
+	EventsSent        int64
+	EventsFailed      int64
+	EventsDropped     int64
+	KeepAliveFailures int64
+	Requests          int64
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Sessions:          s.metrics.sessions.Load(),
+		EventsSent:        s.metrics.eventsSent.Load(),
+		EventsFailed:      s.metrics.eventsFailed.Load(),
+		EventsDropped:     s.metrics.eventsDropped.Load(),
+		KeepAliveFailures: s.metrics.keepAliveFailures.Load(),
+		Requests:          s.metrics.requests.Load(),
+	}
+}
+
+type metrics struct {
+	sessions, eventsSent, eventsFailed, eventsDropped, keepAliveFailures, requests atomic.Int64
+}
+
+// errAs is errors.As for a target type, returning the match.
+func errAs[T error](err error) (T, bool) {
+	var t T
+	ok := errors.As(err, &t)
+	return t, ok
+}

@@ -1,0 +1,355 @@
+package rccserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/csta"
+)
+
+// Session is one signed-in RCC client: one INVITE dialog (ECMA TR/87 §7.1).
+// The rest of the server uses it to learn who the client is, to send events,
+// and to be told when it ends.
+type Session struct {
+	srv     *Server
+	dlg     *sipgo.DialogServerSession
+	id      string // dialog ID
+	callID  string
+	peer    string // source address of the INVITE: the connection we answer on
+	user    string
+	line    string
+	contact sip.ContactHeader
+	grant   *Grant
+	log     zerolog.Logger
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu         sync.Mutex
+	localCSeq  uint32 // CSeq of requests we send; our own counter (go-ecosystem §1.4)
+	inviteCSeq uint32 // CSeq of the INVITE that created the dialog
+	interval   time.Duration
+	expiry     Timer
+	keepalive  Timer
+	queue      []outbound
+	sending    bool // a drain goroutine is running
+	inflight   int  // requests being handled: events wait until their response is out
+	kaPending  bool // a keep-alive is queued or in flight
+	ended      bool
+	endHooks   []func(error)
+	monitors   map[string]string // monitorCrossRefID -> monitored device, byte-exact
+}
+
+type outbound struct {
+	method    sip.RequestMethod
+	body      []byte
+	root      string
+	keepalive bool
+}
+
+// ID returns the dialog ID.
+func (s *Session) ID() string { return s.id }
+
+// CallID returns the SIP Call-ID of the dialog.
+func (s *Session) CallID() string { return s.callID }
+
+// User returns the From address of the INVITE, as sent.
+func (s *Session) User() string { return s.user }
+
+// Line returns the line URI from the INVITE's lcs:line private data, byte-exact.
+func (s *Session) Line() string { return s.line }
+
+// Peer returns the source address of the INVITE.
+func (s *Session) Peer() string { return s.peer }
+
+// Grant returns what admission granted.
+func (s *Session) Grant() *Grant { return s.grant }
+
+// Log returns the session's logger (call_id, peer, user, line).
+func (s *Session) Log() *zerolog.Logger { return &s.log }
+
+// Context is cancelled when the session ends; context.Cause tells why.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// OnEnd registers f to run once when the session ends, with the reason. If
+// the session already ended, f runs at once.
+func (s *Session) OnEnd(f func(reason error)) {
+	s.mu.Lock()
+	if !s.ended {
+		s.endHooks = append(s.endHooks, f)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	f(context.Cause(s.ctx))
+}
+
+// AddMonitor records a monitor of device under id; the device string is kept
+// exactly as the client sent it, for echo in events.
+func (s *Session) AddMonitor(id, device string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.monitors == nil {
+		s.monitors = map[string]string{}
+	}
+	s.monitors[id] = device
+}
+
+// RemoveMonitor drops a monitor and reports whether it existed.
+func (s *Session) RemoveMonitor(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.monitors[id]
+	delete(s.monitors, id)
+	return ok
+}
+
+// Monitors returns a copy of the session's monitors (cross-ref ID → device).
+func (s *Session) Monitors() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.monitors))
+	for k, v := range s.monitors {
+		out[k] = v
+	}
+	return out
+}
+
+// Send queues msg (an event or SystemStatus) for delivery as an INFO in this
+// dialog. Messages of one session leave in order, one transaction at a time;
+// a slow client delays only its own session.
+func (s *Session) Send(msg csta.Message) error {
+	body, err := csta.Encode(msg)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(outbound{method: sip.INFO, body: body, root: msg.Root()})
+}
+
+// Close ends the session from the server side: BYE is sent and end hooks run.
+func (s *Session) Close(reason error) {
+	if reason == nil {
+		reason = ErrClosedByServer
+	}
+	s.end(reason, true)
+}
+
+func (s *Session) enqueue(m outbound) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return ErrSessionClosed
+	}
+	if len(s.queue) >= s.srv.cfg.QueueSize {
+		s.srv.metrics.eventsDropped.Add(1)
+		return ErrQueueFull
+	}
+	s.queue = append(s.queue, m)
+	s.kickLocked()
+	return nil
+}
+
+// kickLocked starts a drain goroutine if there is work and none runs. No
+// goroutine is parked per idle session, so idle sessions cost only memory.
+func (s *Session) kickLocked() {
+	if s.sending || s.inflight > 0 || len(s.queue) == 0 || s.ended {
+		return
+	}
+	s.sending = true
+	s.srv.work.Go(s.drain)
+}
+
+func (s *Session) drain() {
+	for {
+		s.mu.Lock()
+		if s.inflight > 0 || len(s.queue) == 0 || s.ended {
+			s.sending = false
+			s.mu.Unlock()
+			return
+		}
+		m := s.queue[0]
+		s.queue[0] = outbound{}
+		s.queue = s.queue[1:]
+		s.localCSeq++
+		cseq := s.localCSeq
+		s.mu.Unlock()
+
+		err := s.srv.sendInDialog(s, m.method, cseq, m.body)
+		switch {
+		case m.keepalive:
+			s.keepAliveDone(err)
+		case err != nil:
+			s.srv.metrics.eventsFailed.Add(1)
+			s.log.Warn().Err(err).Str("code", string(CodeEventNotDelivered)).Str("event", m.root).Msg("event not delivered")
+		default:
+			s.srv.metrics.eventsSent.Add(1)
+		}
+	}
+}
+
+// beginRequest holds outbound events while a client request is handled, so
+// its response leaves before the events it caused (protocol.md §9 Q7).
+func (s *Session) beginRequest() {
+	s.mu.Lock()
+	s.inflight++
+	s.mu.Unlock()
+}
+
+func (s *Session) endRequest() {
+	s.mu.Lock()
+	s.inflight--
+	s.kickLocked()
+	s.mu.Unlock()
+}
+
+// checkCSeq applies our own in-dialog CSeq rule. sipgo hands each message to
+// its own goroutine, so two requests sent in order may be handled out of
+// order; a strict "greater than the last" rule (RFC 3261 §12.2.2) would then
+// refuse good requests. We refuse only requests that claim to precede the
+// dialog's INVITE, and never call sipgo's ReadRequest, whose check races the
+// ACK (go-ecosystem §1.7).
+func (s *Session) checkCSeq(req *sip.Request) error {
+	cs := req.CSeq()
+	if cs == nil {
+		return errors.New("no CSeq")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cs.SeqNo <= s.inviteCSeq && req.Method != sip.ACK && req.Method != sip.CANCEL {
+		return fmt.Errorf("CSeq %d does not follow the INVITE's %d", cs.SeqNo, s.inviteCSeq)
+	}
+	return nil
+}
+
+// refresh (re)arms the session timer. Without a refresh, the side that does
+// not refresh sends BYE shortly before expiry: at the interval minus
+// min(32 s, interval/3) (RFC 4028 §10).
+func (s *Session) refresh(interval time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	s.interval = interval
+	after := interval - min(32*time.Second, interval/3)
+	if s.expiry == nil {
+		s.expiry = s.srv.clock.AfterFunc(after, s.expired)
+		return
+	}
+	s.expiry.Reset(after)
+}
+
+func (s *Session) expired() {
+	s.log.Warn().Str("code", string(CodeSessionExpired)).Dur("interval", s.interval).Msg("no session refresh: ending session")
+	s.end(ErrSessionExpired, true)
+}
+
+// scheduleKeepAlive arms the next keep-alive INFO (guide: every n seconds).
+func (s *Session) scheduleKeepAlive() {
+	period := s.srv.cfg.KeepAlive
+	if period <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	if s.keepalive == nil {
+		s.keepalive = s.srv.clock.AfterFunc(period, s.keepAliveDue)
+		return
+	}
+	s.keepalive.Reset(period)
+}
+
+func (s *Session) keepAliveDue() {
+	s.mu.Lock()
+	if s.ended || s.kaPending {
+		s.mu.Unlock()
+		return
+	}
+	s.kaPending = true
+	s.mu.Unlock()
+	// Keep-alive body: CSTA SystemStatus normal (docs/sessions.md). It also
+	// tells the client the switch is still in service.
+	if err := s.enqueue(outbound{method: sip.INFO, body: keepAliveBody, root: "SystemStatus", keepalive: true}); err != nil {
+		s.keepAliveDone(err)
+	}
+}
+
+func (s *Session) keepAliveDone(err error) {
+	s.mu.Lock()
+	s.kaPending = false
+	s.mu.Unlock()
+	if rej, ok := errAs[*RejectedError](err); ok && !rej.endsDialog() {
+		// Only 408 and 481 mean the dialog is gone; a client that merely
+		// does not understand our INFO is still there.
+		s.log.Info().Err(err).Msg("keep-alive answered with an error status; session kept")
+		err = nil
+	}
+	if err != nil {
+		s.srv.metrics.keepAliveFailures.Add(1)
+		s.log.Warn().Err(err).Str("code", string(CodeKeepAliveFailed)).Msg("keep-alive failed: ending session")
+		s.end(fmt.Errorf("%w: %w", ErrKeepAliveFailed, err), true)
+		return
+	}
+	s.scheduleKeepAlive()
+}
+
+var keepAliveBody = func() []byte {
+	b, err := csta.Encode(&csta.SystemStatusMsg{SystemStatus: csta.StatusNormal})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+// end finishes the session once: timers stop, the dialog leaves the table,
+// hooks run, and if bye is set a BYE goes to the client.
+func (s *Session) end(reason error, bye bool) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	s.queue = nil
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
+	if s.keepalive != nil {
+		s.keepalive.Stop()
+	}
+	hooks := s.endHooks
+	s.endHooks = nil
+	s.localCSeq++
+	cseq := s.localCSeq
+	s.mu.Unlock()
+
+	s.cancel(reason)
+	s.srv.removeSession(s)
+	if bye {
+		s.srv.work.Go(func() {
+			if err := s.srv.sendInDialog(s, sip.BYE, cseq, nil); err != nil {
+				s.log.Debug().Err(err).Msg("BYE not answered")
+			}
+			_ = s.dlg.Close()
+		})
+	} else {
+		_ = s.dlg.Close()
+	}
+	if s.grant != nil && s.grant.Release != nil {
+		s.grant.Release()
+	}
+	for _, h := range hooks {
+		h(reason)
+	}
+	s.log.Info().Str("reason", reason.Error()).Msg("session ended")
+}
