@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -178,12 +179,43 @@ func LoadConfig(v *viper.Viper) (*Config, error) {
 			errs = append(errs, decodeProblems(key, err)...)
 		}
 	}
+	// UnmarshalKey of a section does not see environment or flag overrides
+	// of its keys (viper returns the file's map, or only the override's), so
+	// the scalar keys are read again one by one.
+	for _, leaf := range []struct {
+		key string
+		out any
+	}{
+		{"licensing.features", &raw.Licensing.Features},
+		{"licensing.client_licenses", &raw.Licensing.ClientLicenses},
+		{"trunk.proxy", &raw.Trunk.Proxy},
+		{"trunk.transport", &raw.Trunk.Transport},
+	} {
+		if v.IsSet(leaf.key) {
+			if err := v.UnmarshalKey(leaf.key, leaf.out); err != nil {
+				errs = append(errs, decodeProblems(leaf.key, err)...)
+			}
+		}
+	}
 	cfg, problems := build(&raw)
 	errs = append(errs, problems...)
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errors.Join(dedupe(errs)...)
 	}
 	return cfg, nil
+}
+
+// dedupe drops repeated problems (a bad scalar is decoded twice).
+func dedupe(errs []error) []error {
+	seen := map[string]bool{}
+	out := errs[:0]
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // LoadFile reads a YAML file (any file viper reads, by extension) and loads it.
@@ -218,7 +250,13 @@ func decodeProblems(section string, err error) []error {
 		var pe *mapstructure.ParseError
 		if errors.As(e, &pe) {
 			value = fmt.Sprint(pe.Value)
-			problem = fmt.Sprintf("not a %s", pe.Expected.Type())
+			problem = "cannot be read as " + pe.Expected.Type().String()
+			switch pe.Expected.Kind() {
+			case reflect.Bool:
+				problem = "not true or false"
+			case reflect.Int:
+				problem = "not a whole number"
+			}
 		}
 		if errors.As(e, &de) {
 			name := de.Name()

@@ -124,7 +124,7 @@ func TestValidation(t *testing.T) {
 		{"static with password", `{kind: registered, username: "1010", password: secret-1010}`, `{kind: static, address: "sip:1010@192.0.2.1", password: secret-1010}`, `stations[0].connection.password: only for a registered station`},
 		{"answer method", "answer_method: talkEvent", "answer_method: ring", `stations[0].answer_method "ring": unknown`},
 		{"answer method missing", "    answer_method: talkEvent\n", "", `stations[0].answer_method: required`},
-		{"active not bool", "    answer_method: talkEvent\n", "    answer_method: talkEvent\n    active: maybe\n", `stations[0].active "maybe": not a bool`},
+		{"active not bool", "    answer_method: talkEvent\n", "    answer_method: talkEvent\n    active: maybe\n", `stations[0].active "maybe": not true or false`},
 		{"unknown key", "    answer_method: talkEvent\n", "    answer_method: talkEvent\n    answer_mode: none\n", `stations[0]: has invalid keys: answer_mode`},
 		{"licence over-allocation", "client_licenses: 2", "client_licenses: 0", `licensing.client_licenses "0": 1 users have client_license: true, more than the licences`},
 		{"negative licences", "client_licenses: 2", "client_licenses: -1", `licensing.client_licenses "-1": negative`},
@@ -219,5 +219,34 @@ dialplan:
 func TestProblemsOfNil(t *testing.T) {
 	if Problems(nil) != nil {
 		t.Error("Problems(nil)")
+	}
+}
+
+// TestLoadConfigOverrides: environment variables override the scalar keys of
+// licensing and trunk, as for the daemon's other sections.
+func TestLoadConfigOverrides(t *testing.T) {
+	t.Setenv("RCC_TRUNK_PROXY", "192.0.2.9:5060")
+	t.Setenv("RCC_LICENSING_CLIENT_LICENSES", "20")
+	v := viper.New()
+	v.SetEnvPrefix("RCC")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	v.SetConfigFile("../examples/station.yaml")
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	v.Set("trunk.transport", "tcp") // as a flag would
+	c, err := LoadConfig(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Trunk.Proxy != "192.0.2.9:5060" || c.Trunk.Transport != TransportTCP || c.Licensing.ClientLicenses != 20 ||
+		!c.Licensing.HasFeature(FeatureLync) {
+		t.Errorf("trunk %+v, licensing %+v", c.Trunk, c.Licensing)
+	}
+	t.Setenv("RCC_LICENSING_CLIENT_LICENSES", "ten")
+	_, err = LoadConfig(v)
+	if p := Problems(err); len(p) != 1 || p[0].Error() != `licensing.client_licenses "ten": not a whole number` {
+		t.Errorf("problems %q", p)
 	}
 }

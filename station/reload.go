@@ -21,8 +21,11 @@ type Ended struct {
 // returns the *LoginError (Cs_StationNotFound for a station that is gone,
 // Cs_StationInactive, Cs_NoClientLicense, …). The ended logins are returned
 // in a stable order for the caller to log and act on (e.g. end the RCC
-// session).
+// session). A nil cfg changes nothing.
 func (s *Service) Replace(cfg *Config) []Ended {
+	if cfg == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cfg = cfg

@@ -48,6 +48,13 @@ type leg struct {
 	inviteTx  sip.ServerTransaction
 	finalSent chan struct{} // closed once a final response to inviteReq was sent
 
+	// The call and connection the leg belongs to; guarded by model.mu.
+	call *call
+	conn *connection
+
+	// inviteSeq is the CSeq of our latest INVITE, for its ACK.
+	inviteSeq uint32
+
 	// reinvite serialises the INVITE transactions we originate on the leg
 	// (RFC 3261 §14.1: one pending INVITE per direction).
 	reinvite sync.Mutex
@@ -62,17 +69,15 @@ func (sw *Switch) newLegCommon(device, transport, dest string) *leg {
 	return l
 }
 
-// newUACLeg prepares a leg the switch will place: an INVITE to target via dest.
-func (sw *Switch) newUACLeg(device string, target sip.Uri, from sip.Uri, transport, dest string) *leg {
+// newUACLeg prepares a leg the switch will place: an INVITE to target
+// (Request-URI) via dest, From from, To to.
+func (sw *Switch) newUACLeg(device string, target, from, to sip.Uri, transport, dest string) *leg {
 	l := sw.newLegCommon(device, transport, dest)
 	l.uac = true
 	l.callID = newCallID() + newCallID() + "@" + sw.cfg.Domain
 	l.remoteTarget = target
 	l.localURI = from
-	l.remoteURI = sip.Uri{Scheme: "sip", User: target.User, Host: sw.cfg.Domain}
-	if target.Host != "" && device == "" {
-		l.remoteURI.Host = target.Host
-	}
+	l.remoteURI = to
 	return l
 }
 
@@ -211,6 +216,13 @@ func (l *leg) request(ctx context.Context, method sip.RequestMethod, ct string, 
 // errCancelled marks an INVITE the switch cancelled itself.
 var errCancelled = errors.New("cancelled by the switch")
 
+func cancelErr(ctx context.Context) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return errCancelled
+}
+
 // inviteResult is the outcome of an initial INVITE we placed.
 type inviteResult struct {
 	res *sip.Response // final response (nil on transport error / timeout)
@@ -236,7 +248,8 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 	req.AppendHeader(&sip.ToHeader{Address: l.remoteURI})
 	cid := sip.CallIDHeader(l.callID)
 	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: l.nextCSeq(), MethodName: sip.INVITE})
+	l.inviteSeq = l.nextCSeq()
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: l.inviteSeq, MethodName: sip.INVITE})
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	req.AppendHeader(l.sw.contact(l.transport))
@@ -296,22 +309,22 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 					}
 					l.ack(answer)
 					l.sendBye()
-					return inviteResult{res: res, err: errCancelled}
+					return inviteResult{res: res, err: cancelErr(ctx)}
 				}
 			}
 			if cancelled {
-				return inviteResult{res: res, err: errCancelled}
+				return inviteResult{res: res, err: cancelErr(ctx)}
 			}
 			return inviteResult{res: res}
 		case <-tx.Done():
+			if cancelled {
+				return inviteResult{err: cancelErr(ctx)}
+			}
 			return inviteResult{err: fmt.Errorf("%w: INVITE: %w", ErrSIP, tx.Err())}
 		case <-setup.C:
 			return inviteResult{err: fmt.Errorf("%w: INVITE: no response in %v: %w", ErrSIP, l.sw.cfg.SetupTimeout, sip.ErrTransactionTimeout)}
 		case <-done:
 			done = nil
-			if context.Cause(ctx) != errCancelled {
-				return inviteResult{err: context.Cause(ctx)}
-			}
 			cancelled = true
 			l.sendCancel(req)
 			// Wait for the 487 (or a crossing 2xx) on the INVITE transaction,
@@ -341,14 +354,15 @@ func (l *leg) sendCancel(inv *sip.Request) {
 	sip.CopyHeaders("Route", inv, cancel)
 	cancel.SetBody(nil)
 	l.address(cancel)
-	ctx, stop := context.WithTimeout(context.Background(), sip.Timer_F)
-	defer stop()
+	ctx, stop := context.WithTimeout(l.sw.ctx, sip.Timer_F)
 	tx, err := l.sw.cli.TransactionRequest(ctx, cancel, func(*sipgo.Client, *sip.Request) error { return nil })
 	if err != nil {
+		stop()
 		l.sw.log.Debug().Err(err).Str("sip_call_id", l.callID).Msg("CANCEL not sent")
 		return
 	}
 	go func() {
+		defer stop()
 		defer tx.Terminate()
 		select {
 		case <-tx.Responses():
@@ -364,6 +378,7 @@ func (l *leg) cancelPending() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.confirmed || l.ended || l.cancelInvite == nil {
+		l.ended = true
 		return false
 	}
 	l.ended = true
@@ -399,7 +414,7 @@ func (l *leg) confirm(res *sip.Response) {
 // carrying body when the INVITE had no offer.
 func (l *leg) ack(body []byte) {
 	l.mu.Lock()
-	req := l.newRequest(sip.ACK, l.cseq)
+	req := l.newRequest(sip.ACK, l.inviteSeq)
 	if len(body) > 0 {
 		body = l.origin.stamp(body)
 		l.localSDP = body
@@ -445,7 +460,8 @@ func (l *leg) reInvite(ctx context.Context, body []byte) (*sip.Response, error) 
 			l.mu.Unlock()
 			return nil, fmt.Errorf("%w: re-INVITE on a dialog that is not confirmed", ErrInvalidState)
 		}
-		req := l.newRequest(sip.INVITE, l.nextCSeq())
+		l.inviteSeq = l.nextCSeq()
+		req := l.newRequest(sip.INVITE, l.inviteSeq)
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 		sent := body
 		if len(body) > 0 {

@@ -22,6 +22,7 @@ type call struct {
 	// Driver state, guarded by model.mu.
 	offer   []byte      // the calling side's SDP, offered to whoever is rung next
 	timers  []Timer     // ring / no-answer timers, stopped when the call ends
+	origin  *connection // the calling side, connected to whoever answers
 	inbound *leg        // the caller's INVITE we are still answering (nil for 3pcc)
 	ringing *connection // the connection being rung, if any
 }
@@ -32,8 +33,12 @@ type connection struct {
 	station bool
 	state   ConnState
 	leg     *leg // SIP dialog with the device (nil in unit tests)
-	// consult marks the calling station's connection of a consultation call.
-	held bool // put on hold by the switch (Hold), as opposed to by the handset
+
+	// Driver state, guarded by model.mu.
+	gone        bool  // released by the switch; late SIP outcomes are ignored
+	trunk       bool  // the party is reached through the trunk
+	hops        int   // forwarding hops that led to this connection
+	cancelCause Cause // why the switch cancelled the connection's INVITE
 }
 
 // CallInfo is a snapshot of one call as seen from one device.

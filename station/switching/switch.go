@@ -297,7 +297,7 @@ func (sw *Switch) onStrayResponse(res *sip.Response) {
 	}
 	if l := sw.legByCallID(res.CallID().Value()); l != nil {
 		l.mu.Lock()
-		ok := l.confirmed && !l.ended && res.CSeq().SeqNo == l.cseq
+		ok := l.confirmed && !l.ended && res.CSeq().SeqNo == l.inviteSeq
 		body := l.localSDP
 		hadOffer := l.invite != nil && len(l.invite.Body()) > 0
 		l.mu.Unlock()
