@@ -1,0 +1,34 @@
+package switching
+
+import "errors"
+
+// Sentinel errors. Operations wrap them with %w; test with errors.Is.
+var (
+	// ErrInvalidConfig: the Config is unusable; the message names the field.
+	ErrInvalidConfig = errors.New("switching: invalid configuration")
+	// ErrInvalidArgument: an operation got a malformed argument.
+	ErrInvalidArgument = errors.New("switching: invalid argument")
+	// ErrUnknownDevice: no station has that extension.
+	ErrUnknownDevice = errors.New("switching: unknown device")
+	// ErrUnknownCall: no live call has that ID, or the device is not in it.
+	ErrUnknownCall = errors.New("switching: unknown call")
+	// ErrInvalidState: the connection is not in a state that allows the operation
+	// (e.g. Answer on a call that is not ringing).
+	ErrInvalidState = errors.New("switching: invalid connection state")
+	// ErrNotRegistered: the station has no registered or static contact.
+	ErrNotRegistered = errors.New("switching: station not registered")
+	// ErrNoRoute: the dial plan cannot route the number.
+	ErrNoRoute = errors.New("switching: no route for number")
+	// ErrNoTrunk: the dial plan chose the trunk but none is configured.
+	ErrNoTrunk = errors.New("switching: no trunk configured")
+	// ErrAnswerNotSupported: the station's answer method is none; answer at the handset.
+	ErrAnswerNotSupported = errors.New("switching: station cannot be answered remotely")
+	// ErrNotImplemented: the operation is not built.
+	ErrNotImplemented = errors.New("switching: not implemented")
+	// ErrClosed: the switch is shut down.
+	ErrClosed = errors.New("switching: switch closed")
+	// ErrSubscriptionClosed: the subscription was closed.
+	ErrSubscriptionClosed = errors.New("switching: subscription closed")
+	// ErrSIP: a SIP transaction failed; the message carries the status or transport error.
+	ErrSIP = errors.New("switching: SIP request failed")
+)

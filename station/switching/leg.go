@@ -1,0 +1,627 @@
+package switching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// leg is one SIP dialog between the switch and a device (RFC 3261 §12):
+// the switch is the UAC of legs it places and the UAS of calls it receives.
+// Each side of a call is its own leg with its own Call-ID, tags, CSeq space
+// and SDP origin; that is what makes the switch a B2BUA.
+type leg struct {
+	sw        *Switch
+	callID    string // SIP Call-ID, the key in Switch.legs
+	device    string
+	uac       bool
+	transport string // "UDP" or "TCP"
+	dest      string // host:port every request of ours goes to
+
+	mu           sync.Mutex
+	localTag     string
+	remoteTag    string
+	localURI     sip.Uri
+	remoteURI    sip.Uri
+	remoteTarget sip.Uri
+	routes       []string // route set, in the order Route headers are sent
+	cseq         uint32
+	remoteCSeq   uint32
+	confirmed    bool // a 2xx was exchanged
+	ended        bool // BYE / CANCEL / failure: the dialog is gone
+	origin       sdpOrigin
+	remoteSDP    []byte // the device's latest description
+	localSDP     []byte // the latest description we sent (stamped)
+
+	// UAC: the initial INVITE and a cancel for it while it is pending.
+	invite       *sip.Request
+	cancelInvite context.CancelFunc
+	// UAS: the initial INVITE transaction until it is answered.
+	inviteReq *sip.Request
+	inviteTx  sip.ServerTransaction
+	finalSent chan struct{} // closed once a final response to inviteReq was sent
+
+	// The call and connection the leg belongs to; guarded by model.mu.
+	call *call
+	conn *connection
+
+	// inviteSeq is the CSeq of our latest INVITE, for its ACK.
+	inviteSeq uint32
+
+	// reinvite serialises the INVITE transactions we originate on the leg
+	// (RFC 3261 §14.1: one pending INVITE per direction).
+	reinvite sync.Mutex
+}
+
+func (sw *Switch) newLegCommon(device, transport, dest string) *leg {
+	l := &leg{
+		sw: sw, device: device, transport: strings.ToUpper(transport), dest: dest,
+		localTag: sip.GenerateTagN(16), cseq: rand.Uint32N(1 << 16),
+	}
+	l.origin.sess = rand.Uint64N(1<<62) + 1
+	return l
+}
+
+// newUACLeg prepares a leg the switch will place: an INVITE to target
+// (Request-URI) via dest, From from, To to.
+func (sw *Switch) newUACLeg(device string, target, from, to sip.Uri, transport, dest string) *leg {
+	l := sw.newLegCommon(device, transport, dest)
+	l.uac = true
+	l.callID = newCallID() + newCallID() + "@" + sw.cfg.Domain
+	l.remoteTarget = target
+	l.localURI = from
+	l.remoteURI = to
+	return l
+}
+
+// newUASLeg wraps an incoming initial INVITE.
+func (sw *Switch) newUASLeg(device string, req *sip.Request, tx sip.ServerTransaction) *leg {
+	l := sw.newLegCommon(device, req.Transport(), req.Source())
+	l.callID = req.CallID().Value()
+	l.remoteTag, _ = req.From().Params.Get("tag")
+	l.remoteURI = req.From().Address
+	l.localURI = req.To().Address
+	if c := req.Contact(); c != nil {
+		l.remoteTarget = c.Address
+	} else {
+		l.remoteTarget = req.From().Address
+	}
+	for _, h := range req.GetHeaders("Record-Route") {
+		l.routes = append(l.routes, h.Value())
+	}
+	l.remoteCSeq = req.CSeq().SeqNo
+	l.remoteSDP = req.Body()
+	l.inviteReq, l.inviteTx = req, tx
+	l.finalSent = make(chan struct{})
+	return l
+}
+
+// fromHeader and toHeader are the dialog's From/To as we send them.
+func (l *leg) fromHeader() *sip.FromHeader {
+	h := &sip.FromHeader{Address: l.localURI}
+	h.Params.Add("tag", l.localTag)
+	return h
+}
+
+func (l *leg) toHeader() *sip.ToHeader {
+	h := &sip.ToHeader{Address: l.remoteURI}
+	if l.remoteTag != "" {
+		h.Params.Add("tag", l.remoteTag)
+	}
+	return h
+}
+
+// newRequest builds an in-dialog request (RFC 3261 §12.2.1.1). l.mu must be held.
+func (l *leg) newRequest(method sip.RequestMethod, seq uint32) *sip.Request {
+	req := sip.NewRequest(method, l.remoteTarget)
+	req.AppendHeader(l.fromHeader())
+	req.AppendHeader(l.toHeader())
+	cid := sip.CallIDHeader(l.callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	for _, r := range l.routes {
+		req.AppendHeader(sip.NewHeader("Route", r))
+	}
+	if method == sip.INVITE || method == sip.NOTIFY || method == sip.SUBSCRIBE {
+		req.AppendHeader(l.sw.contact(l.transport))
+	}
+	req.AppendHeader(sip.NewHeader("User-Agent", l.sw.cfg.UserAgent))
+	l.address(req)
+	return req
+}
+
+// address pins req to the leg's transport and destination, sent from our
+// listener so that the device sees one address for the switch.
+func (l *leg) address(req *sip.Request) {
+	req.SetTransport(l.transport)
+	req.SetDestination(l.dest)
+	if l.transport == "UDP" {
+		req.Laddr = l.sw.udpLaddr
+	}
+}
+
+func (l *leg) nextCSeq() uint32 {
+	l.cseq++
+	return l.cseq
+}
+
+func setBody(req interface {
+	SetBody([]byte)
+	AppendHeader(sip.Header)
+}, ct string, body []byte) {
+	if len(body) > 0 {
+		h := sip.ContentTypeHeader(ct)
+		req.AppendHeader(&h)
+	}
+	req.SetBody(body)
+}
+
+// transact sends a request in a client transaction and returns the final
+// response. Provisional responses go to onProv.
+func (sw *Switch) transact(ctx context.Context, req *sip.Request, onProv func(*sip.Response)) (*sip.Response, error) {
+	tx, err := sw.cli.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrSIP, req.Method, err)
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				if onProv != nil {
+					onProv(res)
+				}
+				continue
+			}
+			return res, nil
+		case <-tx.Done():
+			return nil, fmt.Errorf("%w: %s: %w", ErrSIP, req.Method, tx.Err())
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %s: %w", ErrSIP, req.Method, ctx.Err())
+		}
+	}
+}
+
+// request sends an in-dialog non-INVITE request (BYE, INFO, NOTIFY) and
+// returns the final response; a non-2xx answer is an error.
+func (l *leg) request(ctx context.Context, method sip.RequestMethod, ct string, body []byte, hdrs ...sip.Header) (*sip.Response, error) {
+	l.mu.Lock()
+	req := l.newRequest(method, l.nextCSeq())
+	l.mu.Unlock()
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	setBody(req, ct, body)
+	ctx, cancel := context.WithTimeout(ctx, sip.Timer_F)
+	defer cancel()
+	res, err := l.sw.transact(ctx, req, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !res.IsSuccess() {
+		return res, fmt.Errorf("%w: %s answered %d %s", ErrSIP, method, res.StatusCode, res.Reason)
+	}
+	return res, nil
+}
+
+// errCancelled marks an INVITE the switch cancelled itself.
+var errCancelled = errors.New("cancelled by the switch")
+
+func cancelErr(ctx context.Context) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return errCancelled
+}
+
+// inviteResult is the outcome of an initial INVITE we placed.
+type inviteResult struct {
+	res *sip.Response // final response (nil on transport error / timeout)
+	err error
+}
+
+// placeInvite sends the leg's initial INVITE (RFC 3261 §13.2.1) with the
+// given body and extra headers and waits for the final response. onProv
+// sees every provisional response. Until the final response the leg can be
+// cancelled with cancelPending (RFC 3261 §9.1); an INVITE nobody responds to
+// within Config.SetupTimeout is abandoned. A 2xx confirms the dialog; the
+// caller must then ACK with ack.
+func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onProv func(*sip.Response)) inviteResult {
+	ctx, cancel := context.WithCancelCause(ctx)
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		cancel(nil)
+		return inviteResult{err: errCancelled}
+	}
+	req := sip.NewRequest(sip.INVITE, l.remoteTarget)
+	req.AppendHeader(l.fromHeader())
+	req.AppendHeader(&sip.ToHeader{Address: l.remoteURI})
+	cid := sip.CallIDHeader(l.callID)
+	req.AppendHeader(&cid)
+	l.inviteSeq = l.nextCSeq()
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: l.inviteSeq, MethodName: sip.INVITE})
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	req.AppendHeader(l.sw.contact(l.transport))
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sip.NewHeader("User-Agent", l.sw.cfg.UserAgent))
+	for _, h := range hdrs {
+		req.AppendHeader(sip.NewHeader(h.Name, h.Value))
+	}
+	if len(body) > 0 {
+		body = l.origin.stamp(body)
+		l.localSDP = body
+	}
+	setBody(req, "application/sdp", body)
+	l.address(req)
+	l.invite = req
+	l.cancelInvite = func() { cancel(errCancelled) }
+	l.mu.Unlock()
+	defer cancel(nil)
+
+	tx, err := l.sw.cli.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
+	if err != nil {
+		return inviteResult{err: fmt.Errorf("%w: INVITE: %w", ErrSIP, err)}
+	}
+	defer tx.Terminate()
+
+	setup := time.NewTimer(l.sw.cfg.SetupTimeout)
+	defer setup.Stop()
+	cancelled := false
+	done := ctx.Done()
+	for {
+		select {
+		case res := <-tx.Responses():
+			setup.Stop()
+			if res.IsProvisional() {
+				if res.StatusCode > 100 {
+					l.mu.Lock()
+					if tag, ok := res.To().Params.Get("tag"); ok {
+						l.remoteTag = tag // early dialog (RFC 3261 §12.1.2)
+					}
+					if c := res.Contact(); c != nil {
+						l.remoteTarget = c.Address
+					}
+					l.mu.Unlock()
+					if onProv != nil {
+						onProv(res)
+					}
+				}
+				continue
+			}
+			if res.IsSuccess() {
+				l.confirm(res)
+				if cancelled {
+					// CANCEL crossed the 2xx (RFC 3261 §9.1): take the call and hang up.
+					var answer []byte
+					if len(req.Body()) == 0 {
+						answer = sdpBlackHole(res.Body())
+					}
+					l.ack(answer)
+					l.sendBye()
+					return inviteResult{res: res, err: cancelErr(ctx)}
+				}
+			}
+			if cancelled {
+				return inviteResult{res: res, err: cancelErr(ctx)}
+			}
+			return inviteResult{res: res}
+		case <-tx.Done():
+			if cancelled {
+				return inviteResult{err: cancelErr(ctx)}
+			}
+			return inviteResult{err: fmt.Errorf("%w: INVITE: %w", ErrSIP, tx.Err())}
+		case <-setup.C:
+			return inviteResult{err: fmt.Errorf("%w: INVITE: no response in %v: %w", ErrSIP, l.sw.cfg.SetupTimeout, sip.ErrTransactionTimeout)}
+		case <-done:
+			done = nil
+			cancelled = true
+			l.sendCancel(req)
+			// Wait for the 487 (or a crossing 2xx) on the INVITE transaction,
+			// bounded by Timer B in case the device never answers the CANCEL.
+			go func() {
+				select {
+				case <-tx.Done():
+				case <-time.After(sip.Timer_B):
+					tx.Terminate()
+				}
+			}()
+		}
+	}
+}
+
+// sendCancel cancels a pending INVITE (RFC 3261 §9.1): same Request-URI,
+// Call-ID, From, To, CSeq number and top Via as the INVITE.
+func (l *leg) sendCancel(inv *sip.Request) {
+	cancel := sip.NewRequest(sip.CANCEL, inv.Recipient)
+	cancel.AppendHeader(sip.HeaderClone(inv.Via()))
+	cancel.AppendHeader(sip.HeaderClone(inv.From()))
+	cancel.AppendHeader(sip.HeaderClone(inv.To()))
+	cancel.AppendHeader(sip.HeaderClone(inv.CallID()))
+	cancel.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	cancel.AppendHeader(&mf)
+	sip.CopyHeaders("Route", inv, cancel)
+	cancel.SetBody(nil)
+	l.address(cancel)
+	ctx, stop := context.WithTimeout(l.sw.ctx, sip.Timer_F)
+	tx, err := l.sw.cli.TransactionRequest(ctx, cancel, func(*sipgo.Client, *sip.Request) error { return nil })
+	if err != nil {
+		stop()
+		l.sw.log.Debug().Err(err).Str("sip_call_id", l.callID).Msg("CANCEL not sent")
+		return
+	}
+	go func() {
+		defer stop()
+		defer tx.Terminate()
+		select {
+		case <-tx.Responses():
+		case <-tx.Done():
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// cancelPending cancels the leg's INVITE if it is still pending and marks
+// the leg ended; it reports whether there was one.
+func (l *leg) cancelPending() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.confirmed || l.ended {
+		return false
+	}
+	if l.cancelInvite == nil {
+		// Not sent yet (or a UAS leg): placeInvite will see ended.
+		if l.uac {
+			l.ended = true
+			return true
+		}
+		return false
+	}
+	l.ended = true
+	l.cancelInvite()
+	return true
+}
+
+// confirm records the dialog state of a 2xx to our INVITE (RFC 3261 §12.1.2):
+// remote tag, remote target and the route set (Record-Route reversed).
+func (l *leg) confirm(res *sip.Response) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if tag, ok := res.To().Params.Get("tag"); ok {
+		l.remoteTag = tag
+	}
+	if c := res.Contact(); c != nil {
+		l.remoteTarget = c.Address
+	}
+	rr := res.GetHeaders("Record-Route")
+	if len(rr) > 0 && !l.confirmed {
+		l.routes = l.routes[:0]
+		for i := len(rr) - 1; i >= 0; i-- {
+			l.routes = append(l.routes, rr[i].Value())
+		}
+	}
+	if len(res.Body()) > 0 {
+		l.remoteSDP = res.Body()
+	}
+	l.confirmed = true
+}
+
+// ack sends the ACK for the 2xx to our last INVITE (RFC 3261 §13.2.2.4),
+// carrying body when the INVITE had no offer.
+func (l *leg) ack(body []byte) {
+	l.mu.Lock()
+	req := l.newRequest(sip.ACK, l.inviteSeq)
+	if len(body) > 0 {
+		body = l.origin.stamp(body)
+		l.localSDP = body
+	}
+	l.mu.Unlock()
+	setBody(req, "application/sdp", body)
+	if err := l.sw.cli.WriteRequest(req, sipgo.ClientRequestAddVia); err != nil {
+		l.sw.log.Warn().Err(err).Str("sip_call_id", l.callID).Msg("ACK not sent")
+	}
+}
+
+// bye ends the dialog (RFC 3261 §15.1.1) if it is confirmed, and forgets
+// the leg. It is idempotent.
+func (l *leg) bye() {
+	l.mu.Lock()
+	send := l.confirmed && !l.ended
+	l.ended = true
+	l.mu.Unlock()
+	if send {
+		l.sendBye()
+	}
+	l.sw.forgetLeg(l)
+}
+
+func (l *leg) sendBye() {
+	ctx, cancel := context.WithTimeout(l.sw.ctx, sip.Timer_F)
+	defer cancel()
+	if _, err := l.request(ctx, sip.BYE, "", nil); err != nil {
+		l.sw.log.Debug().Err(err).Str("sip_call_id", l.callID).Msg("BYE failed")
+	}
+}
+
+// reInvite sends an in-dialog INVITE with body (an offer, or nil to ask the
+// device for one) and returns the device's 2xx. If body was an offer the
+// ACK is sent here; otherwise the caller sends it with the answer
+// (RFC 3725 flow I). A 491 (RFC 3261 §14.1) is retried once.
+func (l *leg) reInvite(ctx context.Context, body []byte) (*sip.Response, error) {
+	l.reinvite.Lock()
+	defer l.reinvite.Unlock()
+	for attempt := 0; ; attempt++ {
+		l.mu.Lock()
+		if l.ended || !l.confirmed {
+			l.mu.Unlock()
+			return nil, fmt.Errorf("%w: re-INVITE on a dialog that is not confirmed", ErrInvalidState)
+		}
+		l.inviteSeq = l.nextCSeq()
+		req := l.newRequest(sip.INVITE, l.inviteSeq)
+		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+		sent := body
+		if len(body) > 0 {
+			sent = l.origin.stamp(body)
+		}
+		l.mu.Unlock()
+		setBody(req, "application/sdp", sent)
+		tctx, cancel := context.WithTimeout(ctx, sip.Timer_B)
+		res, err := l.sw.transact(tctx, req, nil)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode == sip.StatusRequestPending && attempt == 0 {
+			time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+			continue
+		}
+		if !res.IsSuccess() {
+			return res, fmt.Errorf("%w: re-INVITE answered %d %s", ErrSIP, res.StatusCode, res.Reason)
+		}
+		l.mu.Lock()
+		if len(sent) > 0 {
+			l.localSDP = sent
+		}
+		if len(res.Body()) > 0 {
+			l.remoteSDP = res.Body()
+		}
+		if c := res.Contact(); c != nil {
+			l.remoteTarget = c.Address
+		}
+		l.mu.Unlock()
+		if len(body) > 0 {
+			l.ack(nil)
+		}
+		return res, nil
+	}
+}
+
+// respond sends a response to the leg's pending initial INVITE (UAS legs).
+// A 2xx carries body and our Contact and is retransmitted until the ACK
+// arrives (RFC 3261 §13.3.1.4). It reports whether the response was sent.
+func (l *leg) respond(code int, reason string, body []byte, hdrs ...sip.Header) error {
+	l.mu.Lock()
+	if l.inviteTx == nil || l.finalSent == nil {
+		l.mu.Unlock()
+		return fmt.Errorf("%w: no pending INVITE", ErrInvalidState)
+	}
+	select {
+	case <-l.finalSent:
+		l.mu.Unlock()
+		return fmt.Errorf("%w: INVITE already answered", ErrInvalidState)
+	default:
+	}
+	res := sip.NewResponseFromRequest(l.inviteReq, code, reason, nil)
+	if code > 100 {
+		res.To().Params.Add("tag", l.localTag)
+	}
+	if code >= 200 && code < 300 {
+		res.AppendHeader(l.sw.contact(l.transport))
+		res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+		if len(body) > 0 {
+			body = l.origin.stamp(body)
+			l.localSDP = body
+		}
+	}
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	setBody(res, "application/sdp", body)
+	tx := l.inviteTx
+	final := code >= 200
+	if final {
+		close(l.finalSent)
+		if code < 300 {
+			l.confirmed = true
+		} else {
+			l.ended = true
+		}
+	}
+	l.mu.Unlock()
+
+	if code >= 200 && code < 300 {
+		return l.sw.respond2xx(tx, l.inviteReq, res)
+	}
+	if err := tx.Respond(res); err != nil {
+		return fmt.Errorf("%w: respond %d: %w", ErrSIP, code, err)
+	}
+	return nil
+}
+
+// respond2xx sends a 2xx to an INVITE and retransmits it (T1 doubling to
+// T2) until the ACK arrives or 64*T1 passed (RFC 3261 §13.3.1.4, RFC 6026).
+func (sw *Switch) respond2xx(tx sip.ServerTransaction, req *sip.Request, res *sip.Response) error {
+	key := ackKey(req.CallID().Value(), req.CSeq().SeqNo)
+	ch := make(chan struct{})
+	sw.acksMu.Lock()
+	sw.acks[key] = ch
+	sw.acksMu.Unlock()
+	defer func() {
+		sw.acksMu.Lock()
+		delete(sw.acks, key)
+		sw.acksMu.Unlock()
+	}()
+	if err := tx.Respond(res); err != nil {
+		return fmt.Errorf("%w: respond 2xx: %w", ErrSIP, err)
+	}
+	interval := sip.T1
+	retransmit := time.NewTimer(interval)
+	defer retransmit.Stop()
+	giveUp := time.NewTimer(64 * sip.T1)
+	defer giveUp.Stop()
+	reliable := sip.IsReliable(req.Transport())
+	for {
+		select {
+		case <-ch:
+			return nil
+		case <-retransmit.C:
+			if !reliable {
+				_ = tx.Respond(res)
+			}
+			interval = min(2*interval, sip.T2)
+			retransmit.Reset(interval)
+		case <-giveUp.C:
+			return fmt.Errorf("%w: no ACK for 2xx", ErrSIP)
+		case <-sw.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+func ackKey(callID string, seq uint32) string { return fmt.Sprintf("%s %d", callID, seq) }
+
+// markEnded marks the dialog gone without sending anything (the device
+// sent BYE, or the leg failed).
+func (l *leg) markEnded() {
+	l.mu.Lock()
+	l.ended = true
+	l.confirmed = false
+	l.mu.Unlock()
+}
+
+// sdp returns the device's latest description.
+func (l *leg) sdp() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.remoteSDP
+}
+
+// state returns whether the dialog is confirmed and whether it ended.
+func (l *leg) state() (confirmed, ended bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.confirmed, l.ended
+}
+
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, UPDATE"
