@@ -365,3 +365,9 @@ func (p *Phone) Hold() { p.t.Helper(); p.must("hold", "") }
 
 // Resume takes the current call off hold from the handset.
 func (p *Phone) Resume() { p.t.Helper(); p.must("resume", "") }
+
+// Kill ends the phone abruptly (SIGKILL): no BYE, no unregistration — a
+// phone that loses power.
+func (p *Phone) Kill() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+}
