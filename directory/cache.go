@@ -102,7 +102,12 @@ func (c *Cache) Start(ctx context.Context) error {
 	}
 	ix := buildIndex(snap.Entries)
 	ix.loaded, ix.fromSnapshot = snap.Written, true
-	c.cur.Store(ix)
+	c.syncMu.Lock()
+	installed := c.cur.CompareAndSwap(nil, ix) // a Reload may have won meanwhile
+	c.syncMu.Unlock()
+	if !installed {
+		return nil
+	}
 	c.log.Warn().Err(err).Str("snapshot", c.opts.Snapshot).Time("snapshot_written", snap.Written).
 		Str("snapshot_source", snap.Source).Int("entries", len(ix.entries)).
 		Msg("directory source unreachable at start: serving the last good snapshot, retrying the source")

@@ -49,9 +49,11 @@ func buildIndex(candidates []Entry) *index {
 		bySIP:   make(map[string]int, len(candidates)),
 	}
 
-	// Pass 1: per-entry checks, and who uses each SIP address.
+	// Pass 1: per-entry checks, and who uses each SIP address (first user
+	// in first, all users of shared addresses in dups).
 	valid := make([]bool, len(candidates))
-	holders := make(map[string][]int, len(candidates))
+	first := make(map[string]int, len(candidates))
+	var dups map[string][]int
 	for i := range candidates {
 		e := &candidates[i]
 		if reason := checkEntry(e); reason != "" {
@@ -60,7 +62,18 @@ func buildIndex(candidates []Entry) *index {
 		}
 		valid[i] = true
 		k := NormalizeSIPAddress(e.SIPAddress)
-		holders[k] = append(holders[k], i)
+		j, seen := first[k]
+		if !seen {
+			first[k] = i
+			continue
+		}
+		if dups == nil {
+			dups = map[string][]int{}
+		}
+		if dups[k] == nil {
+			dups[k] = []int{j}
+		}
+		dups[k] = append(dups[k], i)
 	}
 
 	// Pass 2: keep entries whose SIP address is unique.
@@ -70,7 +83,7 @@ func buildIndex(candidates []Entry) *index {
 		}
 		e := candidates[i]
 		k := NormalizeSIPAddress(e.SIPAddress)
-		if h := holders[k]; len(h) > 1 {
+		if h := dups[k]; len(h) > 1 {
 			ix.skipped = append(ix.skipped, Skip{DN: e.DN, Reason: fmt.Sprintf(
 				"duplicate SIP address %s, also on %s", e.SIPAddress, otherDNs(candidates, h, i))})
 			continue

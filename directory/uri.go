@@ -68,6 +68,9 @@ func NormalizeLineURI(s string) string {
 	if scheme != "tel" {
 		return scheme + ":" + strings.ToLower(rest)
 	}
+	if scheme == s[:3] && isNormalTel(rest) {
+		return s // already normal: no allocation
+	}
 	number, params, _ := strings.Cut(rest, ";")
 	var b strings.Builder
 	b.Grow(len(s))
@@ -82,6 +85,22 @@ func NormalizeLineURI(s string) string {
 		b.WriteString(strings.ToLower(params))
 	}
 	return b.String()
+}
+
+// isNormalTel reports whether a tel: URI body has no upper-case letters
+// and no visual separators in its number.
+func isNormalTel(rest string) bool {
+	inNumber := true
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if c == ';' {
+			inNumber = false
+		}
+		if c >= 'A' && c <= 'Z' || inNumber && isVisualSeparator(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // validLineURI checks a stored msRTCSIP-Line. Empty is valid (no line).
