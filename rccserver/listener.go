@@ -3,6 +3,8 @@ package rccserver
 import (
 	"net"
 	"sync"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // trackingListener wraps a TCP listener so the server learns which listener
@@ -20,8 +22,30 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	remote := c.RemoteAddr().String()
-	l.srv.conns.Store(remote, l.bound)
+	l.srv.conns.Store(remote, &connInfo{bound: l.bound, contact: l.bound.contactOn(c.LocalAddr())})
 	return &trackedConn{Conn: c, closed: func() { l.srv.connectionClosed(remote) }}, nil
+}
+
+// connInfo is what the server knows of an accepted connection.
+type connInfo struct {
+	bound   *boundListener
+	contact sip.ContactHeader // the listener's Contact, with a reachable host
+}
+
+// contactOn returns the listener's Contact for a connection whose local
+// address is local: a wildcard bind (0.0.0.0, ::) without an advertised
+// host is written with the address the client actually reached.
+func (b *boundListener) contactOn(local net.Addr) sip.ContactHeader {
+	if !b.wildcard {
+		return b.contact
+	}
+	host, _, err := net.SplitHostPort(local.String())
+	if err != nil {
+		return b.contact
+	}
+	c := b.contact
+	c.Address.Host = host
+	return c
 }
 
 // trackedConn reports its end once: on the first read error (the peer

@@ -21,4 +21,5 @@ const (
 	CodeSessionExpired     LogCode = "Cs_SessionExpired"
 	CodeEventNotDelivered  LogCode = "Cs_EventNotDelivered"
 	CodeInternal           LogCode = "Cs_InternalError"
+	CodeRequestRefused     LogCode = "Cs_RequestRefused" // the switch refused a CSTA request (state, number, …)
 )

@@ -131,6 +131,7 @@ type boundListener struct {
 	tcp       net.Listener
 	udp       net.PacketConn
 	contact   sip.ContactHeader
+	wildcard  bool // bound to 0.0.0.0 or :: with no advertised host
 }
 
 // Listen binds every configured listener. It fails if any cannot be bound.
@@ -158,6 +159,13 @@ func (s *Server) Listen() error {
 			s.log.Warn().Str("addr", addr.String()).Msg("UDP listener enabled: CSTA messages over 1300 bytes cannot be sent over UDP; use TCP or TLS")
 		}
 		b.contact = contactFor(l, addr, b.transport)
+		if ip := net.ParseIP(b.contact.Address.Host); ip != nil && ip.IsUnspecified() {
+			b.wildcard = true
+			if b.udp != nil {
+				// No per-connection address on UDP: advertise this host's name.
+				b.contact.Address.Host = s.ua.Hostname()
+			}
+		}
 		s.listeners = append(s.listeners, b)
 	}
 	return nil
@@ -344,7 +352,7 @@ func (s *Server) connectionClosed(remote string) {
 // contactOf returns the Contact of the listener req arrived on.
 func (s *Server) contactOf(req *sip.Request) sip.ContactHeader {
 	if v, ok := s.conns.Load(req.Source()); ok {
-		return v.(*boundListener).contact
+		return v.(*connInfo).contact
 	}
 	for _, b := range s.listeners {
 		if strings.EqualFold(b.transport, req.Transport()) {

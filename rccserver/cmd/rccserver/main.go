@@ -9,9 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
-
-	"github.com/rs/zerolog"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -29,6 +28,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rccserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	configPath := fs.String("config", "", "configuration file (YAML); without it the embedded default runs")
+	check := fs.Bool("check", false, "validate the configuration, print every problem, and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -36,12 +37,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "rccserver %s\n", version)
 		return 0
 	}
-
-	log := zerolog.New(stderr).With().Timestamp().Str("service", "rccserver").Logger()
+	cfg, err := loadConfig(*configPath)
+	if *check {
+		return printCheck(cfg, err, stdout, stderr)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rccserver: configuration:\n%s\n", indent(err))
+		return 1
+	}
+	log := newLogger(stderr, cfg.file.Log.Level, cfg.file.Log.Format)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info().Str("version", version).Msg("rccserver started on the embedded default")
-	<-ctx.Done()
+	d, err := newDaemon(cfg, log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		return 1
+	}
+	log.Info().Str("version", version).Msg("rccserver starting")
+	if err := d.run(ctx); err != nil {
+		log.Error().Err(err).Msg("rccserver failed")
+		return 1
+	}
 	log.Info().Msg("rccserver stopped")
 	return 0
+}
+
+// printCheck is -check: every problem on its own line, exit 1 if any.
+func printCheck(cfg *config, err error, stdout, stderr io.Writer) int {
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration has problems:\n%s\n", indent(err))
+		return 1
+	}
+	fmt.Fprintf(stdout, "configuration OK: %s\n", cfg.source)
+	return 0
+}
+
+func indent(err error) string {
+	return "  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")
 }

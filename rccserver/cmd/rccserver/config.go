@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/rccserver/rccserver/directory"
+	"github.com/rccserver/rccserver/examples"
+	"github.com/rccserver/rccserver/rccserver"
+	"github.com/rccserver/rccserver/station"
+)
+
+// fileConfig is the main YAML file. Times under session and phones are
+// whole seconds, as the guide we model states them.
+type fileConfig struct {
+	Listen struct {
+		Listeners []rccserver.Listener `mapstructure:"listeners"`
+		Domains   []string             `mapstructure:"domains"`
+	} `mapstructure:"listen"`
+	Session struct {
+		SessionExpires  int `mapstructure:"session_expires"`
+		MinSE           int `mapstructure:"min_se"`
+		KeepAlive       int `mapstructure:"keepalive"`
+		RequestTimeout  int `mapstructure:"request_timeout"`
+		QueueSize       int `mapstructure:"queue_size"`
+		ShutdownTimeout int `mapstructure:"shutdown_timeout"`
+	} `mapstructure:"session"`
+	Phones struct {
+		Listen []struct {
+			Network string `mapstructure:"network"`
+			Addr    string `mapstructure:"addr"`
+		} `mapstructure:"listen"`
+		Domain          string `mapstructure:"domain"`
+		AdvertiseHost   string `mapstructure:"advertise_host"`
+		RingTimeout     int    `mapstructure:"ring_timeout"`
+		NoAnswerTimeout int    `mapstructure:"no_answer_timeout"`
+	} `mapstructure:"phones"`
+	Directory directory.Config `mapstructure:"directory"`
+	Log       struct {
+		Level  string `mapstructure:"level"`
+		Format string `mapstructure:"format"`
+	} `mapstructure:"log"`
+}
+
+// config is the loaded, validated configuration of the daemon.
+type config struct {
+	file     fileConfig
+	sip      rccserver.Config
+	station  *station.Config
+	embedded bool // loaded from the embedded default (examples/)
+	source   string
+}
+
+// loadConfig reads path, or the embedded default when path is empty, with
+// RCC_… environment overrides (RCC_SESSION_KEEPALIVE=0), and validates it.
+// The error lists every problem, each naming its key.
+func loadConfig(path string) (*config, error) {
+	v := viper.NewWithOptions(viper.ExperimentalBindStruct())
+	v.SetConfigType("yaml")
+	v.SetEnvPrefix("RCC")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	// keepalive 0 switches keep-alive off, so its default must be explicit.
+	v.SetDefault("session.keepalive", int(rccserver.DefaultConfig().KeepAlive/time.Second))
+	c := &config{source: path}
+	if path == "" {
+		c.embedded, c.source = true, "embedded default (examples/rccserver.yaml, station.yaml, directory.yaml)"
+		for i, name := range []string{"rccserver.yaml", "station.yaml"} {
+			b, err := fs.ReadFile(examples.FS, name)
+			if err != nil {
+				return nil, err
+			}
+			read := v.MergeConfig
+			if i == 0 {
+				read = v.ReadConfig
+			}
+			if err := read(bytes.NewReader(b)); err != nil {
+				return nil, fmt.Errorf("embedded %s: %w", name, err)
+			}
+		}
+	} else {
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	if err := v.Unmarshal(&c.file); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.source, err)
+	}
+	var errs []error
+	c.sip = sipConfig(c.file)
+	if err := c.sip.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	st, err := station.LoadConfig(v)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.station = st
+	if err := c.file.Directory.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+func sipConfig(f fileConfig) rccserver.Config {
+	c := rccserver.DefaultConfig()
+	if len(f.Listen.Listeners) > 0 {
+		c.Listeners = f.Listen.Listeners
+	}
+	if len(f.Listen.Domains) > 0 {
+		c.Domains = f.Listen.Domains
+	}
+	sec := func(dst *time.Duration, n int) {
+		if n != 0 {
+			*dst = time.Duration(n) * time.Second
+		}
+	}
+	sec(&c.SessionExpires, f.Session.SessionExpires)
+	sec(&c.MinSE, f.Session.MinSE)
+	sec(&c.RequestTimeout, f.Session.RequestTimeout)
+	sec(&c.ShutdownTimeout, f.Session.ShutdownTimeout)
+	// keepalive 0 means off, so it is taken as written.
+	c.KeepAlive = time.Duration(f.Session.KeepAlive) * time.Second
+	if f.Session.QueueSize != 0 {
+		c.QueueSize = f.Session.QueueSize
+	}
+	return c
+}

@@ -1,0 +1,160 @@
+package rccserver
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/station/switching"
+)
+
+// lineHub fans the switch's events for one station out to every monitor
+// on it: one user signed in from two endpoints has two sessions, and both
+// see every event (protocol.md §9 Q8).
+type lineHub struct {
+	svc  *Service
+	ext  string
+	sub  *switching.Subscription
+	mu   sync.Mutex
+	mons map[string]monitor // cross-ref ID -> monitor
+	done chan struct{}
+}
+
+type monitor struct {
+	sess   *Session
+	device string // as the client wrote it in MonitorStart: echoed byte-exact
+}
+
+func (svc *Service) monitorStart(s *Session, l line, m *csta.MonitorStart) (csta.Message, error) {
+	if !owns(s, l, m.MonitorObject) {
+		return nil, privilege(m.MonitorObject)
+	}
+	xref := newCrossRefID()
+	svc.mu.Lock()
+	hub := svc.hubs[l.ext]
+	if hub == nil {
+		sub, err := svc.sw.Subscribe(l.ext)
+		if err != nil {
+			svc.mu.Unlock()
+			return nil, switchError(err)
+		}
+		hub = &lineHub{svc: svc, ext: l.ext, sub: sub, mons: map[string]monitor{}, done: make(chan struct{})}
+		svc.hubs[l.ext] = hub
+		go hub.run()
+	}
+	hub.mu.Lock()
+	hub.mons[xref] = monitor{sess: s, device: m.MonitorObject}
+	hub.mu.Unlock()
+	svc.mu.Unlock()
+	s.AddMonitor(xref, m.MonitorObject)
+	s.OnEnd(func(error) { svc.dropMonitor(l.ext, xref) })
+	s.Log().Info().Str("monitor", xref).Str("device", m.MonitorObject).Msg("monitor started")
+	return &csta.MonitorStartResponse{MonitorCrossRefID: xref}, nil
+}
+
+func (svc *Service) monitorStop(s *Session, m *csta.MonitorStop) (csta.Message, error) {
+	if !s.RemoveMonitor(m.MonitorCrossRefID) {
+		return nil, &RequestError{Code: CodePrivilegeViolation, Answer: csta.OperationError(csta.OpInvalidMonitorCrossRefID),
+			Err: fmt.Errorf("monitor %q is not this session's", m.MonitorCrossRefID)}
+	}
+	l, _ := svc.lineOf(s)
+	svc.dropMonitor(l.ext, m.MonitorCrossRefID)
+	s.Log().Info().Str("monitor", m.MonitorCrossRefID).Msg("monitor stopped")
+	return &csta.MonitorStopResponse{}, nil
+}
+
+// dropMonitor removes a monitor; the last one on a line ends its subscription.
+func (svc *Service) dropMonitor(ext, xref string) {
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	hub := svc.hubs[ext]
+	if hub == nil {
+		return
+	}
+	hub.mu.Lock()
+	delete(hub.mons, xref)
+	empty := len(hub.mons) == 0
+	hub.mu.Unlock()
+	if empty {
+		delete(svc.hubs, ext)
+		hub.sub.Close()
+	}
+}
+
+// Close ends every subscription (at shutdown).
+func (svc *Service) Close() {
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	for ext, hub := range svc.hubs {
+		hub.sub.Close()
+		delete(svc.hubs, ext)
+	}
+}
+
+func (h *lineHub) run() {
+	for ev := range h.sub.Events() {
+		h.mu.Lock()
+		mons := make([]struct {
+			xref string
+			m    monitor
+		}, 0, len(h.mons))
+		for x, m := range h.mons {
+			mons = append(mons, struct {
+				xref string
+				m    monitor
+			}{x, m})
+		}
+		h.mu.Unlock()
+		for _, t := range mons {
+			for _, msg := range h.svc.cstaEvents(ev, t.xref, t.m.device) {
+				if err := t.m.sess.Send(msg); err != nil {
+					t.m.sess.Log().Warn().Err(err).Str("code", string(CodeEventNotDelivered)).Str("event", msg.Root()).Msg("event not queued")
+				}
+			}
+		}
+	}
+}
+
+// snapshot answers SnapshotDevice inline (protocol-gaps §5.1): one entry per
+// call, the line's own connection state first.
+func (svc *Service) snapshot(s *Session, l line, device string) (csta.Message, error) {
+	if !owns(s, l, device) {
+		return nil, privilege(device)
+	}
+	calls, err := svc.sw.Snapshot(l.ext)
+	if err != nil {
+		return nil, switchError(err)
+	}
+	data := &csta.SnapshotData{}
+	for _, c := range calls {
+		states := []csta.LocalConnectionState{localState(c.State)}
+		for _, conn := range c.Connections {
+			if conn.Device != l.ext {
+				states = append(states, localState(conn.State))
+			}
+		}
+		data.Items = append(data.Items, csta.SnapshotDeviceResponseInfo{
+			ConnectionIdentifier: csta.ConnectionID{CallID: c.CallID, DeviceID: device},
+			LocalCallState:       csta.LocalCallState{Compound: states},
+		})
+	}
+	return &csta.SnapshotDeviceResponse{SnapshotData: data}, nil
+}
+
+func localState(s switching.ConnState) csta.LocalConnectionState {
+	switch s {
+	case switching.ConnNull:
+		return csta.LCSNull
+	case switching.ConnInitiated:
+		return csta.LCSInitiated
+	case switching.ConnAlerting:
+		return csta.LCSAlerting
+	case switching.ConnConnected:
+		return csta.LCSConnected
+	case switching.ConnHeld:
+		return csta.LCSHold
+	case switching.ConnFailed:
+		return csta.LCSFail
+	}
+	return csta.LCSNull
+}

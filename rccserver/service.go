@@ -1,0 +1,380 @@
+package rccserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/station"
+	"github.com/rccserver/rccserver/station/switching"
+)
+
+// Switch is the part of the switching function the CSTA service drives
+// (station/switching implements it).
+type Switch interface {
+	MakeCall(ctx context.Context, ext, dest string) (switching.CallRef, error)
+	Answer(ctx context.Context, ext, callID string) error
+	Clear(ctx context.Context, ext, callID string) error
+	Hold(ctx context.Context, ext, callID string) error
+	Retrieve(ctx context.Context, ext, callID string) error
+	Alternate(ctx context.Context, ext, activeCallID, heldCallID string) error
+	Consult(ctx context.Context, ext, activeCallID, dest string) (switching.CallRef, error)
+	Transfer(ctx context.Context, ext, heldCallID, activeCallID string) error
+	SingleStepTransfer(ctx context.Context, ext, callID, dest string) error
+	Deflect(ctx context.Context, ext, callID, dest string) error
+	GenerateDigits(ctx context.Context, ext, callID, digits string) error
+	SetForwarding(ext string, typ switching.ForwardType, on bool, dest string) error
+	Forwarding(ext string) ([]switching.Forwarding, error)
+	SetDND(ext string, on bool) error
+	DND(ext string) (bool, error)
+	Snapshot(ext string) ([]switching.CallInfo, error)
+	Subscribe(ext string) (*switching.Subscription, error)
+}
+
+// Service answers the CSTA requests of admitted sessions by driving the
+// switch, and turns the switch's events into CSTA events on every monitor
+// of the line (architecture.md §2, protocol.md §3–§4).
+type Service struct {
+	sw   Switch
+	log  zerolog.Logger
+	tel  func(device string) string // remote device → tel: URI
+	mu   sync.Mutex
+	hubs map[string]*lineHub // station extension -> fan-out of its events
+}
+
+// NewService builds the CSTA service. tel maps a switch device (an
+// extension or an outside number) to the tel: URI shown to the client; nil
+// uses TelURI with no dial plan.
+func NewService(sw Switch, tel func(string) string, log zerolog.Logger) *Service {
+	if tel == nil {
+		tel = func(d string) string { return TelURI(d, "") }
+	}
+	return &Service{sw: sw, tel: tel, log: log, hubs: map[string]*lineHub{}}
+}
+
+// TelURI writes a device as the tel: URI Lync expects (protocol.md §6):
+// E.164 when known, else a dial string with phone-context.
+func TelURI(device, e164 string) string {
+	switch {
+	case e164 != "":
+		return "tel:" + e164
+	case strings.HasPrefix(device, "+"):
+		return "tel:" + device
+	case strings.HasPrefix(device, "tel:") || strings.HasPrefix(device, "sip:"):
+		return device
+	default:
+		return "tel:" + device + ";phone-context=dialstring"
+	}
+}
+
+// features lists exactly what this service implements. Conference is not
+// here: the switch cannot join calls, so ConferenceCall is refused with
+// invalidFeature (issue "Full remote call control").
+var features = csta.NewFeatures(
+	[]string{"getCSTAFeatures", "requestSystemStatus", "systemStatus", "monitorStart", "monitorStop",
+		"snapshotDevice", "alternateCall", "answerCall", "clearConnection", "consultationCall", "deflectCall",
+		"holdCall", "makeCall", "reconnectCall", "retrieveCall", "singleStepTransfer", "transferCall",
+		"generateDigits", "getDoNotDisturb", "getForwarding", "setDoNotDisturb", "setForwarding"},
+	[]string{"connectionCleared", "delivered", "diverted", "established", "failed", "held", "originated",
+		"retrieved", "serviceInitiated", "transferred", "digitsGenerated", "doNotDisturb", "forwarding"},
+	map[string][]string{
+		"requestSystemStatus": {"systemStatusNormal", "systemStatusDisabled"},
+		"systemStatus":        {"systemStatusNormal", "switchingFunctionSupportsSending"},
+		"monitorStart":        {"monitorObjectDevice", "monitorTypeDevice"},
+		"snapshotDevice":      {"localCallStateCompoundCallState"},
+		"answerCall":          {"alerting"},
+		"clearConnection":     {"alerting", "connected", "fail", "initiated", "hold"},
+		"deflectCall":         {"alerting"},
+		"makeCall":            {"autoOriginateDoNotPrompt"},
+		"generateDigits":      {"digitModeDTMF"},
+		"getForwarding":       {"forwardListInAck", "forwardDNInAck"},
+		"setForwarding":       {"forwardingTypeBusy", "forwardingTypeNoAns", "forwardingTypeImmediate", "forwardDN"},
+	})
+
+// line is what a session controls: its station and how the client names it.
+type line struct {
+	ext   string // station extension, the switch's name for the device
+	login *station.Login
+}
+
+func (svc *Service) lineOf(s *Session) (line, error) {
+	login, _ := s.Grant().Value.(*station.Login)
+	if login == nil || login.Station() == nil {
+		// Remote-number logons have no station to control.
+		return line{}, csta.OperationError(csta.OpInvalidDeviceID)
+	}
+	return line{ext: login.Station().Extension, login: login}, nil
+}
+
+// owns reports whether device names the session's own line: the exact
+// string the client signed in with, or any form that normalises to the same
+// number, the station's extension or its identification address.
+func owns(s *Session, l line, device string) bool {
+	if device == "" || device == s.Line() {
+		return true
+	}
+	d, err := csta.ParseDeviceID(device)
+	if err != nil {
+		return false
+	}
+	for _, mine := range []string{s.Line(), l.login.LineURI(), l.login.Station().IdentificationAddress} {
+		if m, err := csta.ParseDeviceID(mine); err == nil && m.Key() == d.Key() && (m.Ext == d.Ext || d.Ext == "" || m.Ext == "") {
+			return true
+		}
+	}
+	return d.Number == l.ext || d.Ext == l.ext
+}
+
+func privilege(device string) error {
+	return &RequestError{Code: CodePrivilegeViolation, Answer: csta.OperationError(csta.OpPrivilegeViolationSpecifiedDevice),
+		Err: fmt.Errorf("device %q is not this session's line", device)}
+}
+
+// HandleCSTA implements Handler.
+func (svc *Service) HandleCSTA(ctx context.Context, s *Session, req csta.Message) (csta.Message, error) {
+	if _, ok := req.(*csta.GetCSTAFeatures); ok {
+		return features, nil
+	}
+	l, err := svc.lineOf(s)
+	if err != nil {
+		return nil, err
+	}
+	switch m := req.(type) {
+	case *csta.MonitorStart:
+		return svc.monitorStart(s, l, m)
+	case *csta.MonitorStop:
+		return svc.monitorStop(s, m)
+	case *csta.SnapshotDevice:
+		return svc.snapshot(s, l, m.SnapshotObject)
+	case *csta.MakeCall:
+		if !owns(s, l, m.CallingDevice) {
+			return nil, privilege(m.CallingDevice)
+		}
+		ref, err := svc.sw.MakeCall(ctx, l.ext, dialable(m.CalledDirectoryNumber))
+		if err != nil {
+			return nil, switchError(err)
+		}
+		return &csta.MakeCallResponse{CallingDevice: csta.ConnectionID{CallID: ref.CallID, DeviceID: m.CallingDevice}}, nil
+	case *csta.AnswerCall:
+		return svc.onCall(ctx, s, l, m.CallToBeAnswered, svc.sw.Answer, &csta.AnswerCallResponse{})
+	case *csta.ClearConnection:
+		return svc.onCall(ctx, s, l, m.ConnectionToBeCleared, svc.sw.Clear, &csta.ClearConnectionResponse{})
+	case *csta.HoldCall:
+		return svc.onCall(ctx, s, l, m.CallToBeHeld, svc.sw.Hold, &csta.HoldCallResponse{})
+	case *csta.RetrieveCall:
+		return svc.onCall(ctx, s, l, m.CallToBeRetrieved, svc.sw.Retrieve, &csta.RetrieveCallResponse{})
+	case *csta.AlternateCall:
+		if err := svc.check(s, l, m.HeldCall, m.ActiveCall); err != nil {
+			return nil, err
+		}
+		return done(svc.sw.Alternate(ctx, l.ext, m.ActiveCall.CallID, m.HeldCall.CallID), &csta.AlternateCallResponse{})
+	case *csta.ReconnectCall:
+		if err := svc.check(s, l, m.ActiveCall, m.HeldCall); err != nil {
+			return nil, err
+		}
+		if err := svc.sw.Clear(ctx, l.ext, m.ActiveCall.CallID); err != nil {
+			return nil, switchError(err)
+		}
+		return done(svc.sw.Retrieve(ctx, l.ext, m.HeldCall.CallID), &csta.ReconnectCallResponse{})
+	case *csta.ConsultationCall:
+		if err := svc.check(s, l, m.ExistingCall); err != nil {
+			return nil, err
+		}
+		ref, err := svc.sw.Consult(ctx, l.ext, m.ExistingCall.CallID, dialable(m.ConsultedDevice))
+		if err != nil {
+			return nil, switchError(err)
+		}
+		return &csta.ConsultationCallResponse{InitiatedCall: csta.ConnectionID{CallID: ref.CallID, DeviceID: echo(s, m.ExistingCall.DeviceID)}}, nil
+	case *csta.TransferCall:
+		if err := svc.check(s, l, m.HeldCall, m.ActiveCall); err != nil {
+			return nil, err
+		}
+		return done(svc.sw.Transfer(ctx, l.ext, m.HeldCall.CallID, m.ActiveCall.CallID), &csta.TransferCallResponse{})
+	case *csta.SingleStepTransferCall:
+		if err := svc.check(s, l, m.ActiveCall); err != nil {
+			return nil, err
+		}
+		return done(svc.sw.SingleStepTransfer(ctx, l.ext, m.ActiveCall.CallID, dialable(m.TransferredTo)), &csta.SingleStepTransferCallResponse{})
+	case *csta.DeflectCall:
+		if err := svc.check(s, l, m.CallToBeDiverted); err != nil {
+			return nil, err
+		}
+		return done(svc.sw.Deflect(ctx, l.ext, m.CallToBeDiverted.CallID, dialable(string(m.NewDestination))), &csta.DeflectCallResponse{})
+	case *csta.GenerateDigits:
+		if err := svc.check(s, l, m.ConnectionToSendDigits); err != nil {
+			return nil, err
+		}
+		return done(svc.sw.GenerateDigits(ctx, l.ext, m.ConnectionToSendDigits.CallID, m.CharactersToSend), &csta.GenerateDigitsResponse{})
+	case *csta.ConferenceCall:
+		return nil, csta.OperationError(csta.OpInvalidFeature)
+	case *csta.GetForwarding:
+		if !owns(s, l, m.Device) {
+			return nil, privilege(m.Device)
+		}
+		fw, err := svc.sw.Forwarding(l.ext)
+		if err != nil {
+			return nil, switchError(err)
+		}
+		resp := &csta.GetForwardingResponse{}
+		for _, f := range fw {
+			if t := forwardingType(f.Type); t != csta.ForwardingTypeUnknown {
+				item := csta.ForwardListItem{ForwardingType: t, ForwardStatus: f.On}
+				if f.On {
+					item.ForwardDN = svc.tel(f.Destination)
+				}
+				resp.ForwardingList = append(resp.ForwardingList, item)
+			}
+		}
+		return resp, nil
+	case *csta.SetForwarding:
+		if !owns(s, l, m.Device) {
+			return nil, privilege(m.Device)
+		}
+		typ, ok := switchForwardType(m.ForwardingType)
+		if !ok {
+			return nil, csta.OperationError(csta.OpInvalidForwardingType)
+		}
+		dest := dialable(m.ForwardDN)
+		if *m.ActivateForward && dest == "" {
+			return nil, csta.OperationError(csta.OpInvalidForwardingDestination)
+		}
+		return done(svc.sw.SetForwarding(l.ext, typ, *m.ActivateForward, dest), &csta.SetForwardingResponse{})
+	case *csta.GetDoNotDisturb:
+		if !owns(s, l, m.Device) {
+			return nil, privilege(m.Device)
+		}
+		on, err := svc.sw.DND(l.ext)
+		if err != nil {
+			return nil, switchError(err)
+		}
+		return &csta.GetDoNotDisturbResponse{DoNotDisturbOn: on}, nil
+	case *csta.SetDoNotDisturb:
+		if !owns(s, l, m.Device) {
+			return nil, privilege(m.Device)
+		}
+		return done(svc.sw.SetDND(l.ext, *m.DoNotDisturbOn), &csta.SetDoNotDisturbResponse{})
+	}
+	return nil, csta.OperationError(csta.OpServiceNotSupported)
+}
+
+// check applies the privilege rule to connections: each must be on the
+// session's line (its deviceID names the line, or is empty) and its call must
+// be a call of the line's station right now.
+func (svc *Service) check(s *Session, l line, conns ...csta.ConnectionID) error {
+	calls, err := svc.sw.Snapshot(l.ext)
+	if err != nil {
+		return switchError(err)
+	}
+	for _, c := range conns {
+		if !owns(s, l, c.DeviceID) {
+			return privilege(c.DeviceID)
+		}
+		if !slices.ContainsFunc(calls, func(ci switching.CallInfo) bool { return ci.CallID == c.CallID }) {
+			// Another line's call, an ended call or a made-up one: the client
+			// learns only that it is not a call it may act on.
+			return &RequestError{Code: CodePrivilegeViolation, Answer: csta.OperationError(csta.OpInvalidCallID),
+				Err: fmt.Errorf("call %q is not a call of this line", c.CallID)}
+		}
+	}
+	return nil
+}
+
+func (svc *Service) onCall(ctx context.Context, s *Session, l line, c csta.ConnectionID,
+	op func(context.Context, string, string) error, ok csta.Message) (csta.Message, error) {
+	if err := svc.check(s, l, c); err != nil {
+		return nil, err
+	}
+	return done(op(ctx, l.ext, c.CallID), ok)
+}
+
+func done(err error, ok csta.Message) (csta.Message, error) {
+	if err != nil {
+		return nil, switchError(err)
+	}
+	return ok, nil
+}
+
+// echo returns the client's own device string for its connection.
+func echo(s *Session, device string) string {
+	if device == "" {
+		return s.Line()
+	}
+	return device
+}
+
+// dialable turns a device identifier into what the dial plan sees: the
+// number of a tel: URI (visual separators removed), the user of a sip: URI.
+func dialable(device string) string {
+	d, err := csta.ParseDeviceID(device)
+	if err != nil {
+		return strings.TrimSpace(device)
+	}
+	if d.Kind == csta.DeviceSIP && d.Number == "" {
+		return d.Host
+	}
+	return d.Number
+}
+
+// switchError maps the switch's errors to CSTA errors (protocol-gaps §2.5).
+func switchError(err error) error {
+	var answer *csta.CSTAErrorCode
+	switch {
+	case errors.Is(err, switching.ErrUnknownCall):
+		answer = csta.OperationError(csta.OpInvalidCallID)
+	case errors.Is(err, switching.ErrUnknownDevice):
+		answer = csta.OperationError(csta.OpInvalidDeviceID)
+	case errors.Is(err, switching.ErrInvalidState):
+		answer = csta.StateError(csta.StateInvalidConnectionState)
+	case errors.Is(err, switching.ErrAnswerNotSupported), errors.Is(err, switching.ErrNotImplemented):
+		answer = csta.OperationError(csta.OpInvalidFeature)
+	case errors.Is(err, switching.ErrNoRoute):
+		answer = csta.OperationError(csta.OpInvalidDestination)
+	case errors.Is(err, switching.ErrNotRegistered), errors.Is(err, switching.ErrNoTrunk), errors.Is(err, switching.ErrClosed):
+		answer = csta.ResourceError(csta.ResourceOutOfService)
+	case errors.Is(err, switching.ErrInvalidArgument):
+		answer = csta.OperationError(csta.OpInvalidParameterValue)
+	default:
+		return err // logged as an internal error, answered generic
+	}
+	return &RequestError{Code: CodeRequestRefused, Answer: answer, Err: err}
+}
+
+func forwardingType(t switching.ForwardType) csta.ForwardingType {
+	switch t {
+	case switching.ForwardImmediate:
+		return csta.ForwardImmediate
+	case switching.ForwardBusy:
+		return csta.ForwardBusy
+	case switching.ForwardNoAnswer:
+		return csta.ForwardNoAns
+	}
+	return csta.ForwardingTypeUnknown
+}
+
+func switchForwardType(t csta.ForwardingType) (switching.ForwardType, bool) {
+	switch t {
+	case csta.ForwardImmediate:
+		return switching.ForwardImmediate, true
+	case csta.ForwardBusy:
+		return switching.ForwardBusy, true
+	case csta.ForwardNoAns:
+		return switching.ForwardNoAnswer, true
+	}
+	return switching.ForwardUnknown, false
+}
+
+// newCrossRefID returns a fresh random monitor cross-reference ID: unguessable,
+// so one session cannot forge another's (protocol.md §6).
+func newCrossRefID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
