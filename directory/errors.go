@@ -6,14 +6,14 @@ import "errors"
 // so test for them with errors.Is.
 var (
 	// ErrNotFound: no user has this SIP address or line URI.
-	ErrNotFound = errors.New("directory: not found")
+	ErrNotFound = errors.New("not in the directory")
 
 	// ErrAmbiguous: more than one user has this line URI (after
 	// normalisation), so the line cannot identify a user.
-	ErrAmbiguous = errors.New("directory: line URI belongs to more than one user")
+	ErrAmbiguous = errors.New("line URI belongs to more than one user")
 
 	// ErrNotLoaded: the directory has no data yet (Start has not succeeded).
-	ErrNotLoaded = errors.New("directory: not loaded")
+	ErrNotLoaded = errors.New("directory not loaded yet")
 
 	// ErrInvalidConfig: the configuration is wrong; the *ConfigError that
 	// wraps it names the key.
