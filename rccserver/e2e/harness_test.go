@@ -1,0 +1,284 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/directory/ldaptest"
+	"github.com/rccserver/rccserver/rccserver/lynctest"
+	"github.com/rccserver/rccserver/station/switching/phonetest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the rccserver command once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "rccserver-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "rccserver")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/rccserver/rccserver/rccserver/cmd/rccserver").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// site is one running rccserver binary with its directory and phones.
+type site struct {
+	t        *testing.T
+	ldap     *ldaptest.Server
+	rccAddr  string
+	phoneReg string // the switch's UDP address phones register at
+	cmd      *exec.Cmd
+	logs     *syncBuffer
+	exited   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// adUsers are the Active Directory users of every site: RCC-enabled alice
+// and bob, carol without the RCC option flag, mallory whose contact-center
+// user has no client licence, and eve whose line is alice's station.
+func adUsers() []ldaptest.User {
+	u := func(sam, line string, flags int) ldaptest.User {
+		return ldaptest.User{SAMAccountName: sam, UPN: sam + "@example.com", SIPAddress: "sip:" + sam + "@example.com",
+			Line: line, LineServer: "sip:rcc@rcc.example.com", DisplayName: sam, OptionFlags: flags}
+	}
+	return []ldaptest.User{
+		u("alice", "tel:+13175551010", 16),
+		u("bob", "tel:+13175551020", 16),
+		u("carol", "tel:+13175551030", 0),
+		u("mallory", "tel:+13175551040", 16),
+		u("eve", "tel:+13175551010", 16),
+	}
+}
+
+// contactCenter is the users/stations part of the configuration.
+func contactCenter(features string) string {
+	user := func(id, ext string, licence bool) string {
+		return fmt.Sprintf("  - {id: %s, display_name: %s, domain_account: 'EXAMPLE\\%s', extension: %q, client_license: %v, user_type: RemoteCallControl}\n", id, id, id, ext, licence)
+	}
+	stationYAML := func(ext string) string {
+		return fmt.Sprintf("  - {name: %q, extension: %q, identification_address: \"tel:+1317555%s\", connection: {kind: registered, username: %q, password: demo-%s}, answer_method: talkEvent, active: true}\n", ext, ext, ext, ext, ext)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "licensing:\n  features: [%s]\n  client_licenses: 10\nusers:\n", features)
+	b.WriteString(user("alice", "1010", true) + user("bob", "1020", true) + user("mallory", "1040", false) + user("eve", "1010", true))
+	b.WriteString("stations:\n")
+	for _, ext := range []string{"1010", "1020", "1030", "1040"} {
+		b.WriteString(stationYAML(ext))
+	}
+	b.WriteString("trunk: {proxy: 127.0.0.1:9, transport: udp}\n")
+	return b.String()
+}
+
+// dialPlan is the demo dial plan of examples/station.yaml.
+func dialPlan(t *testing.T) string {
+	b, err := os.ReadFile("../../examples/station.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	return s[strings.Index(s, "dialplan:"):]
+}
+
+func freeTCPPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startSite starts slapd and the rccserver binary on free loopback ports.
+func startSite(t *testing.T, features string) *site {
+	t.Helper()
+	s := &site{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
+	s.ldap = ldaptest.Start(t, ldaptest.Options{Users: adUsers()})
+	rccPort, phonePort := freeTCPPort(t), phonetest.FreePort(t)
+	s.rccAddr = "127.0.0.1:" + strconv.Itoa(rccPort)
+	s.phoneReg = "127.0.0.1:" + strconv.Itoa(phonePort)
+	cfg := fmt.Sprintf(`listen:
+  listeners: [{transport: tcp, addr: %q}]
+  domains: [rcc.example.com]
+session: {session_expires: 1800, min_se: 90, keepalive: 60}
+phones:
+  listen: [{network: udp, addr: %q}]
+  domain: rcc.example.com
+  ring_timeout: 15
+  no_answer_timeout: 30
+directory:
+  kind: ldap
+  url: %q
+  start_tls: true
+  ca_file: %q
+  server_name: localhost
+  bind_dn: %q
+  bind_password: %q
+  base_dn: %q
+log: {level: debug, format: json}
+%s%s`, s.rccAddr, s.phoneReg, s.ldap.URL(), s.ldap.CAFile(), s.ldap.BindDN, s.ldap.Password, s.ldap.BaseDN,
+		contactCenter(features), dialPlan(t))
+	path := filepath.Join(t.TempDir(), "rccserver.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd = exec.Command(binary(t), "-config", path)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	t.Cleanup(s.stop)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.Dial("tcp", s.rccAddr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-s.exited:
+			t.Fatalf("rccserver exited: %v\n%s", err, s.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rccserver not listening on %s\n%s", s.rccAddr, s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+// stop sends SIGTERM and expects a clean exit within the shutdown bound.
+func (s *site) stop() {
+	if s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			s.t.Errorf("rccserver exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		s.t.Errorf("rccserver did not stop within 15 s of SIGTERM")
+	}
+	if s.t.Failed() {
+		s.t.Logf("rccserver log:\n%s", s.logs.String())
+	}
+	s.cmd.Process = nil
+}
+
+// phone starts a baresip station registered with the site's switch.
+func (s *site) phone(ext, answer string) *phonetest.Phone {
+	s.t.Helper()
+	p := phonetest.StartBaresip(s.t, phonetest.Options{User: ext, Password: "demo-" + ext, Registrar: s.phoneReg, AnswerMode: answer})
+	// REGISTER_OK may fire before ctrl_tcp is connected; ask baresip instead.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := p.Command("reginfo", "")
+		if err == nil && strings.Contains(out, "OK") {
+			return p
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("phone %s did not register: %q %v", ext, out, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// lync signs a Lync-shaped client in; the error carries the refusal's reason phrase.
+func (s *site) lync(user, line string) (*lynctest.Client, int, string) {
+	s.t.Helper()
+	c, err := lynctest.New(lynctest.Options{Server: s.rccAddr, User: user, Line: line, Domain: "rcc.example.com"})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := c.SignIn(ctx)
+	if res == nil {
+		s.t.Fatalf("sign-in of %s: %v", user, err)
+	}
+	if res.StatusCode == 200 {
+		if m, derr := csta.Decode(res.Body()); derr == nil {
+			return c, 200, m.(*csta.RequestSystemStatusResponse).SystemStatus.String()
+		}
+	}
+	return c, res.StatusCode, res.Reason
+}
+
+// request sends one CSTA request and returns the answer.
+func request(t *testing.T, c *lynctest.Client, msg csta.Message) csta.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ans, _, err := c.Request(ctx, msg)
+	if err != nil {
+		t.Fatalf("%s: %v", msg.Root(), err)
+	}
+	return ans
+}
+
+// expect reads events until one of type T arrives (skipping none: every
+// event read must be in want order) and returns it.
+func next[T csta.Message](t *testing.T, c *lynctest.Client) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	ev, err := c.NextEvent(ctx)
+	if err != nil {
+		var zero T
+		t.Fatalf("waiting for %T: %v", zero, err)
+	}
+	m, ok := ev.Msg.(T)
+	if !ok {
+		var zero T
+		t.Fatalf("got %s, want %T", ev.Msg.Root(), zero)
+	}
+	return m
+}
