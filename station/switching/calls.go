@@ -185,10 +185,19 @@ func (sw *Switch) ring(c *call, cn *connection, l *leg, offer []byte, hdrs []Hea
 	}
 	res := r.res
 	if res.IsSuccess() {
+		// ACK first (RFC 3261 §13.2.2.4), so that no request of ours in the
+		// new dialog (INFO for DTMF, re-INVITE) can overtake it.
+		m.mu.Unlock()
+		l.ack(nil)
+		m.mu.Lock()
+		if cn.leg != l || cn.gone {
+			m.mu.Unlock()
+			l.bye()
+			return
+		}
 		_ = m.set(c, cn, ConnConnected, EventEstablished, CauseNormal, nil)
 		c.ringing = nil
 		m.mu.Unlock()
-		l.ack(nil)
 		sw.connect(c, cn, res.Body())
 		return
 	}

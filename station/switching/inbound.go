@@ -219,7 +219,7 @@ func (sw *Switch) onReInvite(req *sip.Request, tx sip.ServerTransaction) error {
 	if len(offer) > 0 && c != nil && cn != nil {
 		sw.handsetHold(c, cn, sdpHeld(offer))
 	}
-	return sw.respond2xx(tx, req, res)
+	return sw.respond2xx(tx, req, res, nil)
 }
 
 // handsetHold records a hold or retrieve done at the phone.

@@ -47,6 +47,7 @@ type leg struct {
 	inviteReq *sip.Request
 	inviteTx  sip.ServerTransaction
 	finalSent chan struct{} // closed once a final response to inviteReq was sent
+	answering bool          // a final response to inviteReq is being sent
 
 	// The call and connection the leg belongs to; guarded by model.mu.
 	call *call
@@ -516,11 +517,9 @@ func (l *leg) respond(code int, reason string, body []byte, hdrs ...sip.Header) 
 		l.mu.Unlock()
 		return fmt.Errorf("%w: no pending INVITE", ErrInvalidState)
 	}
-	select {
-	case <-l.finalSent:
+	if l.answering {
 		l.mu.Unlock()
 		return fmt.Errorf("%w: INVITE already answered", ErrInvalidState)
-	default:
 	}
 	res := sip.NewResponseFromRequest(l.inviteReq, code, reason, nil)
 	if code > 100 {
@@ -541,7 +540,11 @@ func (l *leg) respond(code int, reason string, body []byte, hdrs ...sip.Header) 
 	tx := l.inviteTx
 	final := code >= 200
 	if final {
-		close(l.finalSent)
+		if l.answering {
+			l.mu.Unlock()
+			return fmt.Errorf("%w: INVITE already answered", ErrInvalidState)
+		}
+		l.answering = true
 		if code < 300 {
 			l.confirmed = true
 		} else {
@@ -550,10 +553,19 @@ func (l *leg) respond(code int, reason string, body []byte, hdrs ...sip.Header) 
 	}
 	l.mu.Unlock()
 
-	if code >= 200 && code < 300 {
-		return l.sw.respond2xx(tx, l.inviteReq, res)
+	// finalSent is closed only after the final response went out: the
+	// INVITE handler returns on it and sipgo then ends the transaction.
+	sent := func() {
+		if final {
+			close(l.finalSent)
+		}
 	}
-	if err := tx.Respond(res); err != nil {
+	if code >= 200 && code < 300 {
+		return l.sw.respond2xx(tx, l.inviteReq, res, sent)
+	}
+	err := tx.Respond(res)
+	sent()
+	if err != nil {
 		return fmt.Errorf("%w: respond %d: %w", ErrSIP, code, err)
 	}
 	return nil
@@ -561,7 +573,8 @@ func (l *leg) respond(code int, reason string, body []byte, hdrs ...sip.Header) 
 
 // respond2xx sends a 2xx to an INVITE and retransmits it (T1 doubling to
 // T2) until the ACK arrives or 64*T1 passed (RFC 3261 §13.3.1.4, RFC 6026).
-func (sw *Switch) respond2xx(tx sip.ServerTransaction, req *sip.Request, res *sip.Response) error {
+// sent, if not nil, runs once the first copy went out.
+func (sw *Switch) respond2xx(tx sip.ServerTransaction, req *sip.Request, res *sip.Response, sent func()) error {
 	key := ackKey(req.CallID().Value(), req.CSeq().SeqNo)
 	ch := make(chan struct{})
 	sw.acksMu.Lock()
@@ -572,7 +585,11 @@ func (sw *Switch) respond2xx(tx sip.ServerTransaction, req *sip.Request, res *si
 		delete(sw.acks, key)
 		sw.acksMu.Unlock()
 	}()
-	if err := tx.Respond(res); err != nil {
+	err := tx.Respond(res)
+	if sent != nil {
+		sent()
+	}
+	if err != nil {
 		return fmt.Errorf("%w: respond 2xx: %w", ErrSIP, err)
 	}
 	interval := sip.T1

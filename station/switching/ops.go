@@ -117,11 +117,17 @@ func (sw *Switch) originate(c *call, cn *connection, l *leg, dest string, hdrs [
 	}
 	offer := r.res.Body()
 	c.offer = offer
-	_ = m.set(c, cn, ConnConnected, EventOriginated, cause, nil)
 	m.mu.Unlock()
 	// RFC 3725 §4.4: answer the station's offer with a "black hole" so its
 	// 200 OK is acknowledged at once, whatever the destination takes.
 	l.ack(sdpBlackHole(offer))
+	m.mu.Lock()
+	if cn.leg != l || cn.gone {
+		m.mu.Unlock()
+		return
+	}
+	_ = m.set(c, cn, ConnConnected, EventOriginated, cause, nil)
+	m.mu.Unlock()
 	sw.deliver(c, dest, cause, 0)
 }
 
@@ -141,8 +147,9 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 		return err
 	}
 	if cn.state != ConnAlerting || cn.leg == nil || c.ringing != cn {
+		st := cn.state
 		m.mu.Unlock()
-		return fmt.Errorf("%w: %s is %s in call %s, not alerting", ErrInvalidState, ext, cn.state, callID)
+		return fmt.Errorf("%w: %s is %s in call %s, not alerting", ErrInvalidState, ext, st, callID)
 	}
 	l := cn.leg
 	switch st.AnswerMethod {
@@ -422,8 +429,9 @@ func (sw *Switch) Deflect(ctx context.Context, ext, callID, dest string) error {
 		return err
 	}
 	if cn.state != ConnAlerting || c.ringing != cn {
+		st := cn.state
 		m.mu.Unlock()
-		return fmt.Errorf("%w: %s is %s in call %s, not alerting", ErrInvalidState, ext, cn.state, callID)
+		return fmt.Errorf("%w: %s is %s in call %s, not alerting", ErrInvalidState, ext, st, callID)
 	}
 	cn.gone = true
 	c.ringing = nil
