@@ -69,6 +69,8 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) dispatch(sess *Session, body []byte) csta.Message {
 	msg, err := csta.Decode(body)
 	if err != nil {
+		s.metrics.byRequest.inc("undecodable bad_request")
+		s.metrics.refusals.inc(string(CodeBadRequest))
 		answer := decodeAnswer(err)
 		sess.log.Warn().Err(err).Str("code", string(CodeBadRequest)).Str("answer", answer.Error()).Msg("CSTA request refused")
 		return answer
@@ -86,13 +88,17 @@ func (s *Server) dispatch(sess *Session, body []byte) csta.Message {
 		return csta.ResourceError(csta.ResourceOutOfService)
 	}
 	resp, err := s.handler.HandleCSTA(sess.ctx, sess, msg)
+	result := "ok"
+	defer func() { s.metrics.byRequest.inc(msg.Root() + " " + result) }()
 	switch {
 	case err == nil && resp != nil:
 		return resp
 	case err == nil:
 		err = errors.New("handler returned no answer")
 	}
+	result = "csta_error"
 	if re, ok := errAs[*RequestError](err); ok {
+		s.metrics.refusals.inc(string(re.Code))
 		sess.log.Warn().Err(re.Err).Str("code", string(re.Code)).Str("request", msg.Root()).Str("answer", re.Answer.Error()).Msg("CSTA request refused")
 		return re.Answer
 	}
@@ -100,6 +106,8 @@ func (s *Server) dispatch(sess *Session, body []byte) csta.Message {
 		sess.log.Info().Str("request", msg.Root()).Str("answer", ce.Error()).Msg("CSTA request refused")
 		return ce
 	}
+	result = "internal_error"
+	s.metrics.refusals.inc(string(CodeInternal))
 	sess.log.Error().Err(err).Str("code", string(CodeInternal)).Str("request", msg.Root()).Msg("CSTA request failed")
 	return csta.OperationError(csta.OpGeneric)
 }

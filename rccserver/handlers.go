@@ -102,6 +102,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	ev := log.Info().Str("status", grant.Status.String()).Dur("session_expires", interval)
 	if grant.Code != "" {
 		ev = ev.Str("code", string(grant.Code))
+		s.metrics.refusals.inc(string(grant.Code))
 	}
 	ev.Msg("session accepted")
 	// Respond waits for the ACK (retransmitting the 2xx, RFC 3261 §13.3.1.4).
@@ -267,6 +268,7 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, status int,
 // refuse answers with status, the log code as reason phrase, and a Warning
 // header naming the code and why, so the client sees what the log says.
 func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, status int, code LogCode, why string) {
+	s.metrics.refusals.inc(string(code))
 	res := sip.NewResponseFromRequest(req, status, string(code), nil)
 	res.AppendHeader(sip.NewHeader("Warning", fmt.Sprintf("399 rccserver %q", string(code)+": "+why)))
 	_ = tx.Respond(res)

@@ -370,22 +370,35 @@ type Stats struct {
 	EventsDropped     int64
 	KeepAliveFailures int64
 	Requests          int64
+	// ByRequest counts CSTA requests by root element and result.
+	ByRequest map[RequestKey]int64
+	// Refusals counts refused sign-ins and requests by log code.
+	Refusals map[string]int64
 }
 
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Sessions:          s.metrics.sessions.Load(),
 		EventsSent:        s.metrics.eventsSent.Load(),
 		EventsFailed:      s.metrics.eventsFailed.Load(),
 		EventsDropped:     s.metrics.eventsDropped.Load(),
 		KeepAliveFailures: s.metrics.keepAliveFailures.Load(),
 		Requests:          s.metrics.requests.Load(),
+		ByRequest:         map[RequestKey]int64{},
+		Refusals:          s.metrics.refusals.snapshot(),
 	}
+	for k, v := range s.metrics.byRequest.snapshot() {
+		root, result, _ := strings.Cut(k, " ")
+		st.ByRequest[RequestKey{Request: root, Result: result}] = v
+	}
+	return st
 }
 
 type metrics struct {
 	sessions, eventsSent, eventsFailed, eventsDropped, keepAliveFailures, requests atomic.Int64
+	byRequest                                                                      counters // "root result" -> count
+	refusals                                                                       counters // log code -> count
 }
 
 // errAs is errors.As for a target type, returning the match.

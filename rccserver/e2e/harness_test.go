@@ -54,6 +54,8 @@ type site struct {
 	ldap     *ldaptest.Server
 	rccAddr  string
 	phoneReg string // the switch's UDP address phones register at
+	admin    string // admin listener
+	config   string // the configuration file
 	cmd      *exec.Cmd
 	logs     *syncBuffer
 	exited   chan error
@@ -103,7 +105,8 @@ func contactCenter(features string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "licensing:\n  features: [%s]\n  client_licenses: 10\nusers:\n", features)
-	b.WriteString(user("alice", "1010", true) + user("bob", "1020", true) + user("mallory", "1040", false) + user("eve", "1010", true))
+	b.WriteString(user("alice", "1010", true) + user("bob", "1020", true) + user("mallory", "1040", false) + user("eve", "1010", true) +
+		user("dave", "1030", true))
 	b.WriteString("stations:\n")
 	for _, ext := range []string{"1010", "1020", "1030", "1040"} {
 		b.WriteString(stationYAML(ext))
@@ -139,6 +142,7 @@ func startSite(t *testing.T, features string) *site {
 	rccPort, phonePort := freeTCPPort(t), phonetest.FreePort(t)
 	s.rccAddr = "127.0.0.1:" + strconv.Itoa(rccPort)
 	s.phoneReg = "127.0.0.1:" + strconv.Itoa(phonePort)
+	s.admin = "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
 	cfg := fmt.Sprintf(`listen:
   listeners: [{transport: tcp, addr: %q}]
   domains: [rcc.example.com]
@@ -158,9 +162,11 @@ directory:
   bind_password: %q
   base_dn: %q
 log: {level: debug, format: json}
-%s%s`, s.rccAddr, s.phoneReg, s.ldap.URL(), s.ldap.CAFile(), s.ldap.BindDN, s.ldap.Password, s.ldap.BaseDN,
+admin: {listen: %q}
+%s%s`, s.rccAddr, s.phoneReg, s.ldap.URL(), s.ldap.CAFile(), s.ldap.BindDN, s.ldap.Password, s.ldap.BaseDN, s.admin,
 		contactCenter(features), dialPlan(t))
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
+	s.config = path
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"strings"
 	"time"
 
@@ -46,6 +47,10 @@ type fileConfig struct {
 		Level  string `mapstructure:"level"`
 		Format string `mapstructure:"format"`
 	} `mapstructure:"log"`
+	Admin struct {
+		// Listen is the admin HTTP listener (metrics, health, reload); "" disables it.
+		Listen string `mapstructure:"listen"`
+	} `mapstructure:"admin"`
 }
 
 // config is the loaded, validated configuration of the daemon.
@@ -53,8 +58,9 @@ type config struct {
 	file     fileConfig
 	sip      rccserver.Config
 	station  *station.Config
-	embedded bool // loaded from the embedded default (examples/)
-	source   string
+	embedded bool   // loaded from the embedded default (examples/)
+	path     string // the file given with -config, "" for the embedded default
+	source   string // for logs
 }
 
 // loadConfig reads path, or the embedded default when path is empty, with
@@ -68,7 +74,8 @@ func loadConfig(path string) (*config, error) {
 	v.AutomaticEnv()
 	// keepalive 0 switches keep-alive off, so its default must be explicit.
 	v.SetDefault("session.keepalive", int(rccserver.DefaultConfig().KeepAlive/time.Second))
-	c := &config{source: path}
+	v.SetDefault("admin.listen", DefaultAdminListen)
+	c := &config{source: path, path: path}
 	if path == "" {
 		c.embedded, c.source = true, "embedded default (examples/rccserver.yaml, station.yaml, directory.yaml)"
 		for i, name := range []string{"rccserver.yaml", "station.yaml"} {
@@ -105,6 +112,11 @@ func loadConfig(path string) (*config, error) {
 	c.station = st
 	if err := c.file.Directory.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if a := c.file.Admin.Listen; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("admin.listen: %q: %w", a, err))
+		}
 	}
 	return c, errors.Join(errs...)
 }

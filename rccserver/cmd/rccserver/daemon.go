@@ -7,11 +7,17 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
+	sd "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/emiago/sipgo/sip"
 	"github.com/rs/zerolog"
 
@@ -33,7 +39,9 @@ func newLogger(w io.Writer, level, format string) zerolog.Logger {
 	if format == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Str("service", "rccserver").Logger()
+	// The level is global so that a reload can change it (log.level).
+	zerolog.SetGlobalLevel(lvl)
+	return zerolog.New(w).With().Timestamp().Str("service", "rccserver").Logger()
 }
 
 // daemon is the running server: directory, logins, switch, and the SIP side.
@@ -46,6 +54,11 @@ type daemon struct {
 	csta    *rccserver.Service
 	rcc     *rccserver.Server
 	started chan struct{}
+	// adminAddr is the bound admin listener, "" when off.
+	adminAddr string
+
+	reloadMu sync.Mutex
+	stopping atomic.Bool
 }
 
 func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
@@ -59,11 +72,13 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 		return nil, err
 	}
 	d.logins = station.NewService(cfg.station)
-	if d.sw, err = switching.New(switchConfig(cfg), log.With().Str("component", "switch").Logger()); err != nil {
+	// The switch and the CSTA service read the dial plan and stations
+	// through the login service, so a reload reaches them.
+	current := func() *station.Config { return d.logins.Config() }
+	if d.sw, err = switching.New(switchConfig(cfg, current), log.With().Str("component", "switch").Logger()); err != nil {
 		return nil, err
 	}
-	dialPlan := cfg.station.DialPlan
-	d.csta = rccserver.NewService(d.sw, func(device string) string { return telURI(cfg.station, dialPlan, device) },
+	d.csta = rccserver.NewService(d.sw, func(device string) string { return telURI(current(), device) },
 		log.With().Str("component", "csta").Logger())
 	d.rcc, err = rccserver.New(rccserver.Options{
 		Config:    cfg.sip,
@@ -100,10 +115,39 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.rcc.Listen(); err != nil {
 		return err
 	}
+	var adminLn net.Listener
+	if a := d.cfg.file.Admin.Listen; a != "" {
+		var err error
+		if adminLn, err = net.Listen("tcp", a); err != nil {
+			return fmt.Errorf("admin.listen: %w", err)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
+	if adminLn != nil {
+		d.adminAddr = adminLn.Addr().String()
+		wg.Go(func() {
+			if err := d.serveAdmin(ctx, adminLn); err != nil {
+				errc <- fmt.Errorf("admin: %w", err)
+			}
+		})
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				d.reload(ctx, "SIGHUP")
+			}
+		}
+	})
+	wg.Go(func() { d.watchdog(ctx) })
 	wg.Go(func() { d.dir.Run(ctx) })
 	wg.Go(func() {
 		if err := d.sw.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -116,13 +160,16 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	})
 	close(d.started)
-	d.log.Info().Str("config", d.cfg.source).Msg("rccserver running")
+	_, _ = sd.SdNotify(false, sd.SdNotifyReady)
+	d.log.Info().Str("config", d.cfg.source).Str("admin", d.adminAddr).Msg("rccserver running")
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 		d.log.Error().Err(err).Msg("stopping after a failure")
 	}
+	d.stopping.Store(true)
+	_, _ = sd.SdNotify(false, sd.SdNotifyStopping)
 	cancel()
 	wg.Wait()
 	d.csta.Close()
@@ -130,8 +177,30 @@ func (d *daemon) run(ctx context.Context) error {
 	return err
 }
 
+// watchdog pings systemd's watchdog at half its interval while the daemon
+// is ready (no-op without WatchdogSec).
+func (d *daemon) watchdog(ctx context.Context) {
+	interval, err := sd.SdWatchdogEnabled(false)
+	if err != nil || interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if d.ready() == nil {
+				_, _ = sd.SdNotify(false, sd.SdNotifyWatchdog)
+			}
+		}
+	}
+}
+
 // switchConfig maps the contact-center station model onto the switch.
-func switchConfig(cfg *config) switching.Config {
+// Routing asks current() for the dial plan, so reloads reach it.
+func switchConfig(cfg *config, current func() *station.Config) switching.Config {
 	p := cfg.file.Phones
 	sc := switching.Config{
 		Domain:          p.Domain,
@@ -159,8 +228,8 @@ func switchConfig(cfg *config) switching.Config {
 	if t := cfg.station.Trunk; t.Proxy != "" {
 		sc.Trunk = &switching.Trunk{Addr: t.Proxy, Transport: strings.ToLower(t.Transport.String())}
 	}
-	dp := cfg.station.DialPlan
 	sc.Route = func(dialled string) (switching.Target, error) {
+		dp := current().DialPlan
 		if dp == nil {
 			return switching.Target{}, station.ErrNoRule
 		}
@@ -193,12 +262,12 @@ func answerMethod(m station.AnswerMethod) switching.AnswerMethod {
 // telURI names a switch device for the client: a station by its
 // identification address, an outside number as E.164 when the dial plan
 // standardises it to one (protocol.md §6).
-func telURI(cfg *station.Config, dp *station.DialPlan, device string) string {
+func telURI(cfg *station.Config, device string) string {
 	if st := cfg.StationByExtension(device); st != nil && st.IdentificationAddress != "" {
 		return st.IdentificationAddress
 	}
 	e164 := ""
-	if dp != nil {
+	if dp := cfg.DialPlan; dp != nil {
 		if r, err := dp.Resolve(device); err == nil && strings.HasPrefix(r.Standardized, "+") {
 			e164 = r.Standardized
 		}

@@ -35,6 +35,8 @@ func testConfig(t *testing.T, extra string) string {
 	y = strings.Replace(y, "addr: 0.0.0.0:5060\n    - network: tcp\n      addr: 0.0.0.0:5060", "addr: 127.0.0.1:0", 1)
 	y = strings.Replace(y, "file: directory.yaml", "file: "+dir, 1)
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
+	// The admin listener on a free port too: 9110 belongs to a real server.
+	y += "\nadmin: {listen: \"127.0.0.1:0\"}\n"
 	if err := os.WriteFile(path, []byte(y+"\n"+string(st)+"\n"+extra), 0o600); err != nil {
 		t.Fatal(err)
 	}

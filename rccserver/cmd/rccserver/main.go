@@ -30,6 +30,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	configPath := fs.String("config", "", "configuration file (YAML); without it the embedded default runs")
 	check := fs.Bool("check", false, "validate the configuration, print every problem, and exit")
+	reloadFlag := fs.Bool("reload", false, "tell the running server (through admin.listen) to reload the directory and configuration, print what changed")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -40,6 +41,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(*configPath)
 	if *check {
 		return printCheck(cfg, err, stdout, stderr)
+	}
+	if *reloadFlag {
+		if cfg == nil {
+			fmt.Fprintf(stderr, "rccserver -reload: configuration: %v\n", err)
+			return 1
+		}
+		return requestReload(cfg, stdout, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rccserver: configuration:\n%s\n", indent(err))
