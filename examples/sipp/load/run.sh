@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# RCC sessions over SIP, under load (docs/performance.md, "RCC sessions over
+# SIP (load)"). SIPp opens N sessions over ONE TCP connection, as a Lync
+# front end multiplexes its users, holds them all at once, then every
+# session sends K GetDoNotDisturb INFOs back to back and signs out. The same
+# load runs against rccbare (a bare sipgo server answering 200 with fixed
+# bodies) and against rccserver; the table gives sessions held, requests/s,
+# memory per session (RSS, not Go heap) and the rccserver/bare ratios.
+#
+#   go tool task load                 # N=1000
+#   go tool task load N=10000 RATE=2000
+#   examples/sipp/load/run.sh         # same, with environment variables
+#
+# N      sessions (default 1000)
+# RATE   sign-ins per second while opening them (default 1000)
+# REQS   INFO requests in total, K = ceil(REQS/N) per session (default 100000)
+# KEEP   keep the work directory (logs, SIPp traces) instead of removing it
+#
+# The rccserver run uses the embedded default configuration on loopback
+# ports with session.keepalive 0: the bare server sends no keep-alive
+# either, so the comparison is of the request path (SIPp -aa would answer
+# keep-alives if they were on).
+set -euo pipefail
+
+N=${N:-1000}
+RATE=${RATE:-1000}
+REQS=${REQS:-100000}
+K=$(((REQS + N - 1) / N))
+((K >= 1)) || K=1
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+cd "$root"
+scenario=$root/examples/sipp/load/rcc_load.xml
+
+if ! command -v sipp >/dev/null; then
+	echo "sipp is missing: installing the test dependencies" >&2
+	go tool task install-test-deps
+fi
+
+work=$(mktemp -d /tmp/rccload.XXXXXX)
+server_pid=""
+sipp_pid=""
+cleanup() {
+	[[ -n $sipp_pid ]] && kill "$sipp_pid" 2>/dev/null || true
+	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
+	if [[ -n ${KEEP:-} ]]; then
+		echo "work directory kept: $work" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+
+echo "building rccserver and rccbare" >&2
+go build -o "$work/bin/rccserver" ./rccserver/cmd/rccserver
+go build -o "$work/bin/rccbare" ./rccserver/cmd/rccbare
+
+# The embedded default on loopback ports chosen by the kernel, keep-alive off.
+sed -e 's/addr: 0\.0\.0\.0:11001/addr: 127.0.0.1:0/' \
+	-e 's/addr: 0\.0\.0\.0:5060/addr: 127.0.0.1:0/' \
+	-e 's/keepalive: 60 /keepalive: 0 /' \
+	-e "s#file: directory.yaml#file: $root/examples/directory.yaml#" \
+	examples/rccserver.yaml >"$work/rccserver.yaml"
+cat examples/station.yaml >>"$work/rccserver.yaml"
+grep -q 'keepalive: 0 ' "$work/rccserver.yaml" || {
+	echo "examples/rccserver.yaml changed shape: cannot switch keep-alive off" >&2
+	exit 1
+}
+
+now_ms() { date +%s%3N; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_addr LOGFILE PATTERN: print the host:port the server logged.
+wait_addr() {
+	local i addr
+	for i in $(seq 1 300); do
+		addr=$(grep -oE "$2" "$1" | head -1 | grep -oE '127\.0\.0\.1:[0-9]+' || true)
+		if [[ -n $addr ]]; then
+			echo "$addr"
+			return 0
+		fi
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "server did not start; its log:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# load NAME: start the server, run the SIPp load, print one result line:
+#   name held late rss0_kb rss_held_kb requests seconds failed
+load() {
+	local name=$1 log=$work/$1.log dir=$work/$1 addr
+	mkdir -p "$dir"
+	if [[ $name == rccbare ]]; then
+		"$work/bin/rccbare" -addr 127.0.0.1:0 2>"$log" &
+		server_pid=$!
+		addr=$(wait_addr "$log" 'listening on 127\.0\.0\.1:[0-9]+')
+	else
+		"$work/bin/rccserver" -config "$work/rccserver.yaml" 2>"$log" &
+		server_pid=$!
+		addr=$(wait_addr "$log" '"addr":"127\.0\.0\.1:[0-9]+","contact"')
+	fi
+	sleep 1
+	local rss0 t0 hold_ms
+	rss0=$(rss_kb "$server_pid")
+	# Every session signs in before t0 (with a margin); requests start at t0.
+	hold_ms=$((N * 1000 / RATE + 3000))
+	t0=$(($(now_ms) + hold_ms))
+	(
+		cd "$dir"
+		exec sipp -sf "$scenario" -t t1 -aa -i 127.0.0.1 -p "$(free_port)" \
+			-m "$N" -l "$N" -r "$RATE" -rp 1000 -set t0 "$t0" -set k "$K" \
+			-timeout "$((hold_ms / 1000 + 600))s" -timeout_error -nostdin \
+			-trace_logs -log_file "$dir/log" -trace_err -error_file "$dir/errors" \
+			-trace_stat -stf "$dir/stat.csv" -fd 1 \
+			"$addr" >"$dir/sipp.out" 2>&1
+	) &
+	sipp_pid=$!
+	# RSS with every session held, just before the requests start.
+	local wait_ms=$((t0 - $(now_ms) - 300))
+	((wait_ms > 0)) && sleep "$(awk -v ms="$wait_ms" 'BEGIN {print ms / 1000}')"
+	local rss1
+	rss1=$(rss_kb "$server_pid")
+	local rc=0
+	wait "$sipp_pid" || rc=$?
+	sipp_pid=""
+	kill -TERM "$server_pid"
+	wait "$server_pid" || echo "$name exited $? after SIGTERM" >&2
+	server_pid=""
+	if ((rc != 0)); then
+		echo "$name: sipp exited $rc; see $dir (KEEP=1 keeps it); errors:" >&2
+		head -20 "$dir/errors" >&2 2>/dev/null || true
+	fi
+	# held: sessions that reached the hold before t0; late: after it.
+	# done lines carry the end of each session's K requests (s, µs).
+	awk -v name="$name" -v t0="$t0" -v k="$K" -v rss0="$rss0" -v rss1="$rss1" -v rc="$rc" '
+		$1 == "held" { if ($2 + 0 >= 1) held++; else late++ }
+		$1 == "done" { t = $2 * 1000 + $3 / 1000; if (t > last) last = t; done++ }
+		END {
+			secs = (last - t0) / 1000
+			printf "%s %d %d %d %d %d %.3f %d\n", name, held, late, rss0, rss1, done * k, secs, rc
+		}' "$dir/log"
+}
+
+echo "N=$N sessions over one TCP connection, sign-in rate $RATE/s, K=$K GetDoNotDisturb per session" >&2
+load rccbare >"$work/rccbare.result"
+bare=$(cat "$work/rccbare.result")
+echo "rccbare:   $bare" >&2
+load rccserver >"$work/rccserver.result"
+rcc=$(cat "$work/rccserver.result")
+echo "rccserver: $rcc" >&2
+
+printf '%s\n%s\n' "$bare" "$rcc" | awk -v n="$N" -v k="$K" '
+	{
+		name[NR] = $1; held[NR] = $2; late[NR] = $3
+		per[NR] = ($5 - $4) * 1024 / n
+		rps[NR] = ($7 > 0) ? $6 / $7 : 0
+		reqs[NR] = $6; secs[NR] = $7; rc[NR] = $8
+	}
+	END {
+		printf "\n%-10s %8s %6s %10s %10s %12s %14s %6s\n", "server", "held", "late", "requests", "seconds", "requests/s", "RSS/session", "sipp"
+		for (i = 1; i <= 2; i++)
+			printf "%-10s %8d %6d %10d %10.2f %12.0f %12.0f B %6s\n", name[i], held[i], late[i], reqs[i], secs[i], rps[i], per[i], (rc[i] == 0 ? "ok" : "rc " rc[i])
+		printf "%-10s %8s %6s %10s %10s %12.2f %14.2f\n", "ratio", "", "", "", "", (rps[1] > 0 ? rps[2] / rps[1] : 0), (per[1] > 0 ? per[2] / per[1] : 0)
+		printf "\nratio = rccserver / rccbare (goal: requests/s >= 0.8). RSS/session = (VmRSS with N held - VmRSS idle) / N.\n"
+		if (rc[1] != 0 || rc[2] != 0 || late[1] > 0 || late[2] > 0) exit 1
+	}'
