@@ -69,7 +69,6 @@ grep -q 'keepalive: 0 ' "$work/rccserver.yaml" || {
 
 now_ms() { date +%s%3N; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # wait_addr LOGFILE PATTERN: print the host:port the server logged.
 wait_addr() {
@@ -108,9 +107,10 @@ load() {
 	# Every session signs in before t0 (with a margin); requests start at t0.
 	hold_ms=$((N * 1000 / RATE + 3000))
 	t0=$(($(now_ms) + hold_ms))
+	# SIPp takes local port 5060, or the next free one.
 	(
 		cd "$dir"
-		exec sipp -sf "$scenario" -t t1 -aa -i 127.0.0.1 -p "$(free_port)" \
+		exec sipp -sf "$scenario" -t t1 -aa -i 127.0.0.1 \
 			-m "$N" -l "$N" -r "$RATE" -rp 1000 -set t0 "$t0" -set k "$K" \
 			-timeout "$((hold_ms / 1000 + 600))s" -timeout_error -nostdin \
 			-trace_logs -log_file "$dir/log" -trace_err -error_file "$dir/errors" \
