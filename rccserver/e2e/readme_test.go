@@ -108,7 +108,8 @@ func lockFixedPorts(t *testing.T) {
 
 // TestREADMERunCommand clones the repository at HEAD into a temporary
 // directory, runs the README's first command there, checks that the server
-// answers, and stops it with SIGTERM.
+// answers (SIP OPTIONS on the RCC port, the admin listener's /healthz), and
+// stops it with SIGTERM.
 func TestREADMERunCommand(t *testing.T) {
 	run := readmeCommands(t)[0]
 	if want := "go run ./rccserver/cmd/rccserver"; run != want {
@@ -172,16 +173,11 @@ func TestREADMERunCommand(t *testing.T) {
 	if status := sipOptions(t, "127.0.0.1:11001"); status != "SIP/2.0 200" {
 		t.Errorf("OPTIONS to 127.0.0.1:11001 answered %q, want 200", status)
 	}
-	// TODO(healthz): the admin endpoint is being added (DefaultAdminListen
-	// 127.0.0.1:9110). Once it is in HEAD, require /healthz and drop the
-	// "not there yet" branch: the OPTIONS probe above then stays as the
-	// SIP-level check.
-	switch res, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://127.0.0.1:9110/healthz"); {
-	case err != nil && errors.Is(err, syscall.ECONNREFUSED):
-		t.Log("TODO(healthz): no admin listener on 127.0.0.1:9110 at HEAD yet; probed TCP and SIP OPTIONS only")
-	case err != nil:
-		t.Errorf("GET /healthz: %v", err)
-	default:
+	// The admin listener's health check (admin.listen, default 127.0.0.1:9110).
+	res, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://127.0.0.1:9110/healthz")
+	if err != nil {
+		t.Errorf("GET http://127.0.0.1:9110/healthz: %v", err)
+	} else {
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
