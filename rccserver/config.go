@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/rccserver/rccserver/certs"
 )
 
 // DefaultPort is the RCC SIP line's receive port in the guide we model.
@@ -13,7 +15,8 @@ const DefaultPort = 11001
 
 // Listener is one SIP listening socket facing Lync.
 type Listener struct {
-	// Transport is "tcp" or "udp" ("tls" and "mtls" come with the certificates).
+	// Transport is "tcp", "tls", "mtls" (TLS with a client certificate,
+	// what Lync's trusted applications use) or "udp" (not recommended).
 	Transport string `mapstructure:"transport"`
 	// Addr is host:port to bind, e.g. "0.0.0.0:11001".
 	Addr string `mapstructure:"addr"`
@@ -22,6 +25,14 @@ type Listener struct {
 	// in-dialog requests there, so it must be reachable and match this
 	// listener's transport (go-ecosystem §1.2).
 	Advertise string `mapstructure:"advertise"`
+	// Config is the certificate and, for mtls, the client policy of a tls
+	// or mtls listener: keys cert, key, chain, pkcs12, pkcs12_password,
+	// pkcs12_password_env, client_ca, require_client_auth_eku,
+	// allowed_peers, reload_interval (docs/tls.md).
+	certs.Config `mapstructure:",squash"`
+	// HandshakeTimeout bounds a TLS handshake (tls, mtls); 0 means
+	// DefaultHandshakeTimeout (10 s). In YAML a duration: "10s".
+	HandshakeTimeout time.Duration `mapstructure:"handshake_timeout"`
 }
 
 // Config is the SIP side's configuration. Durations are whole seconds in the
@@ -31,6 +42,11 @@ type Config struct {
 	// Domains are the hosts our Request-URIs may carry: the Lync static
 	// route's MatchUri and the Line Server URI host (architecture.md §1).
 	Domains []string `mapstructure:"domains"`
+	// Access lists the peers (IPs and CIDRs: the Lync front ends and
+	// mediation servers) allowed on every listener; the rest are refused
+	// at connect time (UDP: per datagram) with Cs_AccessDenied. Empty
+	// allows every peer. YAML key listen.access.
+	Access []string `mapstructure:"access"`
 	// SessionExpires is the session interval we grant (RFC 4028), at most.
 	SessionExpires time.Duration `mapstructure:"session_expires"`
 	// MinSE is the smallest interval we accept; smaller requests get 422.
@@ -76,10 +92,20 @@ func (c Config) Validate() error {
 	seen := map[string]bool{}
 	for i, l := range c.Listeners {
 		key := fmt.Sprintf("listen.listeners[%d]", i)
-		switch strings.ToLower(l.Transport) {
+		switch t := strings.ToLower(l.Transport); t {
 		case "tcp", "udp":
+			if !l.Config.IsZero() {
+				bad(key, "certificate settings apply only to tls and mtls listeners")
+			}
+		case "tls", "mtls":
+			for _, p := range l.Problems(t == "mtls") {
+				bad(key+"."+p.Key, "%s", p.Problem)
+			}
+			if l.HandshakeTimeout < 0 || (l.HandshakeTimeout > 0 && l.HandshakeTimeout < 100*time.Millisecond) {
+				bad(key+".handshake_timeout", "%v: give a duration such as \"10s\"", l.HandshakeTimeout)
+			}
 		default:
-			bad(key+".transport", "%q is not tcp or udp", l.Transport)
+			bad(key+".transport", "%q is not tcp, tls, mtls or udp", l.Transport)
 		}
 		if _, _, err := net.SplitHostPort(l.Addr); err != nil {
 			bad(key+".addr", "%q: %v", l.Addr, err)
@@ -89,6 +115,10 @@ func (c Config) Validate() error {
 			bad(key, "duplicate listener %s", k)
 		}
 		seen[k] = true
+	}
+	_, accessErrs := parseAccess(c.Access)
+	for _, err := range accessErrs {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
 	}
 	if len(c.Domains) == 0 {
 		bad("listen.domains", "at least one RCC domain is required (the static route's MatchUri)")

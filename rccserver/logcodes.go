@@ -9,6 +9,7 @@ type LogCode string
 // login codes such as Cs_StationInUseByAnotherUser); they travel as LogCode too.
 const (
 	CodeAccessDenied       LogCode = "Cs_AccessDenied"
+	CodeTLSFailure         LogCode = "Cs_TLSFailure" // a TLS connection failed for a reason other than policy (tls.go)
 	CodeUnknownLineServer  LogCode = "Cs_UnknownLineServer"
 	CodeBadRequest         LogCode = "Cs_BadRequest"
 	CodeUnsupportedMedia   LogCode = "Cs_UnsupportedMediaType"

@@ -14,6 +14,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/certs"
 )
 
 // allowed is our Allow header: UPDATE and INFO are essential, a gateway that
@@ -54,6 +56,7 @@ type Server struct {
 	wg       sync.WaitGroup // serve loops
 	work     sync.WaitGroup // event drains and BYEs
 	metrics  metrics
+	guard    *guard // access list and TLS refusals (access.go, tls.go)
 }
 
 // New builds a server; Listen binds its sockets and Serve runs it.
@@ -91,6 +94,7 @@ func New(opts Options) (*Server, error) {
 		sessions:  map[string]*Session{},
 		byPeer:    map[string]map[*Session]bool{},
 	}
+	s.guard = newGuard(opts.Config.Access, opts.Log, &s.metrics.refusals)
 	// RewriteContact is moot: every request we originate goes through sendInDialog.
 	s.dialogUA = sipgo.DialogUA{Client: cli, RewriteContact: true}
 	srv.OnInvite(s.track(s.onInvite))
@@ -127,21 +131,23 @@ func (s *Server) track(h sipgo.RequestHandler) sipgo.RequestHandler {
 
 // boundListener is one bound socket and the Contact advertised for it.
 type boundListener struct {
-	transport string // "TCP" or "UDP", as sipgo names it
+	transport string // "TCP", "TLS" or "UDP", as sipgo names it
 	tcp       net.Listener
 	udp       net.PacketConn
 	contact   sip.ContactHeader
-	wildcard  bool // bound to 0.0.0.0 or :: with no advertised host
+	wildcard  bool           // bound to 0.0.0.0 or :: with no advertised host
+	mutual    bool           // mtls: a client certificate is required
+	certs     *certs.Manager // TLS and MTLS: the certificate in service
 }
 
 // Listen binds every configured listener. It fails if any cannot be bound.
 func (s *Server) Listen() error {
 	for i, l := range s.cfg.Listeners {
-		b := &boundListener{transport: strings.ToUpper(l.Transport)}
+		b := &boundListener{transport: sipTransport(l.Transport), mutual: strings.EqualFold(l.Transport, "mtls")}
 		var addr net.Addr
 		switch b.transport {
-		case "TCP":
-			ln, err := net.Listen("tcp", l.Addr)
+		case "TCP", "TLS":
+			ln, err := s.listenStream(l, b)
 			if err != nil {
 				s.closeListeners()
 				return fmt.Errorf("listen.listeners[%d]: %w", i, err)
@@ -153,7 +159,7 @@ func (s *Server) Listen() error {
 				s.closeListeners()
 				return fmt.Errorf("listen.listeners[%d]: %w", i, err)
 			}
-			b.udp, addr = pc, pc.LocalAddr()
+			b.udp, addr = s.guard.packetConn(pc, b), pc.LocalAddr()
 			// sipgo refuses to send UDP messages over 1300 bytes (issue #206):
 			// snapshots and large events would be lost.
 			s.log.Warn().Str("addr", addr.String()).Msg("UDP listener enabled: CSTA messages over 1300 bytes cannot be sent over UDP; use TCP or TLS")
@@ -221,11 +227,17 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	errc := make(chan error, len(s.listeners))
+	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	s.watchCerts(watch)
 	for _, b := range s.listeners {
 		s.log.Info().Str("transport", b.transport).Str("addr", s.addrOf(b)).Str("contact", b.contact.Address.String()).Msg("listening for RCC clients")
+		s.guard.warnOpen(s.log, b, s.addrOf(b))
 		s.wg.Go(func() {
 			var err error
-			if b.tcp != nil {
+			if b.tcp != nil && b.transport == "TLS" {
+				err = s.sip.ServeTLS(b.tcp) // connections arrive with their handshake done (tls.go)
+			} else if b.tcp != nil {
 				err = s.sip.ServeTCP(b.tcp)
 			} else {
 				err = s.sip.ServeUDP(b.udp)
@@ -240,6 +252,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	stopWatch()
 	s.shutdown()
 	return err
 }
@@ -370,6 +383,12 @@ type Stats struct {
 	EventsDropped     int64
 	KeepAliveFailures int64
 	Requests          int64
+	// AccessDenied counts Cs_AccessDenied refusals at the transport:
+	// addresses outside listen.access and MTLS certificates the policy refused.
+	AccessDenied int64
+	// TLSFailures counts other failed TLS connections (Cs_TLSFailure):
+	// handshake timeouts, plaintext on a TLS port, TLS on a TCP port, alerts.
+	TLSFailures int64
 	// ByRequest counts CSTA requests by root element and result.
 	ByRequest map[RequestKey]int64
 	// Refusals counts refused sign-ins and requests by log code.
@@ -385,6 +404,8 @@ func (s *Server) Stats() Stats {
 		EventsDropped:     s.metrics.eventsDropped.Load(),
 		KeepAliveFailures: s.metrics.keepAliveFailures.Load(),
 		Requests:          s.metrics.requests.Load(),
+		AccessDenied:      s.guard.denied.Load(),
+		TLSFailures:       s.guard.handshakeFailures.Load(),
 		ByRequest:         map[RequestKey]int64{},
 		Refusals:          s.metrics.refusals.snapshot(),
 	}

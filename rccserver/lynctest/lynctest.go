@@ -6,6 +6,7 @@ package lynctest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -22,7 +23,7 @@ import (
 // Options describe the client.
 type Options struct {
 	Server    string // host:port of rccserver (or of a proxy in front of it)
-	Transport string // "tcp" (default) or "udp"
+	Transport string // "tcp" (default), "tls" or "udp"
 	User      string // From address, e.g. "sip:alice@example.com"
 	Line      string // line URI for lcs:line, e.g. "tel:+13175551010"
 	Domain    string // host of the Request-URI (the Line Server URI), default the server host
@@ -33,6 +34,10 @@ type Options struct {
 	// InfoStatus decides the status answered to each INFO the server sends
 	// (events, keep-alives); nil answers 200. Returning 0 leaves it unanswered.
 	InfoStatus func(msg csta.Message) int
+	// TLS is the client side of a tls or mtls connection: RootCAs to trust
+	// the server, Certificates (or GetClientCertificate) for MTLS. It goes
+	// to the client's own UA; a shared UA brings its own.
+	TLS *tls.Config
 	// UA, if set, is shared (many clients multiplexed on one connection, as a
 	// Lync front end does); the caller then owns its lifetime.
 	UA *sipgo.UserAgent
@@ -72,7 +77,11 @@ func New(opts Options) (*Client, error) {
 	ua := opts.UA
 	if ua == nil {
 		var err error
-		if ua, err = NewUA(); err != nil {
+		var uaOpts []sipgo.UserAgentOption
+		if opts.TLS != nil {
+			uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(opts.TLS))
+		}
+		if ua, err = NewUA(uaOpts...); err != nil {
 			return nil, err
 		}
 		c.ownUA = true
@@ -87,9 +96,9 @@ func New(opts Options) (*Client, error) {
 }
 
 // NewUA creates a user agent whose server side dispatches requests to the
-// clients created on it.
-func NewUA() (*sipgo.UserAgent, error) {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("lynctest"))
+// clients created on it; opts add to it (e.g. sipgo.WithUserAgenTLSConfig).
+func NewUA(opts ...sipgo.UserAgentOption) (*sipgo.UserAgent, error) {
+	ua, err := sipgo.NewUA(append([]sipgo.UserAgentOption{sipgo.WithUserAgent("lynctest")}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,180 @@
+package rccserver
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// accessList is listen.access: the peers (IPs and CIDRs) allowed to
+// connect, the guide's "Denied Access" with the Lync front ends and
+// mediation servers as exceptions. Empty allows everyone.
+type accessList []netip.Prefix
+
+// parseAccess parses listen.access entries: "10.0.0.5", "10.0.0.0/24", "2001:db8::/32".
+func parseAccess(entries []string) (accessList, []error) {
+	var out accessList
+	var errs []error
+	for i, e := range entries {
+		p, err := parsePrefix(strings.TrimSpace(e))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listen.access[%d]: %q is not an IP address or CIDR", i, e))
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, errs
+}
+
+// parsePrefix parses an address (a /32 or /128) or a CIDR; IPv4-mapped
+// IPv6 forms are taken as IPv4.
+func parsePrefix(e string) (netip.Prefix, error) {
+	if !strings.Contains(e, "/") {
+		a, err := netip.ParseAddr(e)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		a = a.Unmap().WithZone("")
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(e)
+	if err != nil {
+		return p, err
+	}
+	if a := p.Addr(); a.Is4In6() {
+		p = netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0))
+	}
+	return p.Masked(), nil
+}
+
+// allows reports whether the peer may connect.
+func (a accessList) allows(peer net.Addr) bool {
+	if len(a) == 0 {
+		return true
+	}
+	ip, ok := addrIP(peer)
+	if !ok {
+		return false
+	}
+	for _, p := range a {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// addrIP extracts the IP of a TCP or UDP address, IPv4-mapped IPv6 unmapped.
+func addrIP(addr net.Addr) (netip.Addr, bool) {
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		ip, ok := netip.AddrFromSlice(a.IP)
+		return ip.Unmap(), ok
+	case *net.UDPAddr:
+		ip, ok := netip.AddrFromSlice(a.IP)
+		return ip.Unmap(), ok
+	}
+	ap, err := netip.ParseAddrPort(addr.String())
+	return ap.Addr().Unmap(), err == nil
+}
+
+// guard is what every listener applies before SIP sees a byte: the access
+// list, the TLS-on-TCP check, and the refusal counters and log.
+type guard struct {
+	access accessList
+	// log is sampled (a burst per second) so a flood of refused packets or
+	// connections cannot flood the log; the counters count every refusal.
+	log               zerolog.Logger
+	denied            atomic.Int64 // Cs_AccessDenied: address or certificate refused
+	handshakeFailures atomic.Int64 // Cs_TLSFailure: failed TLS that is not a policy refusal
+	refusals          *counters    // the server's refusals by log code
+}
+
+func newGuard(entries []string, log zerolog.Logger, refusals *counters) *guard {
+	access, _ := parseAccess(entries) // Config.Validate reported any error
+	return &guard{access: access, refusals: refusals, log: log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second})}
+}
+
+// count counts one refusal under its log code.
+func (g *guard) count(code LogCode) {
+	if code == CodeAccessDenied {
+		g.denied.Add(1)
+	} else {
+		g.handshakeFailures.Add(1)
+	}
+	g.refusals.inc(string(code))
+}
+
+// refuseAddress logs and counts a peer refused by the access list.
+func (g *guard) refuseAddress(peer net.Addr, b *boundListener, local net.Addr) {
+	g.count(CodeAccessDenied)
+	g.log.Warn().Str("code", string(CodeAccessDenied)).Str("reason", "address_not_allowed").
+		Str("peer", peer.String()).Str("transport", b.transport).Str("listener", local.String()).
+		Msg("peer refused: address not in listen.access")
+}
+
+// guardListener refuses connections from peers outside the access list at
+// Accept and, on a plain TCP listener, watches for a TLS ClientHello.
+type guardListener struct {
+	net.Listener
+	g     *guard
+	bound *boundListener
+}
+
+func (l *guardListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if !l.g.access.allows(c.RemoteAddr()) {
+			l.g.refuseAddress(c.RemoteAddr(), l.bound, c.LocalAddr())
+			_ = c.Close()
+			continue
+		}
+		if l.bound.transport == "TCP" {
+			return &sniffConn{Conn: c, g: l.g}, nil
+		}
+		return c, nil
+	}
+}
+
+// guardPacketConn drops datagrams from peers outside the access list
+// before sipgo parses them.
+type guardPacketConn struct {
+	net.PacketConn
+	g     *guard
+	bound *boundListener
+}
+
+func (c *guardPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err != nil || c.g.access.allows(addr) {
+			return n, addr, err
+		}
+		c.g.refuseAddress(addr, c.bound, c.LocalAddr())
+	}
+}
+
+// packetConn wraps a UDP socket with the access list (none: as is).
+func (g *guard) packetConn(pc net.PacketConn, b *boundListener) net.PacketConn {
+	if len(g.access) == 0 {
+		return pc
+	}
+	return &guardPacketConn{PacketConn: pc, g: g, bound: b}
+}
+
+// warnOpen warns at start about a listener that trusts every peer: no
+// access list, and no client certificate to check.
+func (g *guard) warnOpen(log zerolog.Logger, b *boundListener, addr string) {
+	if len(g.access) == 0 && !b.mutual {
+		log.Warn().Str("transport", b.transport).Str("addr", addr).
+			Msg("listener accepts any peer: listen.access is empty and the listener is not mtls; list the Lync front ends and mediation servers")
+	}
+}
