@@ -97,6 +97,11 @@ func (l *logSink) wait(t *testing.T, want map[string]string, within time.Duratio
 // startLogged is start (harness_test.go) with the server's log captured.
 func startLogged(t *testing.T, mutate func(*rccserver.Config)) (*harness, *logSink) {
 	t.Helper()
+	return startLoggedWith(t, echoHandler{}, mutate)
+}
+
+func startLoggedWith(t *testing.T, handler rccserver.Handler, mutate func(*rccserver.Config)) (*harness, *logSink) {
+	t.Helper()
 	logs := &logSink{}
 	h := &harness{t: t, done: make(chan error, 1)}
 	cfg := rccserver.DefaultConfig()
@@ -111,7 +116,7 @@ func startLogged(t *testing.T, mutate func(*rccserver.Config)) (*harness, *logSi
 		Admission: rccserver.AdmissionFunc(func(ctx context.Context, req rccserver.AdmitRequest) (*rccserver.Grant, error) {
 			return &rccserver.Grant{Status: csta.StatusNormal, Release: h.released}, nil
 		}),
-		Handler: echoHandler{},
+		Handler: handler,
 	})
 	if err != nil {
 		t.Fatal(err)
