@@ -15,7 +15,7 @@ import (
 const waitTimeout = 10 * time.Second
 
 // startSwitch starts a switch on free loopback ports with cfg's stations.
-func startSwitch(t *testing.T, cfg Config) *Switch {
+func startSwitch(t testing.TB, cfg Config) *Switch {
 	t.Helper()
 	cfg.Listen = []Listener{{Network: "udp", Addr: "127.0.0.1:0"}, {Network: "tcp", Addr: "127.0.0.1:0"}}
 	if cfg.Domain == "" {
@@ -66,7 +66,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func subscribe(t *testing.T, sw *Switch, ext string) *Subscription {
+func subscribe(t testing.TB, sw *Switch, ext string) *Subscription {
 	t.Helper()
 	s, err := sw.Subscribe(ext)
 	if err != nil {
@@ -78,7 +78,7 @@ func subscribe(t *testing.T, sw *Switch, ext string) *Subscription {
 
 // next waits for the next event of type typ on s (skipping others) that
 // satisfies all preds.
-func next(t *testing.T, s *Subscription, typ EventType, preds ...func(Event) bool) Event {
+func next(t testing.TB, s *Subscription, typ EventType, preds ...func(Event) bool) Event {
 	t.Helper()
 	ev, err := nextErr(s, typ, waitTimeout, preds...)
 	if err != nil {

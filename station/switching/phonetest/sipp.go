@@ -177,3 +177,31 @@ func (s *SIPp) Stats() (header, last string) {
 	}
 	return string(lines[0]), string(lines[len(lines)-1])
 }
+
+// ResponseTimes returns the per-call response times SIPp recorded with
+// -trace_rtt -rtt_freq 1 (Extra), in milliseconds resolution.
+func (s *SIPp) ResponseTimes() ([]time.Duration, error) {
+	files, err := filepath.Glob(filepath.Join(s.dir, "*_rtt.csv"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("phonetest: no rtt file (run sipp with -trace_rtt -rtt_freq 1): %v", err)
+	}
+	var out []time.Duration
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for i, line := range bytes.Split(b, []byte("\n")) {
+			fields := bytes.Split(bytes.TrimSpace(line), []byte(";"))
+			if i == 0 || len(fields) < 2 {
+				continue
+			}
+			ms, err := strconv.ParseFloat(string(fields[1]), 64)
+			if err != nil {
+				continue
+			}
+			out = append(out, time.Duration(ms*float64(time.Millisecond)))
+		}
+	}
+	return out, nil
+}
