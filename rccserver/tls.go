@@ -18,6 +18,10 @@ import (
 // DefaultHandshakeTimeout bounds a TLS handshake when the listener sets none.
 const DefaultHandshakeTimeout = 10 * time.Second
 
+// maxPendingHandshakes bounds the handshakes in progress per listener: a
+// connection flood costs at most this many goroutines for HandshakeTimeout.
+const maxPendingHandshakes = 1024
+
 // sipTransport maps a configured transport to sipgo's name: mtls is TLS
 // with a client certificate.
 func sipTransport(configured string) string {
@@ -51,7 +55,7 @@ func (s *Server) listenStream(l Listener, b *boundListener) (net.Listener, error
 		if timeout == 0 {
 			timeout = DefaultHandshakeTimeout
 		}
-		out = newTLSListener(out, mgr.TLSConfig(), timeout, s.guard, b)
+		out = newTLSListener(out, mgr.TLSConfig(), timeout, maxPendingHandshakes, s.guard, b)
 	}
 	return out, nil
 }
@@ -69,6 +73,7 @@ type tlsListener struct {
 	bound        *boundListener
 
 	conns  chan net.Conn
+	slots  chan struct{}   // one per handshake in progress
 	ctx    context.Context // cancelled by Close: interrupts handshakes
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the accept loop and the handshakes
@@ -77,8 +82,9 @@ type tlsListener struct {
 	err    error // the accept loop's final error
 }
 
-func newTLSListener(inner net.Listener, cfg *tls.Config, timeout time.Duration, g *guard, b *boundListener) *tlsListener {
-	l := &tlsListener{Listener: inner, cfg: cfg, timeout: timeout, g: g, bound: b, conns: make(chan net.Conn)}
+func newTLSListener(inner net.Listener, cfg *tls.Config, timeout time.Duration, maxPending int, g *guard, b *boundListener) *tlsListener {
+	l := &tlsListener{Listener: inner, cfg: cfg, timeout: timeout, g: g, bound: b,
+		conns: make(chan net.Conn), slots: make(chan struct{}, maxPending)}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.wg.Go(l.acceptLoop)
 	return l
@@ -94,7 +100,16 @@ func (l *tlsListener) acceptLoop() {
 			l.cancel() // wakes Accept
 			return
 		}
-		l.wg.Go(func() { l.handshake(c) })
+		select {
+		case l.slots <- struct{}{}:
+			l.wg.Go(func() {
+				defer func() { <-l.slots }()
+				l.handshake(c)
+			})
+		default:
+			_ = c.Close()
+			l.g.refuseHandshake(errTooManyHandshakes, c, l.bound)
+		}
 	}
 }
 
@@ -153,6 +168,8 @@ func (l *tlsListener) Close() error {
 	return err
 }
 
+var errTooManyHandshakes = errors.New("too many TLS handshakes in progress")
+
 // refuseHandshake logs a failed handshake with one line and counts it.
 // Policy refusals of the client certificate are Cs_AccessDenied; the rest
 // (timeouts, plaintext, alerts from the client) are Cs_TLSFailure.
@@ -162,6 +179,8 @@ func (g *guard) refuseHandshake(err error, raw net.Conn, b *boundListener) {
 	var rec tls.RecordHeaderError
 	var op *net.OpError
 	switch {
+	case errors.Is(err, errTooManyHandshakes):
+		reason = "too_many_handshakes"
 	case errors.As(err, &pe):
 		code, reason = CodeAccessDenied, string(pe.Reason)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
