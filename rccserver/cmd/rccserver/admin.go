@@ -164,11 +164,14 @@ var (
 	mDirSkipped   = prometheus.NewDesc("rcc_directory_skipped_entries", "Directory objects the last load left out.", nil, nil)
 	mRegistered   = prometheus.NewDesc("rcc_phone_registrations", "Stations with a live registration.", nil, nil)
 	mCalls        = prometheus.NewDesc("rcc_connections", "Station connections in calls, by state.", []string{"state"}, nil)
+	mCertDays     = prometheus.NewDesc("rcc_certificate_days_left", "Days until the TLS listener's certificate expires.", []string{"listener", "subject"}, nil)
+	mAccessDenied = prometheus.NewDesc("rcc_access_denied_total", "Connections refused by the access list or the MTLS policy.", nil, nil)
+	mTLSFailures  = prometheus.NewDesc("rcc_tls_failures_total", "TLS handshakes that failed (timeout, plaintext on the TLS port, …).", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
-		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mRegistered, mCalls} {
+		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures} {
 		ch <- d
 	}
 }
@@ -192,6 +195,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for code, v := range st.Refusals {
 		counter(mRefusals, float64(v), code)
+	}
+	counter(mAccessDenied, float64(st.AccessDenied))
+	counter(mTLSFailures, float64(st.TLSFailures))
+	for _, ts := range d.rcc.TLSStatus() {
+		gauge(mCertDays, float64(ts.DaysLeft), ts.Addr, ts.Subject)
 	}
 	ds := d.dir.Stats()
 	counter(mDirSyncs, float64(ds.Syncs))

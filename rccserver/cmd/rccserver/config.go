@@ -23,6 +23,7 @@ type fileConfig struct {
 	Listen struct {
 		Listeners []rccserver.Listener `mapstructure:"listeners"`
 		Domains   []string             `mapstructure:"domains"`
+		Access    []string             `mapstructure:"access"`
 	} `mapstructure:"listen"`
 	Session struct {
 		SessionExpires  int `mapstructure:"session_expires"`
@@ -129,6 +130,7 @@ func sipConfig(f fileConfig) rccserver.Config {
 	if len(f.Listen.Domains) > 0 {
 		c.Domains = f.Listen.Domains
 	}
+	c.Access = f.Listen.Access
 	sec := func(dst *time.Duration, n int) {
 		if n != 0 {
 			*dst = time.Duration(n) * time.Second

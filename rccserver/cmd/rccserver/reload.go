@@ -55,6 +55,11 @@ func (d *daemon) reload(ctx context.Context, trigger string) reloadReport {
 		r.Reloaded = append(r.Reloaded, "users, stations, licensing, dial plan")
 		d.cfg.station, d.cfg.file.Log = cfg.station, cfg.file.Log
 	}
+	if err := d.rcc.Reload(); err != nil {
+		r.Errors = append(r.Errors, "certificates: "+err.Error())
+	} else if n := len(d.rcc.TLSStatus()); n > 0 {
+		r.Reloaded = append(r.Reloaded, fmt.Sprintf("certificates (%d TLS listeners)", n))
+	}
 	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := d.dir.Reload(rctx); err != nil {
