@@ -16,6 +16,7 @@ import (
 
 	"github.com/rccserver/rccserver/csta"
 	"github.com/rccserver/rccserver/rccserver/lynctest"
+	"github.com/rccserver/rccserver/station/switching/phonetest"
 )
 
 // kamailio is Debian's kamailio running examples/kamailio/kamailio.cfg in
@@ -26,6 +27,7 @@ type kamailio struct {
 	cmd    *exec.Cmd
 	logs   *syncBuffer
 	exited chan error
+	mark   int // count and waitLog look at the log from here on
 }
 
 // kamailioBinary finds kamailio (Debian installs it in /usr/sbin, which may
@@ -107,34 +109,73 @@ func (k *kamailio) stop() {
 	k.cmd.Process = nil
 }
 
-// count returns how many log lines of kamailio match re.
+// since starts a new part of the log: count and waitLog look only at
+// what kamailio logs from now on.
+func (k *kamailio) since() { k.mark = len(k.logs.String()) }
+
+// count returns how many log lines of kamailio match re since the mark.
 func (k *kamailio) count(re string) int {
-	return len(regexp.MustCompile(re).FindAllString(k.logs.String(), -1))
+	return len(regexp.MustCompile(re).FindAllString(k.logs.String()[k.mark:], -1))
 }
 
-// waitLog waits until kamailio has logged n lines matching re.
-func (k *kamailio) waitLog(re string, n int) {
-	k.t.Helper()
+// waitLog waits until kamailio has logged n lines matching re since the mark.
+func (k *kamailio) waitLog(t *testing.T, re string, n int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for k.count(re) < n {
 		if time.Now().After(deadline) {
-			k.t.Fatalf("kamailio logged %d lines matching %q, want %d", k.count(re), re, n)
+			t.Fatalf("kamailio logged %d lines matching %q, want %d", k.count(re), re, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// TestKamailioFrontEnd: a Lync-shaped client signs in through kamailio,
-// which record-routes the dialog as a Lync front end does
-// (protocol.md §2.1), and drives a call between two baresip phones; the
-// server's events and the client's refresh and sign-out all pass through
-// kamailio along the route set.
+// checkRouted checks kamailio's record of one RCC dialog: the sign-in
+// INVITE went to rccserver, at least events INFOs came back from rccserver
+// to the client, the client's ACK, INFOs, BYE (and UPDATE if refreshed)
+// went along the route set, and nothing bypassed it.
+func (k *kamailio) checkRouted(t *testing.T, events int, refreshed bool) {
+	t.Helper()
+	k.waitLog(t, `fe: in-dialog BYE from client`, 1)
+	if n := k.count(`fe: INVITE sip:rcc@rcc\.example\.com\S* from client`); n != 1 {
+		t.Errorf("kamailio relayed %d sign-in INVITEs, want 1", n)
+	}
+	if n := k.count(`fe: in-dialog INFO from rccserver`); n < events {
+		t.Errorf("kamailio relayed %d INFOs from rccserver, the client got %d events", n, events)
+	}
+	want := []string{`fe: in-dialog ACK from client`, `fe: in-dialog INFO from client`}
+	if refreshed {
+		want = append(want, `fe: in-dialog UPDATE from client`)
+	}
+	for _, re := range want {
+		if k.count(re) == 0 {
+			t.Errorf("kamailio logged no %q", re)
+		}
+	}
+	if k.count(`fe: in-dialog \S+ without our Route|fe: refused`) != 0 {
+		t.Errorf("requests bypassed the route set:\n%s", k.logs.String()[k.mark:])
+	}
+}
+
+// TestKamailioFrontEnd: a Lync client signs in through kamailio, which
+// record-routes the dialog as a Lync front end does (protocol.md §2.1), and
+// drives a call between two baresip phones; the server's events and the
+// client's refresh and sign-out all pass through kamailio along the route
+// set. The client is first the sipgo emulator rccserver/lynctest (every
+// event decoded and checked), then SIPp playing examples/demo's click to
+// dial scenario.
 func TestKamailioFrontEnd(t *testing.T) {
 	s := startSite(t, "I3_FEATURE_LYNC")
 	k := startKamailio(t, s.rccAddr)
 	a := s.phone("1010", "auto")   // alice's desk phone goes off-hook on MakeCall
 	b := s.phone("1020", "manual") // bob accepts by hand
 
+	t.Run("lynctest", func(t *testing.T) { kamailioLynctest(t, k, a, b) })
+	t.Run("SIPp", func(t *testing.T) { kamailioSIPp(t, k, a, b) })
+}
+
+func kamailioLynctest(t *testing.T, k *kamailio, a, b *phonetest.Phone) {
+	k.since()
 	alice, err := lynctest.New(lynctest.Options{Server: k.addr, User: "sip:alice@example.com", Line: aliceLine,
 		Domain: "rcc.example.com", SessionExpires: 1800})
 	if err != nil {
@@ -163,7 +204,7 @@ func TestKamailioFrontEnd(t *testing.T) {
 	if res.Source() != k.addr {
 		t.Errorf("200 OK came from %s, not from kamailio %s", res.Source(), k.addr)
 	}
-	k.waitLog(`fe: INVITE sip:rcc@rcc\.example\.com\S* from client`, 1)
+	k.waitLog(t, `fe: INVITE sip:rcc@rcc\.example\.com\S* from client`, 1)
 
 	xref := request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine}).(*csta.MonitorStartResponse).MonitorCrossRefID
 
@@ -251,18 +292,85 @@ func TestKamailioFrontEnd(t *testing.T) {
 
 	// kamailio's own record of the dialog: each event INFO went from
 	// rccserver back to the client, the client's requests to rccserver.
-	k.waitLog(`fe: in-dialog BYE from client`, 1)
-	if n := k.count(`fe: in-dialog INFO from rccserver`); n < len(events) {
-		t.Errorf("kamailio relayed %d INFOs from rccserver, the client got %d events", n, len(events))
+	k.checkRouted(t, len(events), true)
+	a.WaitEvent("CALL_CLOSED")
+}
+
+// kamailioSIPp plays examples/demo/click_to_dial.xml through kamailio: SIPp
+// checks the order of the events and that each has the MakeCall's callID
+// and the monitor's cross-reference.
+func kamailioSIPp(t *testing.T, k *kamailio, a, b *phonetest.Phone) {
+	k.since()
+	sipp, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatalf("sipp is not installed (Debian package sip-tester; go tool task install-test-deps): %v", err)
 	}
-	for _, re := range []string{`fe: in-dialog ACK from client`, `fe: in-dialog UPDATE from client`, `fe: in-dialog INFO from client`} {
-		if k.count(re) == 0 {
-			t.Errorf("kamailio logged no %q", re)
+	scenario, err := filepath.Abs("../../examples/demo/click_to_dial.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(sipp, "-sf", scenario, "-t", "t1", "-i", "127.0.0.1", "-p", strconv.Itoa(phonetest.FreePort(t)),
+		"-m", "1", "-timeout", "40s", "-timeout_error", "-nostdin",
+		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
+		"-trace_logs", "-log_file", filepath.Join(dir, "steps.log"),
+		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
+		k.addr)
+	cmd.Dir = dir
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sipp: %v", err)
+	}
+	done := make(chan struct{}) // closed when sipp has exited, with its result in waitErr
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(done) }()
+	report := func() string {
+		var b strings.Builder
+		for _, f := range []string{"errors.log", "steps.log", "messages.log"} {
+			c, _ := os.ReadFile(filepath.Join(dir, f))
+			fmt.Fprintf(&b, "--- sipp %s\n%s\n", f, tail(c, 6000))
 		}
+		return b.String()
 	}
-	if k.count(`fe: in-dialog \S+ without our Route`) != 0 {
-		t.Errorf("in-dialog requests bypassed the route set:\n%s", k.logs.String())
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+
+	// Bob picks up when his phone rings; the scenario talks 4 s, hangs up.
+	if _, err := b.WaitEventTimeout("CALL_INCOMING", 15*time.Second); err != nil {
+		t.Fatalf("bob's phone: %v\n%s", err, report())
 	}
+	b.Accept()
+	a.WaitEvent("CALL_ESTABLISHED")
+	b.WaitEvent("CALL_ESTABLISHED")
+	select {
+	case <-done:
+		if waitErr != nil {
+			t.Fatalf("sipp click_to_dial.xml through kamailio: %v\n%s\n%s", waitErr, out.String(), report())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("sipp still running after 40 s\n%s", report())
+	}
+	a.WaitEvent("CALL_CLOSED")
+	b.WaitEvent("CALL_CLOSED")
+	steps, _ := os.ReadFile(filepath.Join(dir, "steps.log"))
+	order := regexp.MustCompile(`event (\w+),`).FindAllStringSubmatch(string(steps), -1)
+	var got []string
+	for _, m := range order {
+		got = append(got, m[1])
+	}
+	want := []string{"ServiceInitiatedEvent", "OriginatedEvent", "DeliveredEvent", "EstablishedEvent", "ConnectionClearedEvent"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("SIPp saw events %v, want %v", got, want)
+	}
+	k.checkRouted(t, len(want), false)
 }
 
 func mustPort(t *testing.T, addr string) int {
@@ -273,4 +381,12 @@ func mustPort(t *testing.T, addr string) int {
 	}
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// tail returns the last n bytes of b.
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
 }
