@@ -150,8 +150,10 @@ func TestREADMERunCommand(t *testing.T) {
 		}
 	})
 
-	// Build and start: the module cache is warm, the clone's packages are not.
-	deadline := time.Now().Add(45 * time.Second)
+	// Build and start: the module cache is warm, the clone's packages are
+	// not (a few seconds); on a cold build cache compiling the dependencies
+	// takes longer, hence the generous bound.
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:11001", time.Second)
 		if err == nil {
@@ -165,7 +167,7 @@ func TestREADMERunCommand(t *testing.T) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%q: nothing listens on 127.0.0.1:11001 after 45 s", run)
+			t.Fatalf("%q: nothing listens on 127.0.0.1:11001 after 90 s", run)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
