@@ -69,6 +69,9 @@ grep -q 'keepalive: 0 ' "$work/rccserver.yaml" || {
 
 now_ms() { date +%s%3N; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# cpu_ms PID: user + system CPU time of the process so far.
+clk_tck=$(getconf CLK_TCK)
+cpu_ms() { awk -v hz="$clk_tck" '{sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat"; }
 
 # wait_addr LOGFILE PATTERN: print the host:port the server logged.
 wait_addr() {
@@ -88,7 +91,7 @@ wait_addr() {
 }
 
 # load NAME: start the server, run the SIPp load, print one result line:
-#   name held late rss0_kb rss_held_kb requests seconds failed
+#   name held late rss0_kb rss_held_kb requests seconds sipp_rc cpu_ms
 load() {
 	local name=$1 log=$work/$1.log dir=$work/$1 addr
 	mkdir -p "$dir"
@@ -121,11 +124,13 @@ load() {
 	# RSS with every session held, just before the requests start.
 	local wait_ms=$((t0 - $(now_ms) - 300))
 	((wait_ms > 0)) && sleep "$(awk -v ms="$wait_ms" 'BEGIN {print ms / 1000}')"
-	local rss1
+	local rss1 cpu0 cpu1
 	rss1=$(rss_kb "$server_pid")
+	cpu0=$(cpu_ms "$server_pid")
 	local rc=0
 	wait "$sipp_pid" || rc=$?
 	sipp_pid=""
+	cpu1=$(cpu_ms "$server_pid")
 	kill -TERM "$server_pid"
 	wait "$server_pid" || echo "$name exited $? after SIGTERM" >&2
 	server_pid=""
@@ -135,12 +140,12 @@ load() {
 	fi
 	# held: sessions that reached the hold before t0; late: after it.
 	# done lines carry the end of each session's K requests (s, µs).
-	awk -v name="$name" -v t0="$t0" -v k="$K" -v rss0="$rss0" -v rss1="$rss1" -v rc="$rc" '
+	awk -v name="$name" -v t0="$t0" -v k="$K" -v rss0="$rss0" -v rss1="$rss1" -v rc="$rc" -v cpu=$((cpu1 - cpu0)) '
 		$1 == "held" { if ($2 + 0 >= 1) held++; else late++ }
 		$1 == "done" { t = $2 * 1000 + $3 / 1000; if (t > last) last = t; done++ }
 		END {
 			secs = (last - t0) / 1000
-			printf "%s %d %d %d %d %d %.3f %d\n", name, held, late, rss0, rss1, done * k, secs, rc
+			printf "%s %d %d %d %d %d %.3f %d %d\n", name, held, late, rss0, rss1, done * k, secs, rc, cpu
 		}' "$dir/log"
 }
 
@@ -158,12 +163,14 @@ printf '%s\n%s\n' "$bare" "$rcc" | awk -v n="$N" -v k="$K" '
 		per[NR] = ($5 - $4) * 1024 / n
 		rps[NR] = ($7 > 0) ? $6 / $7 : 0
 		reqs[NR] = $6; secs[NR] = $7; rc[NR] = $8
+		us[NR] = ($6 > 0) ? $9 * 1000 / ($6 + n) : 0
 	}
 	END {
-		printf "\n%-10s %8s %6s %10s %10s %12s %14s %6s\n", "server", "held", "late", "requests", "seconds", "requests/s", "RSS/session", "sipp"
+		printf "\n%-10s %8s %6s %10s %10s %12s %14s %12s %6s\n", "server", "held", "late", "requests", "seconds", "requests/s", "RSS/session", "CPU/request", "sipp"
 		for (i = 1; i <= 2; i++)
-			printf "%-10s %8d %6d %10d %10.2f %12.0f %12.0f B %6s\n", name[i], held[i], late[i], reqs[i], secs[i], rps[i], per[i], (rc[i] == 0 ? "ok" : "rc " rc[i])
-		printf "%-10s %8s %6s %10s %10s %12.2f %14.2f\n", "ratio", "", "", "", "", (rps[1] > 0 ? rps[2] / rps[1] : 0), (per[1] > 0 ? per[2] / per[1] : 0)
+			printf "%-10s %8d %6d %10d %10.2f %12.0f %12.0f B %9.1f µs %6s\n", name[i], held[i], late[i], reqs[i], secs[i], rps[i], per[i], us[i], (rc[i] == 0 ? "ok" : "rc " rc[i])
+		printf "%-10s %8s %6s %10s %10s %12.2f %14.2f %12.2f\n", "ratio", "", "", "", "", (rps[1] > 0 ? rps[2] / rps[1] : 0), (per[1] > 0 ? per[2] / per[1] : 0), (us[1] > 0 ? us[2] / us[1] : 0)
 		printf "\nratio = rccserver / rccbare (goal: requests/s >= 0.8). RSS/session = (VmRSS with N held - VmRSS idle) / N.\n"
+		printf "CPU/request = server CPU time (user + system) from t0 to the end of the run / (requests + N BYEs).\n"
 		if (rc[1] != 0 || rc[2] != 0 || late[1] > 0 || late[2] > 0) exit 1
 	}'
