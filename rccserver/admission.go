@@ -34,10 +34,16 @@ type Grant struct {
 type Refusal struct {
 	Status int
 	Code   LogCode
-	Reason string
+	Reason string // sent to the client: nothing about other users or the directory
+	Detail string // for the log only
 }
 
-func (r *Refusal) Error() string { return fmt.Sprintf("%d %s: %s", r.Status, r.Code, r.Reason) }
+func (r *Refusal) Error() string {
+	if r.Detail != "" {
+		return fmt.Sprintf("%d %s: %s (%s)", r.Status, r.Code, r.Reason, r.Detail)
+	}
+	return fmt.Sprintf("%d %s: %s", r.Status, r.Code, r.Reason)
+}
 
 // Admission decides whether a sign-in INVITE opens a session.
 type Admission interface {

@@ -30,14 +30,14 @@ type LoginAdmission struct {
 func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, error) {
 	entry, err := a.Directory.LookupSIP(req.User)
 	if errors.Is(err, directory.ErrNotFound) {
-		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "the directory has no user " + req.User}
+		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "user not in the directory"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("directory lookup %s: %w", req.User, err)
 	}
 	if !entry.Enabled || !entry.RCCEnabled {
-		return nil, &Refusal{Status: 403, Code: CodeUserNotFound,
-			Reason: fmt.Sprintf("%s is not enabled for remote call control in the directory (%s)", req.User, entry.DN)}
+		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "user not enabled for remote call control",
+			Detail: fmt.Sprintf("%s (%s): enabled=%v rcc=%v", req.User, entry.DN, entry.Enabled, entry.RCCEnabled)}
 	}
 	line := req.Line
 	switch {
@@ -45,11 +45,11 @@ func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, err
 		// A client that sends no lcs:line controls the line the directory gives it.
 		line = entry.LineURI
 	case entry.LineURI != "" && directory.NormalizeLineURI(line) != directory.NormalizeLineURI(entry.LineURI):
-		return nil, &Refusal{Status: 403, Code: CodeUserNotFound,
-			Reason: fmt.Sprintf("line %s is not %s's line %s in the directory", line, req.User, entry.LineURI)}
+		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "line is not the user's line in the directory",
+			Detail: fmt.Sprintf("%s asked for %s; the directory has %s (%s)", req.User, line, entry.LineURI, entry.DN)}
 	}
 	if line == "" {
-		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: req.User + " has no line URI in the directory"}
+		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "user has no line in the directory", Detail: entry.DN}
 	}
 	login, err := a.Logins.Login(entry.Account.String(), line)
 	if err != nil {
@@ -64,7 +64,7 @@ func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, err
 		if code == station.CodeStationNotFound {
 			status = 404
 		}
-		return nil, &Refusal{Status: status, Code: LogCode(code), Reason: err.Error()}
+		return nil, &Refusal{Status: status, Code: LogCode(code), Reason: loginReasons[code], Detail: err.Error()}
 	}
 	return &Grant{
 		Status:  csta.StatusNormal,
@@ -72,4 +72,16 @@ func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, err
 		Release: func() { a.Logins.Logout(login) },
 		Value:   login,
 	}, nil
+}
+
+// loginReasons are what the client is told for each login refusal: enough to
+// act on, nothing about other users (the log has the detail).
+var loginReasons = map[station.LogCode]string{
+	station.CodeNoCicUser:                 "no contact-center user has this domain account",
+	station.CodeAmbiguousCicUser:          "several contact-center users have this domain account",
+	station.CodeNoClientLicense:           "the contact-center user has no client licence",
+	station.CodeNotRccUser:                "the contact-center user is not a remote call control user",
+	station.CodeStationNotFound:           "the line names no station",
+	station.CodeStationInactive:           "the station is not active",
+	station.CodeStationInUseByAnotherUser: "the station is in use by another user",
 }

@@ -58,6 +58,9 @@ func TestImportDirection(t *testing.T) {
 		{"./../station/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/csta")
 		}, "station must not import csta"},
+		{"./../certs/...", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/") && !strings.HasPrefix(p.ImportPath, module+"/certs")
+		}, "certs knows nothing of the rest of rccserver"},
 		{"./../directory/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/csta") || strings.HasPrefix(p.ImportPath, "github.com/emiago/sipgo")
 		}, "directory must not import csta or sipgo"},

@@ -60,7 +60,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	cancel()
 	if err != nil {
 		if r, ok := errAs[*Refusal](err); ok {
-			log.Warn().Str("code", string(r.Code)).Int("status", r.Status).Str("reason", r.Reason).Msg("sign-in refused")
+			log.Warn().Str("code", string(r.Code)).Int("status", r.Status).Str("reason", r.Reason).Str("detail", r.Detail).Msg("sign-in refused")
 			s.refuse(req, tx, r.Status, r.Code, r.Reason)
 			return
 		}

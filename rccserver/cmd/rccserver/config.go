@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/rs/zerolog"
 	"github.com/spf13/viper"
 
 	"github.com/rccserver/rccserver/directory"
@@ -52,6 +55,9 @@ type fileConfig struct {
 		// Listen is the admin HTTP listener (metrics, health, reload); "" disables it.
 		Listen string `mapstructure:"listen"`
 	} `mapstructure:"admin"`
+	// Other holds the remaining top-level sections: station's (users,
+	// stations, …) and, if any, typos — which loadConfig reports.
+	Other map[string]any `mapstructure:",remain"`
 }
 
 // config is the loaded, validated configuration of the daemon.
@@ -73,6 +79,7 @@ func loadConfig(path string) (*config, error) {
 	v.SetEnvPrefix("RCC")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
+	v.AllowEmptyEnv(true) // RCC_ADMIN_LISTEN= switches the admin listener off
 	// keepalive 0 switches keep-alive off, so its default must be explicit.
 	v.SetDefault("session.keepalive", int(rccserver.DefaultConfig().KeepAlive/time.Second))
 	v.SetDefault("admin.listen", DefaultAdminListen)
@@ -98,10 +105,25 @@ func loadConfig(path string) (*config, error) {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 	}
-	if err := v.Unmarshal(&c.file); err != nil {
-		return nil, fmt.Errorf("%s: %w", c.source, err)
-	}
 	var errs []error
+	// Unknown keys are errors that name the key: a typo must not silently
+	// fall back to a default.
+	if err := v.Unmarshal(&c.file, func(dc *mapstructure.DecoderConfig) { dc.ErrorUnused = true }); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", c.source, err))
+	}
+	for key := range c.file.Other {
+		if !slices.Contains(station.Sections, key) {
+			errs = append(errs, fmt.Errorf("%s: unknown top-level key %q", c.source, key))
+		}
+	}
+	if lvl := c.file.Log.Level; lvl != "" {
+		if _, err := zerolog.ParseLevel(lvl); err != nil {
+			errs = append(errs, fmt.Errorf("log.level: %q: not one of trace, debug, info, warn, error", lvl))
+		}
+	}
+	if f := c.file.Log.Format; f != "" && f != "json" && f != "console" {
+		errs = append(errs, fmt.Errorf("log.format: %q: not json or console", f))
+	}
 	c.sip = sipConfig(c.file)
 	if err := c.sip.Validate(); err != nil {
 		errs = append(errs, err)

@@ -67,6 +67,9 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 		sip.SetDefaultLogger(slog.New(zerolog.NewSlogHandler(log.With().Str("component", "sipgo").Logger().Level(zerolog.WarnLevel))))
 	})
 	d := &daemon{cfg: cfg, log: log, started: make(chan struct{})}
+	for _, w := range cfg.station.Warnings {
+		log.Warn().Str("warning", w).Msg("configuration")
+	}
 	var err error
 	if d.dir, err = openDirectory(cfg, log); err != nil {
 		return nil, err
@@ -237,10 +240,14 @@ func switchConfig(cfg *config, current func() *station.Config) switching.Config 
 		if err != nil {
 			return switching.Target{}, err
 		}
-		if r.Target == station.TargetStation {
+		switch r.Target {
+		case station.TargetStation:
 			return switching.Target{Kind: switching.TargetStation, Extension: r.DialString}, nil
+		case station.TargetTrunk:
+			return switching.Target{Kind: switching.TargetTrunk, Dial: r.DialString}, nil
 		}
-		return switching.Target{Kind: switching.TargetTrunk, Dial: r.DialString}, nil
+		// target: none (blocked numbers) and anything unknown is never dialled.
+		return switching.Target{}, fmt.Errorf("%q matched rule %q: not dialable", dialled, r.Rule.Name)
 	}
 	return sc
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/rccserver/rccserver/csta"
 	"github.com/rccserver/rccserver/rccserver"
 	"github.com/rccserver/rccserver/rccserver/lynctest"
+	"github.com/rccserver/rccserver/station"
+	"github.com/rccserver/rccserver/station/switching"
 )
 
 // testConfig writes a configuration that is the embedded default on free
@@ -178,3 +180,38 @@ func TestCheckNamesKeys(t *testing.T) {
 }
 
 var _ = rccserver.DefaultPort
+
+func TestCheckRefusesUnknownKeys(t *testing.T) {
+	path := testConfig(t, "sesion:\n  keepalive: 5\n")
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "  domains:", "  domians:", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), `"sesion"`) || !strings.Contains(err.Error(), "domians") {
+		t.Fatalf("typos not reported by name: %v", err)
+	}
+}
+
+// TestBlockedNumbersAreNotDialled: a dial-plan rule with target none is
+// never routed to the trunk.
+func TestBlockedNumbersAreNotDialled(t *testing.T) {
+	cfg, err := loadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := switchConfig(cfg, func() *station.Config { return cfg.station })
+	for number, want := range map[string]switching.TargetKind{
+		"1020":         switching.TargetStation,
+		"+13175551020": switching.TargetStation,
+		"+14155550100": switching.TargetTrunk,
+	} {
+		got, err := sc.Route(number)
+		if err != nil || got.Kind != want {
+			t.Errorf("Route(%s) = %+v, %v; want %v", number, got, err, want)
+		}
+	}
+	if got, err := sc.Route("+19005551234"); err == nil {
+		t.Errorf("blocked 900 number routed to %+v", got)
+	}
+}

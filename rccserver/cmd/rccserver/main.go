@@ -77,6 +77,9 @@ func printCheck(cfg *config, err error, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "configuration OK: %s\n", cfg.source)
+	for _, w := range cfg.station.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
 	return 0
 }
 

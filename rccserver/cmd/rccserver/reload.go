@@ -89,9 +89,15 @@ func orDash(a, b string) string {
 // closeEndedSessions ends the sessions whose login a reload ended, so the
 // client learns it at once (BYE) instead of failing on its next request.
 func (d *daemon) closeEndedSessions() {
+	licensed := d.logins.Config().Licensing.HasFeature(station.FeatureLync)
 	for _, s := range d.rcc.Sessions() {
 		login, _ := s.Grant().Value.(*station.Login)
 		if login == nil {
+			// Signed in while the feature licence was missing: end it so the
+			// client signs in again and gets service now that it is there.
+			if licensed && s.Grant().Code == rccserver.CodeNoFeatureLicense {
+				s.Close(fmt.Errorf("%w: feature licence now present", rccserver.ErrClosedByServer))
+			}
 			continue
 		}
 		select {
