@@ -148,6 +148,14 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// Validate checks the configuration as New would, without binding
+// anything, so a configuration check can report it. Keys are named as the
+// fields are (listen[0].addr, trunk.transport, …).
+func (c Config) Validate() error {
+	c.setDefaults()
+	return c.validate()
+}
+
 func (c *Config) validate() error {
 	for i, l := range c.Listen {
 		switch strings.ToLower(l.Network) {

@@ -136,6 +136,12 @@ func loadConfig(path string) (*config, error) {
 	if err := c.file.Directory.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if st != nil {
+		// The phones' side as the switch will see it; its keys are under phones.
+		if err := switchConfig(c, func() *station.Config { return st }).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("phones/trunk: %w", err))
+		}
+	}
 	if a := c.file.Admin.Listen; a != "" {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			errs = append(errs, fmt.Errorf("admin.listen: %q: %w", a, err))

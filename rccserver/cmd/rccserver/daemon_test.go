@@ -215,3 +215,15 @@ func TestBlockedNumbersAreNotDialled(t *testing.T) {
 		t.Errorf("blocked 900 number routed to %+v", got)
 	}
 }
+
+// TestCheckValidatesPhones: -check reports what the switch would refuse at start.
+func TestCheckValidatesPhones(t *testing.T) {
+	path := testConfig(t, "")
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "transport: udp", "transport: tls", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), "trunk.transport") {
+		t.Fatalf("trunk over TLS not reported: %v", err)
+	}
+}
