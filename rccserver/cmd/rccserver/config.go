@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/viper"
 
+	"github.com/rccserver/rccserver/certs"
 	"github.com/rccserver/rccserver/directory"
 	"github.com/rccserver/rccserver/examples"
 	"github.com/rccserver/rccserver/rccserver"
@@ -135,6 +136,15 @@ func loadConfig(path string) (*config, error) {
 	c.station = st
 	if err := c.file.Directory.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	for i, l := range c.sip.Listeners {
+		// Load certificates now, so -check finds a missing or mismatched
+		// file instead of the start-up.
+		if t := strings.ToLower(l.Transport); t == "tls" || t == "mtls" {
+			if _, err := certs.NewManager(certs.ManagerOptions{Config: l.Config, Mutual: t == "mtls", Log: zerolog.Nop()}); err != nil {
+				errs = append(errs, fmt.Errorf("listen.listeners[%d]: %w", i, err))
+			}
+		}
 	}
 	if st != nil {
 		// The phones' side as the switch will see it; its keys are under phones.
