@@ -81,12 +81,17 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	sess := &Session{
 		srv: s, dlg: dlg, id: dlg.ID, callID: req.CallID().Value(), peer: req.Source(),
 		user: req.From().Address.String(), line: line, contact: s.contactOf(req), grant: grant,
-		log: log, inviteCSeq: req.CSeq().SeqNo,
+		log: log, inviteCSeq: req.CSeq().SeqNo, acked: make(chan struct{}),
 	}
 	sess.ctx, sess.cancel = context.WithCancelCause(context.Background())
 	// In the table before the 200 goes out: an INFO may overtake the ACK.
+	// Until the ACK, the dialog is also kept in awaiting, where its ACK
+	// finds it even if the session ended meanwhile (e.g. shutdown).
 	s.addSession(sess)
+	s.awaiting.Store(sess.id, sess)
+	defer s.awaiting.Delete(sess.id)
 	if s.closing.Load() {
+		sess.confirm(false)
 		sess.end(ErrShutdown, false)
 		s.respond(req, tx, sip.StatusServiceUnavailable, "Shutting Down")
 		return
@@ -95,6 +100,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	body, err := csta.Encode(&csta.RequestSystemStatusResponse{SystemStatus: grant.Status})
 	if err != nil {
+		sess.confirm(false)
 		sess.end(err, false)
 		s.respond(req, tx, sip.StatusInternalServerError, "Internal Error")
 		return
@@ -106,7 +112,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	ev.Msg("session accepted")
 	// Respond waits for the ACK (retransmitting the 2xx, RFC 3261 §13.3.1.4).
-	if err := dlg.Respond(sip.StatusOK, "OK", body, s.sessionHeaders(sess, interval, true)...); err != nil {
+	err = dlg.Respond(sip.StatusOK, "OK", body, s.sessionHeaders(sess, interval, true)...)
+	sess.confirm(err == nil)
+	if err != nil {
 		log.Warn().Err(err).Msg("200 OK not acknowledged")
 		sess.end(fmt.Errorf("%w: %w", ErrNoACK, err), false)
 		return
@@ -188,7 +196,15 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
-	if sess := s.match(req); sess != nil {
+	sess := s.match(req)
+	if sess == nil {
+		if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
+			if v, ok := s.awaiting.Load(id); ok {
+				sess = v.(*Session)
+			}
+		}
+	}
+	if sess != nil {
 		// The ACK of a re-INVITE's 200 does not match the INVITE's CSeq;
 		// ReadAck refuses it harmlessly.
 		_ = sess.dlg.ReadAck(req, tx)

@@ -49,10 +49,10 @@ type Server struct {
 
 	mu       sync.RWMutex
 	sessions map[string]*Session          // dialog ID -> session
+	awaiting sync.Map                     // dialog ID -> session whose 200 is not yet acknowledged
 	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
 	closing  atomic.Bool
-	gate     sync.Mutex     // orders handlers.Add before shutdown's Wait
-	handlers sync.WaitGroup // sipgo handler calls in progress
+	handlers inflight       // sipgo handler calls in progress
 	wg       sync.WaitGroup // serve loops
 	work     sync.WaitGroup // event drains and BYEs
 	metrics  metrics
@@ -110,22 +110,52 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// track counts a handler call so shutdown can wait for it; once shutdown has
-// begun, new requests are answered 503 without running the handler.
+// track counts a handler call so shutdown can wait for it. Once shutdown
+// has begun, new requests are answered 503, except ACK and BYE: an ACK
+// confirms a dialog we are about to BYE (RFC 3261 §15), and a BYE ends one.
 func (s *Server) track(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
-		s.gate.Lock()
-		if s.closing.Load() {
-			s.gate.Unlock()
-			if req.Method != sip.ACK {
-				s.respond(req, tx, sip.StatusServiceUnavailable, "Shutting Down")
-			}
+		if s.closing.Load() && req.Method != sip.ACK && req.Method != sip.BYE {
+			s.respond(req, tx, sip.StatusServiceUnavailable, "Shutting Down")
 			return
 		}
-		s.handlers.Add(1)
-		s.gate.Unlock()
-		defer s.handlers.Done()
+		s.handlers.add()
+		defer s.handlers.done()
 		h(req, tx)
+	}
+}
+
+// inflight counts calls in progress; unlike a WaitGroup it may be added to
+// while someone waits, which late messages during shutdown do.
+type inflight struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	n    int
+}
+
+func (f *inflight) add() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	f.n--
+	if f.n == 0 && f.cond != nil {
+		f.cond.Broadcast()
+	}
+	f.mu.Unlock()
+}
+
+func (f *inflight) wait() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cond == nil {
+		f.cond = sync.NewCond(&f.mu)
+	}
+	for f.n > 0 {
+		f.cond.Wait()
 	}
 }
 
@@ -267,9 +297,7 @@ func (s *Server) addrOf(b *boundListener) string {
 // shutdown ends every session with BYE, waits for the answers up to
 // ShutdownTimeout, then closes the sockets and the SIP stack.
 func (s *Server) shutdown() {
-	s.gate.Lock()
 	s.closing.Store(true)
-	s.gate.Unlock()
 	sessions := s.Sessions()
 	s.log.Info().Int("sessions", len(sessions)).Msg("shutting down: ending sessions")
 	for _, sess := range sessions {
@@ -291,7 +319,7 @@ func (s *Server) shutdown() {
 	_ = s.ua.Close()
 	s.wg.Wait()
 	<-done // with the stack closed, pending transactions fail at once
-	s.handlers.Wait()
+	s.handlers.wait()
 }
 
 // Sessions returns a snapshot of the live sessions.

@@ -42,6 +42,12 @@ type Session struct {
 	sending    bool // a drain goroutine is running
 	inflight   int  // requests being handled: events wait until their response is out
 	kaPending  bool // a keep-alive is queued or in flight
+	// confirmed: the 200 to the INVITE has been acknowledged (or given up
+	// on); until then nothing we originate may leave (RFC 3261 §15: no BYE
+	// before the ACK), and sipgo is still writing the dialog's response.
+	confirmed  bool
+	acked      chan struct{} // closed when confirmed is set
+	ackOK      bool
 	ended      bool
 	endHooks   []func(error)
 	monitors   map[string]string // monitorCrossRefID -> monitored device, byte-exact
@@ -159,7 +165,7 @@ func (s *Session) enqueue(m outbound) error {
 // kickLocked starts a drain goroutine if there is work and none runs. No
 // goroutine is parked per idle session, so idle sessions cost only memory.
 func (s *Session) kickLocked() {
-	if s.sending || s.inflight > 0 || len(s.queue) == 0 || s.ended {
+	if s.sending || !s.confirmed || s.inflight > 0 || len(s.queue) == 0 || s.ended {
 		return
 	}
 	s.sending = true
@@ -192,6 +198,16 @@ func (s *Session) drain() {
 			s.srv.metrics.eventsSent.Add(1)
 		}
 	}
+}
+
+// confirm records the end of the INVITE's 200 OK: acknowledged (ok) or not.
+// Queued events may leave from now on.
+func (s *Session) confirm(ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.confirmed, s.ackOK = true, ok
+	close(s.acked)
+	s.kickLocked()
 }
 
 // beginRequest holds outbound events while a client request is handled, so
@@ -337,8 +353,16 @@ func (s *Session) end(reason error, bye bool) {
 	s.srv.removeSession(s)
 	if bye {
 		s.srv.work.Go(func() {
-			if err := s.srv.sendInDialog(s, sip.BYE, cseq, nil); err != nil {
-				s.log.Debug().Err(err).Msg("BYE not answered")
+			// A BYE must wait for the ACK of our 200 (RFC 3261 §15); the
+			// wait is bounded by the 2xx retransmission limit (64·T1).
+			<-s.acked
+			s.mu.Lock()
+			ok := s.ackOK
+			s.mu.Unlock()
+			if ok {
+				if err := s.srv.sendInDialog(s, sip.BYE, cseq, nil); err != nil {
+					s.log.Debug().Err(err).Msg("BYE not answered")
+				}
 			}
 			_ = s.dlg.Close()
 		})
