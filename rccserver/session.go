@@ -45,12 +45,12 @@ type Session struct {
 	// confirmed: the 200 to the INVITE has been acknowledged (or given up
 	// on); until then nothing we originate may leave (RFC 3261 §15: no BYE
 	// before the ACK), and sipgo is still writing the dialog's response.
-	confirmed  bool
-	acked      chan struct{} // closed when confirmed is set
-	ackOK      bool
-	ended      bool
-	endHooks   []func(error)
-	monitors   map[string]string // monitorCrossRefID -> monitored device, byte-exact
+	confirmed bool
+	acked     chan struct{} // closed when confirmed is set
+	ackOK     bool
+	ended     bool
+	endHooks  []func(error)
+	monitors  map[string]string // monitorCrossRefID -> monitored device, byte-exact
 }
 
 type outbound struct {
