@@ -142,7 +142,19 @@ func withRoot(root string, err error) error {
 	return err
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// encoder is an xml.Encoder writing into its own buffer. Pooled, so an
+// Encode does not allocate the encoder's 4 KiB write buffer every time; an
+// encoder is only reused after a complete, successful document.
+type encoder struct {
+	buf bytes.Buffer
+	enc *xml.Encoder
+}
+
+var encoderPool = sync.Pool{New: func() any {
+	e := new(encoder)
+	e.enc = xml.NewEncoder(&e.buf)
+	return e
+}}
 
 var rootAttr = []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: Namespace}}
 
@@ -157,19 +169,20 @@ func Encode(msg Message) ([]byte, error) {
 			return nil, withRoot(msg.Root(), err)
 		}
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(buf)
-	buf.Reset()
-	buf.WriteString(xml.Header)
-	enc := xml.NewEncoder(buf)
+	e := encoderPool.Get().(*encoder)
+	e.buf.Reset()
+	e.buf.WriteString(xml.Header)
 	start := xml.StartElement{Name: xml.Name{Local: msg.Root()}, Attr: rootAttr}
-	if err := enc.EncodeElement(msg, start); err != nil {
+	if err := e.enc.EncodeElement(msg, start); err != nil {
+		// The encoder may hold a half-written element: do not reuse it.
 		return nil, withRoot(msg.Root(), err)
 	}
-	if err := enc.Close(); err != nil {
+	if err := e.enc.Flush(); err != nil {
 		return nil, err
 	}
-	return bytes.Clone(buf.Bytes()), nil
+	out := bytes.Clone(e.buf.Bytes())
+	encoderPool.Put(e)
+	return out, nil
 }
 
 // blank reports whether s has no content but whitespace.
