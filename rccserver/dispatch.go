@@ -50,7 +50,9 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	defer sess.endRequest()
 
 	answer := s.dispatch(sess, req.Body())
-	body, err := csta.Encode(answer)
+	var body []byte
+	var err error
+	s.codec.do(func() { body, err = csta.Encode(answer) })
 	if err != nil {
 		sess.log.Error().Err(err).Str("code", string(CodeInternal)).Str("answer", answer.Root()).Msg("answer cannot be encoded")
 		body, _ = csta.Encode(csta.OperationError(csta.OpGeneric))
@@ -67,7 +69,9 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 // dispatch decodes one request and returns the message to answer with. Every
 // refusal is logged here, once, with its code.
 func (s *Server) dispatch(sess *Session, body []byte) csta.Message {
-	msg, err := csta.Decode(body)
+	var msg csta.Message
+	var err error
+	s.codec.do(func() { msg, err = csta.Decode(body) })
 	if err != nil {
 		s.metrics.byRequest.inc("undecodable bad_request")
 		s.metrics.refusals.inc(string(CodeBadRequest))

@@ -53,6 +53,7 @@ type Server struct {
 	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
 	closing  atomic.Bool
 	handlers inflight       // sipgo handler calls in progress
+	codec    *codecPool     // CSTA decode/encode on long-lived goroutines
 	wg       sync.WaitGroup // serve loops
 	work     sync.WaitGroup // event drains and BYEs
 	metrics  metrics
@@ -256,6 +257,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
+	s.codec = newCodecPool() // before any request can arrive; closed by shutdown
 	errc := make(chan error, len(s.listeners))
 	watch, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -320,6 +322,7 @@ func (s *Server) shutdown() {
 	s.wg.Wait()
 	<-done // with the stack closed, pending transactions fail at once
 	s.handlers.wait()
+	s.codec.close()
 }
 
 // Sessions returns a snapshot of the live sessions.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,10 @@ func (d *daemon) adminHandler() http.Handler {
 	mux.HandleFunc("GET /debug/sessions", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.sessionsView()) })
 	mux.HandleFunc("GET /debug/calls", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.callsView()) })
 	mux.HandleFunc("GET /debug/logins", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.loginsView()) })
+	// Go's profiler, for performance work (docs/performance.md); loopback only, like the rest.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("POST /reload", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, d.reload(r.Context(), "admin"))
 	})
