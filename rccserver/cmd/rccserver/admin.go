@@ -98,7 +98,7 @@ type sessionView struct {
 }
 
 func (d *daemon) sessionsView() []sessionView {
-	var out []sessionView
+	out := []sessionView{}
 	for _, s := range d.rcc.Sessions() {
 		g := s.Grant()
 		out = append(out, sessionView{ID: s.ID(), CallID: s.CallID(), Peer: s.Peer(), User: s.User(), Line: s.Line(),
@@ -116,7 +116,7 @@ type callView struct {
 }
 
 func (d *daemon) callsView() []callView {
-	var out []callView
+	out := []callView{}
 	for _, st := range d.logins.Config().Stations {
 		calls, err := d.sw.Snapshot(st.Extension)
 		if err != nil {
@@ -143,7 +143,7 @@ func (d *daemon) loginsView() []loginView {
 			holders[u] = st.Name
 		}
 	}
-	var out []loginView
+	out := []loginView{}
 	for _, u := range cfg.Users {
 		out = append(out, loginView{User: u.ID, State: d.logins.UserState(u.ID).String(), Station: holders[u.ID]})
 	}
