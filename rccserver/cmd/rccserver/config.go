@@ -66,15 +66,17 @@ type config struct {
 	file     fileConfig
 	sip      rccserver.Config
 	station  *station.Config
-	embedded bool   // loaded from the embedded default (examples/)
-	path     string // the file given with -config, "" for the embedded default
-	source   string // for logs
+	embedded bool     // loaded from the embedded default (examples/)
+	path     string   // the file given with -config, "" for the embedded default
+	sets     []string // -set key=value overrides, re-applied on reload
+	source   string   // for logs
 }
 
 // loadConfig reads path, or the embedded default when path is empty, with
-// RCC_… environment overrides (RCC_SESSION_KEEPALIVE=0), and validates it.
-// The error lists every problem, each naming its key.
-func loadConfig(path string) (*config, error) {
+// RCC_… environment overrides (RCC_SESSION_KEEPALIVE=0) and -set key=value
+// flags above them, and validates it. The error lists every problem, each
+// naming its key.
+func loadConfig(path string, sets ...string) (*config, error) {
 	v := viper.NewWithOptions(viper.ExperimentalBindStruct())
 	v.SetConfigType("yaml")
 	v.SetEnvPrefix("RCC")
@@ -84,7 +86,7 @@ func loadConfig(path string) (*config, error) {
 	// keepalive 0 switches keep-alive off, so its default must be explicit.
 	v.SetDefault("session.keepalive", int(rccserver.DefaultConfig().KeepAlive/time.Second))
 	v.SetDefault("admin.listen", DefaultAdminListen)
-	c := &config{source: path, path: path}
+	c := &config{source: path, path: path, sets: sets}
 	if path == "" {
 		c.embedded, c.source = true, "embedded default (examples/rccserver.yaml, station.yaml, directory.yaml)"
 		for i, name := range []string{"rccserver.yaml", "station.yaml"} {
@@ -107,6 +109,14 @@ func loadConfig(path string) (*config, error) {
 		}
 	}
 	var errs []error
+	for _, kv := range sets {
+		key, value, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(key) == "" {
+			errs = append(errs, fmt.Errorf("-set %q: want key=value, e.g. session.keepalive=0", kv))
+			continue
+		}
+		v.Set(strings.TrimSpace(key), value) // flags win over the file and the environment
+	}
 	// Unknown keys are errors that name the key: a typo must not silently
 	// fall back to a default.
 	if err := v.Unmarshal(&c.file, func(dc *mapstructure.DecoderConfig) { dc.ErrorUnused = true }); err != nil {

@@ -227,3 +227,23 @@ func TestCheckValidatesPhones(t *testing.T) {
 		t.Fatalf("trunk over TLS not reported: %v", err)
 	}
 }
+
+// TestConfigPrecedence: the file, then RCC_… environment, then -set flags.
+func TestConfigPrecedence(t *testing.T) {
+	path := testConfig(t, "") // keepalive: 60 in the file
+	cfg, err := loadConfig(path)
+	if err != nil || cfg.sip.KeepAlive != 60*time.Second {
+		t.Fatalf("file: %v %v", cfg.sip.KeepAlive, err)
+	}
+	t.Setenv("RCC_SESSION_KEEPALIVE", "45")
+	if cfg, err = loadConfig(path); err != nil || cfg.sip.KeepAlive != 45*time.Second {
+		t.Fatalf("environment: %v %v", cfg.sip.KeepAlive, err)
+	}
+	if cfg, err = loadConfig(path, "session.keepalive=0", "listen.domains=a.example,b.example"); err != nil ||
+		cfg.sip.KeepAlive != 0 || len(cfg.sip.Domains) != 2 {
+		t.Fatalf("-set: %v %v %v", cfg.sip.KeepAlive, cfg.sip.Domains, err)
+	}
+	if _, err := loadConfig(path, "session.keepalive=1200"); err == nil || !strings.Contains(err.Error(), "session.keepalive") {
+		t.Fatalf("-set 1200 not refused by name: %v", err)
+	}
+}

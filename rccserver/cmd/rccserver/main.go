@@ -31,6 +31,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "configuration file (YAML); without it the embedded default runs")
 	check := fs.Bool("check", false, "validate the configuration, print every problem, and exit")
 	reloadFlag := fs.Bool("reload", false, "tell the running server (through admin.listen) to reload the directory and configuration, print what changed")
+	var sets []string
+	fs.Func("set", "override one configuration key, key=value (repeatable), e.g. -set session.keepalive=0", func(kv string) error {
+		sets = append(sets, kv)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -38,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "rccserver %s\n", version)
 		return 0
 	}
-	cfg, err := loadConfig(*configPath)
+	cfg, err := loadConfig(*configPath, sets...)
 	if *check {
 		return printCheck(cfg, err, stdout, stderr)
 	}

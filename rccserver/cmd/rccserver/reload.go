@@ -37,7 +37,7 @@ func (d *daemon) reload(ctx context.Context, trigger string) reloadReport {
 	_, _ = sd.SdNotify(false, sd.SdNotifyReloading)
 	defer func() { _, _ = sd.SdNotify(false, sd.SdNotifyReady) }()
 	r := reloadReport{Trigger: trigger}
-	cfg, err := loadConfig(d.cfg.path)
+	cfg, err := loadConfig(d.cfg.path, d.cfg.sets...)
 	if err != nil {
 		r.Errors = append(r.Errors, "configuration not reloaded: "+err.Error())
 	} else {
