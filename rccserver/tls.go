@@ -107,8 +107,9 @@ func (l *tlsListener) acceptLoop() {
 				l.handshake(c)
 			})
 		default:
-			_ = c.Close()
+			// Record the refusal before closing: the client sees only the close.
 			l.g.refuseHandshake(errTooManyHandshakes, c, l.bound)
+			_ = c.Close()
 		}
 	}
 }
@@ -121,10 +122,10 @@ func (l *tlsListener) handshake(raw net.Conn) {
 	err := tc.HandshakeContext(ctx)
 	cancel()
 	if err != nil {
-		_ = raw.Close()
 		if l.ctx.Err() == nil { // not our own shutdown
 			l.g.refuseHandshake(err, raw, l.bound)
 		}
+		_ = raw.Close()
 		return
 	}
 	st := tc.ConnectionState()

@@ -99,7 +99,7 @@ func StartBaresip(t testing.TB, o Options) *Phone {
 		o.Timeout = 10 * time.Second
 	}
 	p := &Phone{t: t, opts: o, dir: t.TempDir(), changed: make(chan struct{}), replies: make(chan reply, 16), readErr: make(chan error, 1)}
-	p.sipPort = FreePort(t)
+	p.sipPort = freeSIPPort(t)
 	ctrlPort := FreePort(t)
 	rtp := 20000 + (p.sipPort % 400 * 100)
 	config := fmt.Sprintf(`poll_method		epoll

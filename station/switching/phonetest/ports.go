@@ -1,6 +1,7 @@
 package phonetest
 
 import (
+	"fmt"
 	"net"
 	"testing"
 )
@@ -25,5 +26,23 @@ func FreePort(t testing.TB) int {
 		return port
 	}
 	t.Fatalf("phonetest: no port free for both UDP and TCP")
+	return 0
+}
+
+// freeSIPPort returns a port free for UDP and TCP whose next port is free
+// for TCP too: baresip also binds SIP over TLS on the SIP port + 1, and a
+// taken neighbour makes it fail to start ("SIP/TLS transport failed").
+func freeSIPPort(t testing.TB) int {
+	t.Helper()
+	for range 50 {
+		p := FreePort(t)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return p
+	}
+	t.Fatalf("phonetest: no SIP port with a free neighbour for baresip's TLS")
 	return 0
 }
