@@ -67,10 +67,15 @@ type Extensions struct {
 	Line string
 }
 
-// MarshalXML writes <extensions><privateData><private><lcs:line …>.
+// MarshalXML writes <extensions><privateData><private><lcs:line …>, or an
+// empty <extensions> when there is no line, so decode → encode → decode
+// gives back the same value (found by FuzzDecode).
 func (e *Extensions) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
-	if e == nil || e.Line == "" {
+	if e == nil {
 		return nil
+	}
+	if e.Line == "" {
+		return enc.EncodeElement(struct{}{}, start)
 	}
 	names := []string{start.Name.Local, "privateData", "private"}
 	for _, n := range names {
