@@ -10,6 +10,21 @@ import (
 	"github.com/rccserver/rccserver/station"
 )
 
+// Line is what an admitted session controls: one device of the switch (a
+// station, or a remote number made a station by RemoteLines) and the login
+// that holds it. It is the Grant's Value.
+type Line struct {
+	Ext   string // the switch's device; "" when the login controls nothing
+	Login *station.Login
+}
+
+// RemoteLines makes a remote-number logon controllable (the guide's second
+// logon kind): Attach returns the switch device standing for the number and
+// a function that undoes it when the session ends.
+type RemoteLines interface {
+	Attach(login *station.Login) (ext string, release func(), err error)
+}
+
 // Logins is the part of the contact-center login service admission uses.
 type Logins interface {
 	Login(domainAccount, lineURI string) (*station.Login, error)
@@ -24,6 +39,7 @@ type Logins interface {
 type LoginAdmission struct {
 	Directory directory.Directory
 	Logins    Logins
+	Remote    RemoteLines // nil: remote-number logons are admitted but control nothing
 }
 
 // Admit implements Admission.
@@ -66,11 +82,25 @@ func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, err
 		}
 		return nil, &Refusal{Status: status, Code: LogCode(code), Reason: loginReasons[code], Detail: err.Error()}
 	}
+	ln := &Line{Login: login}
+	release := func() { a.Logins.Logout(login) }
+	switch {
+	case login.Station() != nil:
+		ln.Ext = login.Station().Extension
+	case login.RemoteNumber() != "" && a.Remote != nil:
+		ext, detach, err := a.Remote.Attach(login)
+		if err != nil {
+			a.Logins.Logout(login)
+			return nil, fmt.Errorf("remote number %s: %w", login.RemoteNumber(), err)
+		}
+		ln.Ext = ext
+		release = func() { detach(); a.Logins.Logout(login) }
+	}
 	return &Grant{
 		Status:  csta.StatusNormal,
 		Account: entry.Account.String(),
-		Release: func() { a.Logins.Logout(login) },
-		Value:   login,
+		Release: release,
+		Value:   ln,
 	}, nil
 }
 

@@ -99,19 +99,19 @@ var features = csta.NewFeatures(
 		"setForwarding":       {"forwardingTypeBusy", "forwardingTypeNoAns", "forwardingTypeImmediate", "forwardDN"},
 	})
 
-// line is what a session controls: its station and how the client names it.
+// line is what a session controls: its switch device and how the client names it.
 type line struct {
-	ext   string // station extension, the switch's name for the device
+	ext   string // the switch's name for the device
 	login *station.Login
 }
 
 func (svc *Service) lineOf(s *Session) (line, error) {
-	login, _ := s.Grant().Value.(*station.Login)
-	if login == nil || login.Station() == nil {
-		// Remote-number logons have no station to control.
+	ln, _ := s.Grant().Value.(*Line)
+	if ln == nil || ln.Ext == "" {
+		// A remote-number logon without RemoteLines has nothing to control.
 		return line{}, csta.OperationError(csta.OpInvalidDeviceID)
 	}
-	return line{ext: login.Station().Extension, login: login}, nil
+	return line{ext: ln.Ext, login: ln.Login}, nil
 }
 
 // owns reports whether device names the session's own line: the exact
@@ -125,7 +125,11 @@ func owns(s *Session, l line, device string) bool {
 	if err != nil {
 		return false
 	}
-	for _, mine := range []string{s.Line(), l.login.LineURI(), l.login.Station().IdentificationAddress} {
+	mines := []string{s.Line(), l.login.LineURI()}
+	if st := l.login.Station(); st != nil {
+		mines = append(mines, st.IdentificationAddress)
+	}
+	for _, mine := range mines {
 		if m, err := csta.ParseDeviceID(mine); err == nil && m.Key() == d.Key() && (m.Ext == d.Ext || d.Ext == "" || m.Ext == "") {
 			return true
 		}

@@ -96,7 +96,7 @@ func adUsers() []ldaptest.User {
 }
 
 // contactCenter is the users/stations part of the configuration.
-func contactCenter(features string) string {
+func contactCenter(features, moreUsers, trunk string) string {
 	user := func(id, ext string, licence bool) string {
 		return fmt.Sprintf("  - {id: %s, display_name: %s, domain_account: 'EXAMPLE\\%s', extension: %q, client_license: %v, user_type: RemoteCallControl}\n", id, id, id, ext, licence)
 	}
@@ -106,12 +106,15 @@ func contactCenter(features string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "licensing:\n  features: [%s]\n  client_licenses: 10\nusers:\n", features)
 	b.WriteString(user("alice", "1010", true) + user("bob", "1020", true) + user("mallory", "1040", false) + user("eve", "1010", true) +
-		user("dave", "1030", true))
+		user("dave", "1030", true) + moreUsers)
 	b.WriteString("stations:\n")
 	for _, ext := range []string{"1010", "1020", "1030", "1040"} {
 		b.WriteString(stationYAML(ext))
 	}
-	b.WriteString("trunk: {proxy: 127.0.0.1:9, transport: udp}\n")
+	if trunk == "" {
+		trunk = "127.0.0.1:9" // nothing listens: calls to the outside fail
+	}
+	fmt.Fprintf(&b, "trunk: {proxy: %q, transport: udp}\n", trunk)
 	return b.String()
 }
 
@@ -137,8 +140,22 @@ func freeTCPPort(t *testing.T) int {
 // startSite starts slapd and the rccserver binary on free loopback ports.
 func startSite(t *testing.T, features string) *site {
 	t.Helper()
+	return startSiteWith(t, siteOptions{features: features})
+}
+
+// siteOptions vary a site: licences, a trunk, more users.
+type siteOptions struct {
+	features string
+	trunk    string          // host:port of the trunk (udp); default a dead port
+	adUsers  []ldaptest.User // added to adUsers()
+	ccUsers  string          // YAML lines added to users:
+}
+
+func startSiteWith(t *testing.T, o siteOptions) *site {
+	t.Helper()
+	features := o.features
 	s := &site{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
-	s.ldap = ldaptest.Start(t, ldaptest.Options{Users: adUsers()})
+	s.ldap = ldaptest.Start(t, ldaptest.Options{Users: append(adUsers(), o.adUsers...)})
 	rccPort, phonePort := freeTCPPort(t), phonetest.FreePort(t)
 	s.rccAddr = "127.0.0.1:" + strconv.Itoa(rccPort)
 	s.phoneReg = "127.0.0.1:" + strconv.Itoa(phonePort)
@@ -164,7 +181,7 @@ directory:
 log: {level: debug, format: json}
 admin: {listen: %q}
 %s%s`, s.rccAddr, s.phoneReg, s.ldap.URL(), s.ldap.CAFile(), s.ldap.BindDN, s.ldap.Password, s.ldap.BaseDN, s.admin,
-		contactCenter(features), dialPlan(t))
+		contactCenter(features, o.ccUsers, o.trunk), dialPlan(t))
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
 	s.config = path
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

@@ -45,7 +45,7 @@ func (sw *Switch) route(dialled string) (Target, error) {
 		}
 		return t, nil
 	}
-	if _, ok := sw.stations[dialled]; ok {
+	if sw.stationByExt(dialled) != nil {
 		return Target{Kind: TargetStation, Extension: dialled}, nil
 	}
 	if sw.cfg.Trunk != nil {
@@ -76,7 +76,7 @@ func (sw *Switch) deliver(c *call, dialled string, cause Cause, hops int) {
 	switch tgt.Kind {
 	case TargetStation:
 		ext := tgt.Extension
-		st := sw.stations[ext]
+		st := sw.stationByExt(ext)
 		if st == nil {
 			m.mu.Unlock()
 			sw.fail(c, nil, ext, CauseInvalidNumber, sip.StatusNotFound, "Not Found")

@@ -110,7 +110,7 @@ func (sw *Switch) onInvite(req *sip.Request, tx sip.ServerTransaction) error {
 			calling = "anonymous"
 		}
 	} else {
-		st := sw.byUser[req.From().Address.User]
+		st := sw.stationByUser(req.From().Address.User)
 		if st == nil {
 			return respond(tx, req, sip.StatusForbidden, "Unknown Station")
 		}

@@ -17,7 +17,7 @@ import (
 
 // station returns the configured station ext.
 func (sw *Switch) station(ext string) (*Station, error) {
-	st := sw.stations[ext]
+	st := sw.stationByExt(ext)
 	if st == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownDevice, ext)
 	}

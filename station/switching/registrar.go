@@ -77,7 +77,7 @@ func (sw *Switch) Registered(ext string) bool {
 // onRegister is the registrar (RFC 3261 §10.3): digest-authenticates the
 // station, then adds, refreshes or removes its binding.
 func (sw *Switch) onRegister(req *sip.Request, tx sip.ServerTransaction) error {
-	st := sw.byUser[req.To().Address.User]
+	st := sw.stationByUser(req.To().Address.User)
 	if st == nil {
 		return tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil))
 	}

@@ -33,6 +33,7 @@ type Switch struct {
 	udpLaddr  sip.Addr
 	trunkAddr string // resolved ip:port of the trunk, to recognise its requests
 
+	stMu     sync.RWMutex        // guards stations and byUser: AddStation changes them at run time
 	stations map[string]*Station // by extension
 	byUser   map[string]*Station // by digest user name and by extension
 
@@ -259,7 +260,7 @@ func (sw *Switch) spawn(f func()) {
 // every device when ext is "". See Subscription for the queue policy.
 func (sw *Switch) Subscribe(ext string) (*Subscription, error) {
 	if ext != "" {
-		if _, ok := sw.stations[ext]; !ok {
+		if sw.stationByExt(ext) == nil {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownDevice, ext)
 		}
 	}

@@ -84,10 +84,11 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 	d.csta = rccserver.NewService(d.sw, func(device string) string { return telURI(current(), device) },
 		log.With().Str("component", "csta").Logger())
 	d.rcc, err = rccserver.New(rccserver.Options{
-		Config:    cfg.sip,
-		Log:       log,
-		Admission: &rccserver.LoginAdmission{Directory: d.dir, Logins: d.logins},
-		Handler:   d.csta,
+		Config: cfg.sip,
+		Log:    log,
+		Admission: &rccserver.LoginAdmission{Directory: d.dir, Logins: d.logins,
+			Remote: newRemoteLines(d.sw, current, log.With().Str("component", "remote").Logger())},
+		Handler: d.csta,
 	})
 	if err != nil {
 		return nil, err
@@ -270,6 +271,9 @@ func answerMethod(m station.AnswerMethod) switching.AnswerMethod {
 // identification address, an outside number as E.164 when the dial plan
 // standardises it to one (protocol.md §6).
 func telURI(cfg *station.Config, device string) string {
+	if n, ok := strings.CutPrefix(device, remotePrefix); ok {
+		return "tel:+" + n
+	}
 	if st := cfg.StationByExtension(device); st != nil && st.IdentificationAddress != "" {
 		return st.IdentificationAddress
 	}

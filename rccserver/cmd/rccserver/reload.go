@@ -91,7 +91,10 @@ func orDash(a, b string) string {
 func (d *daemon) closeEndedSessions() {
 	licensed := d.logins.Config().Licensing.HasFeature(station.FeatureLync)
 	for _, s := range d.rcc.Sessions() {
-		login, _ := s.Grant().Value.(*station.Login)
+		var login *station.Login
+		if ln, _ := s.Grant().Value.(*rccserver.Line); ln != nil {
+			login = ln.Login
+		}
 		if login == nil {
 			// Signed in while the feature licence was missing: end it so the
 			// client signs in again and gets service now that it is there.

@@ -1,0 +1,76 @@
+package switching
+
+import "fmt"
+
+// stationByExt returns the station with extension ext, or nil.
+func (sw *Switch) stationByExt(ext string) *Station {
+	sw.stMu.RLock()
+	defer sw.stMu.RUnlock()
+	return sw.stations[ext]
+}
+
+// stationByUser returns the station whose digest user name or extension is u, or nil.
+func (sw *Switch) stationByUser(u string) *Station {
+	sw.stMu.RLock()
+	defer sw.stMu.RUnlock()
+	return sw.byUser[u]
+}
+
+// AddStation adds a station while the switch runs. It is how a remote
+// number becomes controllable: a static-contact station whose contact is
+// the number at the trunk (the contact-center "remote number" logon).
+func (sw *Switch) AddStation(st Station) error {
+	if st.Extension == "" {
+		return fmt.Errorf("%w: station without extension", ErrInvalidArgument)
+	}
+	if st.Username == "" {
+		st.Username = st.Extension
+	}
+	if len(st.AutoAnswer) == 0 {
+		st.AutoAnswer = DefaultAutoAnswer(sw.cfg.Domain)
+	}
+	check := Config{Stations: []Station{st}}
+	if err := check.validate(); err != nil {
+		return err
+	}
+	sw.stMu.Lock()
+	if sw.stations[st.Extension] != nil || sw.byUser[st.Username] != nil {
+		sw.stMu.Unlock()
+		return fmt.Errorf("%w: station %q exists", ErrInvalidArgument, st.Extension)
+	}
+	s := &st
+	sw.stations[s.Extension] = s
+	sw.byUser[s.Username] = s
+	sw.byUser[s.Extension] = s
+	sw.stMu.Unlock()
+	m := sw.model
+	m.mu.Lock()
+	m.devices[s.Extension] = &deviceState{forwarding: map[ForwardType]Forwarding{}}
+	m.mu.Unlock()
+	return nil
+}
+
+// RemoveStation removes a station added with AddStation. A station still in
+// a call is not removed (ErrInvalidState): clear its calls first.
+func (sw *Switch) RemoveStation(ext string) error {
+	m := sw.model
+	m.mu.Lock()
+	for _, c := range m.calls {
+		if cn := c.conn(ext); cn != nil && !cn.gone {
+			m.mu.Unlock()
+			return fmt.Errorf("%w: station %q is in call %s", ErrInvalidState, ext, c.id)
+		}
+	}
+	delete(m.devices, ext)
+	m.mu.Unlock()
+	sw.stMu.Lock()
+	defer sw.stMu.Unlock()
+	s := sw.stations[ext]
+	if s == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownDevice, ext)
+	}
+	delete(sw.stations, ext)
+	delete(sw.byUser, s.Username)
+	delete(sw.byUser, s.Extension)
+	return nil
+}
