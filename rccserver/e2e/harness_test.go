@@ -149,6 +149,7 @@ type siteOptions struct {
 	trunk    string          // host:port of the trunk (udp); default a dead port
 	adUsers  []ldaptest.User // added to adUsers()
 	ccUsers  string          // YAML lines added to users:
+	env      []string        // added to the server's environment
 }
 
 func startSiteWith(t *testing.T, o siteOptions) *site {
@@ -189,6 +190,7 @@ admin: {listen: %q}
 	}
 	s.cmd = exec.Command(binary(t), "-config", path)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.cmd.Env = append(os.Environ(), o.env...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
