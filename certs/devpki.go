@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -267,4 +268,24 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// ClientTLS is a client configuration for tests and tools: it trusts the
+// development CA and, when cert is not empty, presents that certificate —
+// even when the server's CertificateRequest does not list its issuer (Go
+// would then send none), as OpenSSL-based clients do.
+func (f DevFiles) ClientTLS(cert, key string) (*tls.Config, error) {
+	pool, _, err := LoadCAPool(f.CA)
+	if err != nil {
+		return nil, err
+	}
+	c := &tls.Config{RootCAs: pool, ServerName: f.ServerName}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, err
+		}
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
+	}
+	return c, nil
 }

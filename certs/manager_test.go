@@ -163,19 +163,9 @@ func handshake(t *testing.T, server *tls.Config, client *tls.Config) (seen *x509
 
 func clientConfig(t *testing.T, f certs.DevFiles, cert, key string) *tls.Config {
 	t.Helper()
-	pool, _, err := certs.LoadCAPool(f.CA)
+	c, err := f.ClientTLS(cert, key)
 	if err != nil {
 		t.Fatal(err)
-	}
-	c := &tls.Config{RootCAs: pool, ServerName: "rcc.example.com"}
-	if cert != "" {
-		pair, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Send it even when its issuer is not in the server's list of
-		// acceptable CAs (crypto/tls would send none), as OpenSSL does.
-		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
 	}
 	return c
 }

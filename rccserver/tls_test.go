@@ -151,22 +151,12 @@ func mtlsListener(f certs.DevFiles) rccserver.Listener {
 	}}
 }
 
-// clientTLS is a Lync pool's TLS client configuration: trusts the dev CA
-// and presents cert (none if empty) even when the server's CertificateRequest
-// does not list its issuer, as OpenSSL-based clients do.
+// clientTLS is the Lync side's TLS configuration (certs.DevFiles.ClientTLS).
 func clientTLS(t *testing.T, f certs.DevFiles, cert, key string) *tls.Config {
 	t.Helper()
-	pool, _, err := certs.LoadCAPool(f.CA)
+	c, err := f.ClientTLS(cert, key)
 	if err != nil {
 		t.Fatal(err)
-	}
-	c := &tls.Config{RootCAs: pool, ServerName: "rcc.example.com"}
-	if cert != "" {
-		pair, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
 	}
 	return c
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -38,16 +36,13 @@ func TestDaemonMTLS(t *testing.T) {
 	}
 	addr := startDaemon(t, path)
 
-	pool := x509.NewCertPool()
-	caPEM, _ := os.ReadFile(files.CA)
-	pool.AppendCertsFromPEM(caPEM)
-	cert, err := tls.LoadX509KeyPair(files.ClientCert, files.ClientKey)
+	clientTLS, err := files.ClientTLS(files.ClientCert, files.ClientKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := lynctest.New(lynctest.Options{Server: addr, Transport: "tls", User: "sip:alice@example.com",
 		Line: "tel:+13175551010", Domain: "rcc.example.com",
-		TLS: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, ServerName: "rcc.example.com"}})
+		TLS: clientTLS})
 	if err != nil {
 		t.Fatal(err)
 	}
