@@ -17,13 +17,16 @@ import (
 type accessList []netip.Prefix
 
 // parseAccess parses listen.access entries: "10.0.0.5", "10.0.0.0/24", "2001:db8::/32".
-func parseAccess(entries []string) (accessList, []error) {
+func parseAccess(entries []string) (accessList, []error) { return parseNets("listen.access", entries) }
+
+// parseNets parses a list of IPs and CIDRs found under key.
+func parseNets(key string, entries []string) (accessList, []error) {
 	var out accessList
 	var errs []error
 	for i, e := range entries {
 		p, err := parsePrefix(strings.TrimSpace(e))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("listen.access[%d]: %q is not an IP address or CIDR", i, e))
+			errs = append(errs, fmt.Errorf("%s[%d]: %q is not an IP address or CIDR", key, i, e))
 			continue
 		}
 		out = append(out, p)
@@ -50,6 +53,16 @@ func parsePrefix(e string) (netip.Prefix, error) {
 		p = netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0))
 	}
 	return p.Masked(), nil
+}
+
+// contains reports whether ip is in the list.
+func (a accessList) contains(ip netip.Addr) bool {
+	for _, p := range a {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // allows reports whether the peer may connect.

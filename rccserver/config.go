@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rccserver/rccserver/certs"
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
 // DefaultPort is the RCC SIP line's receive port in the guide we model.
@@ -47,6 +48,14 @@ type Config struct {
 	// at connect time (UDP: per datagram) with Cs_AccessDenied. Empty
 	// allows every peer. YAML key listen.access.
 	Access []string `mapstructure:"access"`
+	// FrontEnds are the peers (IPs and CIDRs) of a trusted front-end pool:
+	// an in-dialog request may arrive from any of them, not only from the
+	// connection the dialog was opened on. Empty: only that connection.
+	// YAML key listen.front_ends.
+	FrontEnds []string `mapstructure:"front_ends"`
+	// Limits bound messages and connections on every listener (sipedge);
+	// zero fields take their defaults. YAML key listen.limits.
+	Limits sipedge.Limits `mapstructure:"limits"`
 	// SessionExpires is the session interval we grant (RFC 4028), at most.
 	SessionExpires time.Duration `mapstructure:"session_expires"`
 	// MinSE is the smallest interval we accept; smaller requests get 422.
@@ -119,6 +128,14 @@ func (c Config) Validate() error {
 	_, accessErrs := parseAccess(c.Access)
 	for _, err := range accessErrs {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+	}
+	if _, feErrs := parseNets("listen.front_ends", c.FrontEnds); len(feErrs) > 0 {
+		for _, err := range feErrs {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+		}
+	}
+	for k, problem := range c.Limits.Problems() {
+		bad("listen.limits."+k, "%s", problem)
 	}
 	if len(c.Domains) == 0 {
 		bad("listen.domains", "at least one RCC domain is required (the static route's MatchUri)")

@@ -30,9 +30,9 @@ func (e *RequestError) Unwrap() error { return e.Err }
 // body of the 200 OK, positive or CSTAErrorCode (protocol-gaps §3.3). SIP
 // error codes are kept for SIP problems: 481 unknown dialog, 415 wrong body.
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
-	sess := s.match(req)
+	sess, code := s.match(req)
 	if sess == nil {
-		s.unknownDialog(req, tx)
+		s.unknownDialog(req, tx, code)
 		return
 	}
 	if err := sess.checkCSeq(req); err != nil {

@@ -126,9 +126,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // RequestSystemStatus every 10 minutes, protocol.md §2.3): 200 with
 // RequestSystemStatusResponse and a new Session-Expires.
 func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
-	sess := s.match(req)
+	sess, code := s.match(req)
 	if sess == nil {
-		s.unknownDialog(req, tx)
+		s.unknownDialog(req, tx, code)
 		return
 	}
 	if err := sess.checkCSeq(req); err != nil {
@@ -169,9 +169,9 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 // onUpdate is the refresh of Communicator 2007 R2 and later (every 25
 // minutes, protocol.md §2.3): 200 with a new Session-Expires, no body.
 func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
-	sess := s.match(req)
+	sess, code := s.match(req)
 	if sess == nil {
-		s.unknownDialog(req, tx)
+		s.unknownDialog(req, tx, code)
 		return
 	}
 	if err := sess.checkCSeq(req); err != nil {
@@ -196,10 +196,10 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
-	sess := s.match(req)
+	sess, _ := s.match(req)
 	if sess == nil {
 		if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
-			if v, ok := s.awaiting.Load(id); ok {
+			if v, ok := s.awaiting.Load(id); ok && s.mayCarry(v.(*Session).peer, req.Source()) {
 				sess = v.(*Session)
 			}
 		}
@@ -212,9 +212,9 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	sess := s.match(req)
+	sess, code := s.match(req)
 	if sess == nil {
-		s.unknownDialog(req, tx)
+		s.unknownDialog(req, tx, code)
 		return
 	}
 	s.respond(req, tx, sip.StatusOK, "OK")
@@ -296,8 +296,15 @@ func (s *Server) unsupportedMedia(req *sip.Request, tx sip.ServerTransaction) {
 	_ = tx.Respond(res)
 }
 
-func (s *Server) unknownDialog(req *sip.Request, tx sip.ServerTransaction) {
-	s.log.Info().Str("code", string(CodeUnknownDialog)).Str("method", string(req.Method)).
+// unknownDialog answers 481 (RFC 3261 §12.2.2) for a dialog we do not
+// have, or one that lives on another connection (code says which).
+func (s *Server) unknownDialog(req *sip.Request, tx sip.ServerTransaction, code LogCode) {
+	ev := s.log.Info()
+	if code == CodeDialogElsewhere {
+		s.metrics.refusals.inc(string(code))
+		ev = s.log.Warn()
+	}
+	ev.Str("code", string(code)).Str("method", string(req.Method)).
 		Str("call_id", req.CallID().Value()).Str("peer", req.Source()).Msg("request in unknown dialog")
 	s.respond(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
 // trackingListener wraps a TCP listener so the server learns which listener
@@ -14,6 +16,7 @@ type trackingListener struct {
 	net.Listener
 	srv   *Server
 	bound *boundListener
+	edge  *sipedge.Edge // framing, refusals and timeouts on the plaintext side
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
@@ -23,7 +26,7 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	}
 	remote := c.RemoteAddr().String()
 	l.srv.conns.Store(remote, &connInfo{bound: l.bound, contact: l.bound.contactOn(c.LocalAddr())})
-	return &trackedConn{Conn: c, closed: func() { l.srv.connectionClosed(remote) }}, nil
+	return &trackedConn{Conn: l.edge.Conn(c), closed: func() { l.srv.connectionClosed(remote) }}, nil
 }
 
 // connInfo is what the server knows of an accepted connection.

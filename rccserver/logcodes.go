@@ -8,12 +8,15 @@ type LogCode string
 // Log codes of the RCC side. Admission may refuse with others (station's
 // login codes such as Cs_StationInUseByAnotherUser); they travel as LogCode too.
 const (
-	CodeAccessDenied       LogCode = "Cs_AccessDenied"
-	CodeTLSFailure         LogCode = "Cs_TLSFailure" // a TLS connection failed for a reason other than policy (tls.go)
-	CodeUnknownLineServer  LogCode = "Cs_UnknownLineServer"
-	CodeBadRequest         LogCode = "Cs_BadRequest"
-	CodeUnsupportedMedia   LogCode = "Cs_UnsupportedMediaType"
-	CodeUnknownDialog      LogCode = "Cs_UnknownDialog"
+	CodeAccessDenied      LogCode = "Cs_AccessDenied"
+	CodeTLSFailure        LogCode = "Cs_TLSFailure" // a TLS connection failed for a reason other than policy (tls.go)
+	CodeUnknownLineServer LogCode = "Cs_UnknownLineServer"
+	CodeBadRequest        LogCode = "Cs_BadRequest"
+	CodeUnsupportedMedia  LogCode = "Cs_UnsupportedMediaType"
+	CodeUnknownDialog     LogCode = "Cs_UnknownDialog"
+	// CodeDialogElsewhere: an in-dialog request from a connection other than
+	// the dialog's own (and not both in listen.front_ends), answered 481.
+	CodeDialogElsewhere    LogCode = "Cs_DialogNotOnThisConnection"
 	CodeSessionIntervalLow LogCode = "Cs_SessionIntervalTooSmall"
 	CodeNoFeatureLicense   LogCode = "Cs_NoFeatureLicense"
 	CodeUserNotFound       LogCode = "Cs_UserNotFound"

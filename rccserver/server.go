@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rccserver/rccserver/certs"
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
 // allowed is our Allow header: UPDATE and INFO are essential, a gateway that
@@ -58,6 +61,8 @@ type Server struct {
 	work     sync.WaitGroup // event drains and BYEs
 	metrics  metrics
 	guard    *guard // access list and TLS refusals (access.go, tls.go)
+	edge     *sipedge.Edge
+	fronts   accessList // listen.front_ends: peers that may carry any dialog
 }
 
 // New builds a server; Listen binds its sockets and Serve runs it.
@@ -71,7 +76,10 @@ func New(opts Options) (*Server, error) {
 	if opts.Clock == nil {
 		opts.Clock = SystemClock{}
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("rccserver"))
+	s := &Server{}
+	s.edge = sipedge.New(sipedge.Options{Limits: opts.Config.Limits, Log: opts.Log,
+		Count: func(c sipedge.Code) { s.metrics.refusals.inc(string(c)) }, Busy: s.carriesDialog, Now: opts.Clock.Now})
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("rccserver"), sipgo.WithUserAgentParser(s.edge.Parser()))
 	if err != nil {
 		return nil, err
 	}
@@ -83,18 +91,12 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		cfg:       opts.Config,
-		log:       opts.Log,
-		clock:     opts.Clock,
-		admission: opts.Admission,
-		handler:   opts.Handler,
-		ua:        ua,
-		sip:       srv,
-		cli:       cli,
-		sessions:  map[string]*Session{},
-		byPeer:    map[string]map[*Session]bool{},
-	}
+	s.cfg, s.log, s.clock = opts.Config, opts.Log, opts.Clock
+	s.admission, s.handler = opts.Admission, opts.Handler
+	s.ua, s.sip, s.cli = ua, srv, cli
+	s.sessions = map[string]*Session{}
+	s.byPeer = map[string]map[*Session]bool{}
+	s.fronts, _ = parseNets("listen.front_ends", opts.Config.FrontEnds) // Validate reported errors
 	s.guard = newGuard(opts.Config.Access, opts.Log, &s.metrics.refusals)
 	// RewriteContact is moot: every request we originate goes through sendInDialog.
 	s.dialogUA = sipgo.DialogUA{Client: cli, RewriteContact: true}
@@ -114,8 +116,18 @@ func New(opts Options) (*Server, error) {
 // track counts a handler call so shutdown can wait for it. Once shutdown
 // has begun, new requests are answered 503, except ACK and BYE: an ACK
 // confirms a dialog we are about to BYE (RFC 3261 §15), and a BYE ends one.
+// The edge (sipedge) lets no request without its mandatory headers through;
+// track checks again so no handler can meet one, and a panic in a handler
+// is logged as a bug with its stack instead of ending the process.
 func (s *Server) track(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer s.recoverHandler(req, tx)
+		if missing := sipedge.MissingHeader(req); missing != "" {
+			if req.Method != sip.ACK {
+				s.refuse(req, tx, sip.StatusBadRequest, LogCode(sipedge.CodeMalformed), "no "+missing)
+			}
+			return
+		}
 		if s.closing.Load() && req.Method != sip.ACK && req.Method != sip.BYE {
 			s.respond(req, tx, sip.StatusServiceUnavailable, "Shutting Down")
 			return
@@ -123,6 +135,25 @@ func (s *Server) track(h sipgo.RequestHandler) sipgo.RequestHandler {
 		s.handlers.add()
 		defer s.handlers.done()
 		h(req, tx)
+	}
+}
+
+// recoverHandler is the last line of defence: a handler's panic is a bug,
+// logged with its stack and answered 500; the process and every other
+// session go on.
+func (s *Server) recoverHandler(req *sip.Request, tx sip.ServerTransaction) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	s.metrics.refusals.inc(string(CodeInternal))
+	s.log.Error().Str("code", string(CodeInternal)).Str("method", string(req.Method)).Str("peer", req.Source()).
+		Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).Msg("bug: handler panicked")
+	if req.Method != sip.ACK {
+		func() {
+			defer func() { _ = recover() }()
+			s.respond(req, tx, sip.StatusInternalServerError, "Internal Error")
+		}()
 	}
 }
 
@@ -183,14 +214,14 @@ func (s *Server) Listen() error {
 				s.closeListeners()
 				return fmt.Errorf("listen.listeners[%d]: %w", i, err)
 			}
-			b.tcp, addr = &trackingListener{Listener: ln, srv: s, bound: b}, ln.Addr()
+			b.tcp, addr = &trackingListener{Listener: ln, srv: s, bound: b, edge: s.edge}, ln.Addr()
 		case "UDP":
 			pc, err := net.ListenPacket("udp", l.Addr)
 			if err != nil {
 				s.closeListeners()
 				return fmt.Errorf("listen.listeners[%d]: %w", i, err)
 			}
-			b.udp, addr = s.guard.packetConn(pc, b), pc.LocalAddr()
+			b.udp, addr = s.edge.PacketConn(s.guard.packetConn(pc, b)), pc.LocalAddr()
 			// sipgo refuses to send UDP messages over 1300 bytes (issue #206):
 			// snapshots and large events would be lost.
 			s.log.Warn().Str("addr", addr.String()).Msg("UDP listener enabled: CSTA messages over 1300 bytes cannot be sent over UDP; use TCP or TLS")
@@ -365,15 +396,48 @@ func (s *Server) removeSession(sess *Session) {
 	s.metrics.sessions.Add(-1)
 }
 
-// match finds the session of an in-dialog request.
-func (s *Server) match(req *sip.Request) *Session {
+// match finds the session of an in-dialog request. A dialog belongs to the
+// connection it was opened on: a request for it from anywhere else gets
+// nothing (and CodeDialogElsewhere), unless both that connection and the
+// sender are in the trusted front-end pool (listen.front_ends), whose
+// members may hand a dialog to each other.
+func (s *Server) match(req *sip.Request) (*Session, LogCode) {
 	id, err := sip.DialogIDFromRequestUAS(req)
 	if err != nil {
-		return nil
+		return nil, CodeUnknownDialog
 	}
 	s.mu.RLock()
+	sess := s.sessions[id]
+	s.mu.RUnlock()
+	if sess == nil {
+		return nil, CodeUnknownDialog
+	}
+	if !s.mayCarry(sess.peer, req.Source()) {
+		return nil, CodeDialogElsewhere
+	}
+	return sess, ""
+}
+
+// mayCarry reports whether a request from src may belong to a dialog
+// opened from peer.
+func (s *Server) mayCarry(peer, src string) bool {
+	if peer == src {
+		return true
+	}
+	if len(s.fronts) == 0 {
+		return false
+	}
+	a, errA := netip.ParseAddrPort(peer)
+	b, errB := netip.ParseAddrPort(src)
+	return errA == nil && errB == nil && s.fronts.contains(a.Addr().Unmap()) && s.fronts.contains(b.Addr().Unmap())
+}
+
+// carriesDialog reports whether a session lives on the connection from
+// remote: such a connection is never closed for idleness.
+func (s *Server) carriesDialog(remote string) bool {
+	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.sessions[id]
+	return len(s.byPeer[remote]) > 0
 }
 
 // connectionClosed ends the sessions living on a closed TCP connection: no

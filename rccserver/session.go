@@ -2,6 +2,8 @@ package rccserver
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -62,6 +64,13 @@ type outbound struct {
 
 // ID returns the dialog ID.
 func (s *Session) ID() string { return s.id }
+
+// Ref is a short, stable reference to the session for views and logs: a
+// hash of the dialog ID, so that neither dialog tag is ever published.
+func (s *Session) Ref() string {
+	sum := sha256.Sum256([]byte(s.id))
+	return hex.EncodeToString(sum[:6])
+}
 
 // CallID returns the SIP Call-ID of the dialog.
 func (s *Session) CallID() string { return s.callID }

@@ -48,7 +48,8 @@ func (s *Server) listenStream(l Listener, b *boundListener) (net.Listener, error
 	if err != nil {
 		return nil, err
 	}
-	var out net.Listener = &guardListener{Listener: ln, g: s.guard, bound: b}
+	// The edge's caps and accept back-off sit on the raw socket, before TLS.
+	var out net.Listener = &guardListener{Listener: s.edge.Listener(ln), g: s.guard, bound: b}
 	if mgr != nil {
 		b.certs = mgr
 		timeout := l.HandshakeTimeout

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
 // Listener is one SIP listening socket of the switch.
@@ -108,6 +110,9 @@ type Config struct {
 	EventQueue int
 	// Clock is the time source; default SystemClock.
 	Clock Clock
+	// Limits bound messages and connections on the phones' listeners
+	// (sipedge); zero fields take their defaults.
+	Limits sipedge.Limits
 	// UserAgent is the User-Agent / Server header; default "rccserver-switch".
 	UserAgent string
 }

@@ -7,14 +7,14 @@ import (
 
 // routes registers the SIP request handlers.
 func (sw *Switch) routes() {
-	sw.srv.OnRegister(sw.handler(sw.onRegister))
-	sw.srv.OnInvite(sw.handler(sw.onInvite))
-	sw.srv.OnAck(sw.onAck)
-	sw.srv.OnBye(sw.handler(sw.onBye))
-	sw.srv.OnCancel(sw.handler(sw.onStrayCancel))
-	sw.srv.OnOptions(sw.handler(sw.onOptions))
-	sw.srv.OnInfo(sw.handler(sw.onInDialog))
-	sw.srv.OnNotify(sw.handler(sw.onInDialog))
+	sw.srv.OnRegister(sw.guarded(sw.handler(sw.onRegister)))
+	sw.srv.OnInvite(sw.guarded(sw.handler(sw.onInvite)))
+	sw.srv.OnAck(sw.guarded(sw.onAck))
+	sw.srv.OnBye(sw.guarded(sw.handler(sw.onBye)))
+	sw.srv.OnCancel(sw.guarded(sw.handler(sw.onStrayCancel)))
+	sw.srv.OnOptions(sw.guarded(sw.handler(sw.onOptions)))
+	sw.srv.OnInfo(sw.guarded(sw.handler(sw.onInDialog)))
+	sw.srv.OnNotify(sw.guarded(sw.handler(sw.onInDialog)))
 }
 
 // handler adapts an error-returning handler to sipgo and logs its error in

@@ -12,7 +12,10 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
 // Switch is the switching function: registrar, B2BUA and call model.
@@ -48,6 +51,9 @@ type Switch struct {
 	acks   map[string]chan struct{} // "Call-ID CSeq" of a 2xx we sent -> ACK arrived
 
 	nonceKey [32]byte
+
+	edge     *sipedge.Edge // the phones' listeners' framing and limits
+	refusals refusalCounts
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -99,8 +105,11 @@ func New(cfg Config, log zerolog.Logger) (*Switch, error) {
 		sw.trunkAddr = a.String()
 	}
 
+	sw.edge = sipedge.New(sipedge.Options{Limits: cfg.Limits, Log: sw.log, Now: cfg.Clock.Now,
+		Count: sw.countEdge, Busy: sw.carriesState})
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentParser(sw.edge.Parser()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(sw.onStrayResponse)),
 	)
 	if err != nil {
@@ -135,7 +144,7 @@ func (sw *Switch) bind() error {
 			if err != nil {
 				return fmt.Errorf("switching: listen udp %s: %w", l.Addr, err)
 			}
-			sw.udpConns = append(sw.udpConns, pc)
+			sw.udpConns = append(sw.udpConns, sw.edge.PacketConn(pc))
 			addr = pc.LocalAddr()
 			if sw.udpLaddr.Port == 0 {
 				ua := addr.(*net.UDPAddr)
@@ -146,7 +155,7 @@ func (sw *Switch) bind() error {
 			if err != nil {
 				return fmt.Errorf("switching: listen tcp %s: %w", l.Addr, err)
 			}
-			sw.tcpLns = append(sw.tcpLns, ln)
+			sw.tcpLns = append(sw.tcpLns, sw.edge.StreamListener(ln))
 			addr = ln.Addr()
 		}
 		if _, ok := sw.addrs[network]; ok {

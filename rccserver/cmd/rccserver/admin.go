@@ -87,7 +87,7 @@ func (d *daemon) ready() error {
 }
 
 type sessionView struct {
-	ID       string            `json:"id"`
+	Ref      string            `json:"ref"` // a hash: dialog tags are never published
 	CallID   string            `json:"call_id"`
 	Peer     string            `json:"peer"`
 	User     string            `json:"user"`
@@ -101,7 +101,7 @@ func (d *daemon) sessionsView() []sessionView {
 	out := []sessionView{}
 	for _, s := range d.rcc.Sessions() {
 		g := s.Grant()
-		out = append(out, sessionView{ID: s.ID(), CallID: s.CallID(), Peer: s.Peer(), User: s.User(), Line: s.Line(),
+		out = append(out, sessionView{Ref: s.Ref(), CallID: s.CallID(), Peer: s.Peer(), User: s.User(), Line: s.Line(),
 			Account: g.Account, Status: g.Status.String(), Monitors: s.Monitors()})
 	}
 	return out

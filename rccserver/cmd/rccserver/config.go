@@ -18,6 +18,7 @@ import (
 	"github.com/rccserver/rccserver/directory"
 	"github.com/rccserver/rccserver/examples"
 	"github.com/rccserver/rccserver/rccserver"
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 	"github.com/rccserver/rccserver/station"
 )
 
@@ -28,6 +29,8 @@ type fileConfig struct {
 		Listeners []rccserver.Listener `mapstructure:"listeners"`
 		Domains   []string             `mapstructure:"domains"`
 		Access    []string             `mapstructure:"access"`
+		FrontEnds []string             `mapstructure:"front_ends"`
+		Limits    fileLimits           `mapstructure:"limits"`
 	} `mapstructure:"listen"`
 	Session struct {
 		SessionExpires  int `mapstructure:"session_expires"`
@@ -42,10 +45,11 @@ type fileConfig struct {
 			Network string `mapstructure:"network"`
 			Addr    string `mapstructure:"addr"`
 		} `mapstructure:"listen"`
-		Domain          string `mapstructure:"domain"`
-		AdvertiseHost   string `mapstructure:"advertise_host"`
-		RingTimeout     int    `mapstructure:"ring_timeout"`
-		NoAnswerTimeout int    `mapstructure:"no_answer_timeout"`
+		Domain          string     `mapstructure:"domain"`
+		AdvertiseHost   string     `mapstructure:"advertise_host"`
+		RingTimeout     int        `mapstructure:"ring_timeout"`
+		NoAnswerTimeout int        `mapstructure:"no_answer_timeout"`
+		Limits          fileLimits `mapstructure:"limits"`
 	} `mapstructure:"phones"`
 	Directory directory.Config `mapstructure:"directory"`
 	Log       struct {
@@ -59,6 +63,22 @@ type fileConfig struct {
 	// Other holds the remaining top-level sections: station's (users,
 	// stations, …) and, if any, typos — which loadConfig reports.
 	Other map[string]any `mapstructure:",remain"`
+}
+
+// fileLimits are listen.limits and phones.limits (sipedge.Limits), times
+// in whole seconds like the rest of the file; 0 takes the default.
+type fileLimits struct {
+	MaxMessageBytes     int `mapstructure:"max_message_bytes"`
+	MaxConnections      int `mapstructure:"max_connections"`
+	MaxConnectionsPerIP int `mapstructure:"max_connections_per_ip"`
+	IdleTimeout         int `mapstructure:"idle_timeout"`
+	MessageTimeout      int `mapstructure:"message_timeout"`
+}
+
+func (f fileLimits) limits() sipedge.Limits {
+	return sipedge.Limits{MaxMessageBytes: f.MaxMessageBytes, MaxConnections: f.MaxConnections,
+		MaxConnectionsPerIP: f.MaxConnectionsPerIP, IdleTimeout: time.Duration(f.IdleTimeout) * time.Second,
+		MessageTimeout: time.Duration(f.MessageTimeout) * time.Second}
 }
 
 // config is the loaded, validated configuration of the daemon.
@@ -179,6 +199,8 @@ func sipConfig(f fileConfig) rccserver.Config {
 		c.Domains = f.Listen.Domains
 	}
 	c.Access = f.Listen.Access
+	c.FrontEnds = f.Listen.FrontEnds
+	c.Limits = f.Listen.Limits.limits()
 	sec := func(dst *time.Duration, n int) {
 		if n != 0 {
 			*dst = time.Duration(n) * time.Second

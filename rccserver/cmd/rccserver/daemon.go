@@ -211,6 +211,7 @@ func switchConfig(cfg *config, current func() *station.Config) switching.Config 
 		AdvertiseHost:   p.AdvertiseHost,
 		RingTimeout:     time.Duration(p.RingTimeout) * time.Second,
 		NoAnswerTimeout: time.Duration(p.NoAnswerTimeout) * time.Second,
+		Limits:          p.Limits.limits(),
 	}
 	for _, l := range p.Listen {
 		sc.Listen = append(sc.Listen, switching.Listener{Network: l.Network, Addr: l.Addr})

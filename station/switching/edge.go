@@ -1,0 +1,100 @@
+package switching
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/rccserver/sipedge"
+)
+
+// refusalCounts counts the phones' side refusals by log code.
+type refusalCounts struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (r *refusalCounts) inc(code string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n == nil {
+		r.n = map[string]int64{}
+	}
+	r.n[code]++
+}
+
+func (r *refusalCounts) snapshot() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int64, len(r.n))
+	for k, v := range r.n {
+		out[k] = v
+	}
+	return out
+}
+
+// Refusals returns the phones' side refusals by log code (the SIP edge's
+// Cs_MalformedMessage, Cs_ConnectionLimit, … and the handlers' own).
+func (sw *Switch) Refusals() map[string]int64 { return sw.refusals.snapshot() }
+
+func (sw *Switch) countEdge(c sipedge.Code) { sw.refusals.inc(string(c)) }
+
+// carriesState reports whether a phone's registration or call leg lives
+// on the connection from remote: such a connection is never closed for
+// idleness, since requests to that phone must go out on it (RFC 5626 §3).
+func (sw *Switch) carriesState(remote string) bool {
+	sw.reg.mu.Lock()
+	for _, b := range sw.reg.bindings {
+		if b.source == remote {
+			sw.reg.mu.Unlock()
+			return true
+		}
+	}
+	sw.reg.mu.Unlock()
+	sw.legsMu.Lock()
+	defer sw.legsMu.Unlock()
+	for _, l := range sw.legs {
+		if l.dest == remote {
+			return true
+		}
+	}
+	return false
+}
+
+// guarded is the boundary of every phones' side handler: a request
+// without its mandatory headers never reaches one (the edge refuses it
+// first; this is the second guard), and a handler's panic is logged as a
+// bug with its stack, answered 500, and survived.
+func (sw *Switch) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			sw.refusals.inc(codeInternal)
+			sw.log.Error().Str("code", codeInternal).Str("method", string(req.Method)).Str("peer", req.Source()).
+				Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).Msg("bug: phones' handler panicked")
+			if req.Method != sip.ACK {
+				func() {
+					defer func() { _ = recover() }()
+					_ = respond(tx, req, sip.StatusInternalServerError, "Internal Error")
+				}()
+			}
+		}()
+		if missing := sipedge.MissingHeader(req); missing != "" {
+			sw.refusals.inc(string(sipedge.CodeMalformed))
+			if req.Method != sip.ACK {
+				_ = respond(tx, req, sip.StatusBadRequest, "Bad Request")
+			}
+			return
+		}
+		h(req, tx)
+	}
+}
+
+// codeInternal is the log code of a bug caught at the handler boundary.
+const codeInternal = "Cs_InternalError"
