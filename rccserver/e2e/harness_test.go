@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rccserver/rccserver/certs"
 	"github.com/rccserver/rccserver/csta"
 	"github.com/rccserver/rccserver/directory/ldaptest"
 	"github.com/rccserver/rccserver/rccserver/lynctest"
@@ -53,6 +54,7 @@ type site struct {
 	t        *testing.T
 	ldap     *ldaptest.Server
 	rccAddr  string
+	tlsAddr  string // the tls listener, when siteOptions.tls is set
 	phoneReg string // the switch's UDP address phones register at
 	admin    string // admin listener
 	config   string // the configuration file
@@ -150,6 +152,11 @@ type siteOptions struct {
 	adUsers  []ldaptest.User // added to adUsers()
 	ccUsers  string          // YAML lines added to users:
 	env      []string        // added to the server's environment
+	tls      *certs.DevFiles // adds a tls listener with this PKI; its address is site.tlsAddr
+	phoneTCP bool            // the switch also listens on TCP, at phoneReg's port
+	limits   string          // YAML flow mapping for listen.limits, e.g. "{idle_timeout: 2}"
+	phoneLim string          // the same for phones.limits
+	wrap     []string        // a command the binary runs under, e.g. prlimit
 }
 
 func startSiteWith(t *testing.T, o siteOptions) *site {
@@ -161,12 +168,30 @@ func startSiteWith(t *testing.T, o siteOptions) *site {
 	s.rccAddr = "127.0.0.1:" + strconv.Itoa(rccPort)
 	s.phoneReg = "127.0.0.1:" + strconv.Itoa(phonePort)
 	s.admin = "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
+	listeners := fmt.Sprintf("{transport: tcp, addr: %q}", s.rccAddr)
+	if o.tls != nil {
+		s.tlsAddr = "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
+		listeners += fmt.Sprintf(", {transport: tls, addr: %q, cert: %q, key: %q}", s.tlsAddr, o.tls.ServerCert, o.tls.ServerKey)
+	}
+	phoneListen := fmt.Sprintf("{network: udp, addr: %q}", s.phoneReg)
+	if o.phoneTCP {
+		phoneListen += fmt.Sprintf(", {network: tcp, addr: %q}", s.phoneReg)
+	}
+	limits, phoneLim := o.limits, o.phoneLim
+	if limits == "" {
+		limits = "{}"
+	}
+	if phoneLim == "" {
+		phoneLim = "{}"
+	}
 	cfg := fmt.Sprintf(`listen:
-  listeners: [{transport: tcp, addr: %q}]
+  listeners: [%s]
   domains: [rcc.example.com]
+  limits: %s
 session: {session_expires: 1800, min_se: 90, keepalive: 60}
 phones:
-  listen: [{network: udp, addr: %q}]
+  listen: [%s]
+  limits: %s
   domain: rcc.example.com
   ring_timeout: 15
   no_answer_timeout: 30
@@ -181,14 +206,15 @@ directory:
   base_dn: %q
 log: {level: debug, format: json}
 admin: {listen: %q}
-%s%s`, s.rccAddr, s.phoneReg, s.ldap.URL(), s.ldap.CAFile(), s.ldap.BindDN, s.ldap.Password, s.ldap.BaseDN, s.admin,
+%s%s`, listeners, limits, phoneListen, phoneLim, s.ldap.URL(), s.ldap.CAFile(), s.ldap.BindDN, s.ldap.Password, s.ldap.BaseDN, s.admin,
 		contactCenter(features, o.ccUsers, o.trunk), dialPlan(t))
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
 	s.config = path
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(binary(t), "-config", path)
+	args := append(append([]string{}, o.wrap...), binary(t), "-config", path)
+	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	s.cmd.Env = append(os.Environ(), o.env...)
 	if err := s.cmd.Start(); err != nil {

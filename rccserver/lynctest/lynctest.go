@@ -237,6 +237,17 @@ func parseAddr(s string) (addr, error) {
 	return addr{Address: u}, nil
 }
 
+// Tags returns the dialog's From (ours) and To (the server's) tags, for
+// tests that forge in-dialog requests.
+func (c *Client) Tags() (from, to string) {
+	if c.dlg == nil {
+		return "", ""
+	}
+	from, _ = c.dlg.InviteRequest.From().Params.Get("tag")
+	to, _ = c.dlg.InviteResponse.To().Params.Get("tag")
+	return from, to
+}
+
 // CallID returns the dialog's Call-ID.
 func (c *Client) CallID() string { return c.callID }
 

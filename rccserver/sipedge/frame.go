@@ -215,6 +215,8 @@ func missingHeader(m sip.Message) string {
 	switch {
 	case m.Via() == nil:
 		return "Via"
+	case m.Via().Host == "":
+		return "Via sent-by host"
 	case m.From() == nil:
 		return "From"
 	case m.To() == nil:
@@ -246,9 +248,12 @@ func rawReply(msg []byte, status int, reason, warn string) []byte {
 	if i < 0 {
 		return nil
 	}
-	parts := bytes.Fields(msg[:i])
-	if len(parts) != 3 || !bytes.EqualFold(parts[2], []byte("SIP/2.0")) || !isToken(parts[0]) ||
-		bytes.Equal(parts[0], []byte("ACK")) {
+	// Method SP Request-URI SP SIP-Version (RFC 3261 §7.1); the URI may be
+	// the broken part, so only the ends are checked.
+	line := msg[:i]
+	sp1, sp2 := bytes.IndexByte(line, ' '), bytes.LastIndexByte(line, ' ')
+	if sp1 <= 0 || sp2 == sp1 || !bytes.EqualFold(line[sp2+1:], []byte("SIP/2.0")) || !isToken(line[:sp1]) ||
+		bytes.Equal(line[:sp1], []byte("ACK")) {
 		return nil
 	}
 	var b bytes.Buffer

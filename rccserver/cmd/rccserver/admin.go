@@ -163,6 +163,7 @@ var (
 	mEventsDrop   = prometheus.NewDesc("rcc_events_dropped_total", "CSTA events dropped because a session's queue was full.", nil, nil)
 	mKeepAlive    = prometheus.NewDesc("rcc_keepalive_failures_total", "Keep-alive INFOs that ended a session.", nil, nil)
 	mRefusals     = prometheus.NewDesc("rcc_refusals_total", "Refused sign-ins and requests by log code.", []string{"code"}, nil)
+	mPhoneRefused = prometheus.NewDesc("rcc_phone_refusals_total", "Refusals on the phones' listeners by log code.", []string{"code"}, nil)
 	mDirSyncs     = prometheus.NewDesc("rcc_directory_syncs_total", "Successful directory loads.", nil, nil)
 	mDirFailures  = prometheus.NewDesc("rcc_directory_sync_failures_total", "Failed directory loads.", nil, nil)
 	mDirEntries   = prometheus.NewDesc("rcc_directory_entries", "Users the directory answers for.", nil, nil)
@@ -176,7 +177,7 @@ var (
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
-		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures} {
+		mRefusals, mPhoneRefused, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures} {
 		ch <- d
 	}
 }
@@ -200,6 +201,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for code, v := range st.Refusals {
 		counter(mRefusals, float64(v), code)
+	}
+	for code, v := range d.sw.Refusals() {
+		counter(mPhoneRefused, float64(v), code)
 	}
 	counter(mAccessDenied, float64(st.AccessDenied))
 	counter(mTLSFailures, float64(st.TLSFailures))
