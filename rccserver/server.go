@@ -62,7 +62,8 @@ type Server struct {
 	metrics  metrics
 	guard    *guard // access list and TLS refusals (access.go, tls.go)
 	edge     *sipedge.Edge
-	fronts   accessList // listen.front_ends: peers that may carry any dialog
+	routes   map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
+	fronts   accessList                                 // listen.front_ends: peers that may carry any dialog
 }
 
 // New builds a server; Listen binds its sockets and Serve runs it.
@@ -100,16 +101,17 @@ func New(opts Options) (*Server, error) {
 	s.guard = newGuard(opts.Config.Access, opts.Log, &s.metrics.refusals)
 	// RewriteContact is moot: every request we originate goes through sendInDialog.
 	s.dialogUA = sipgo.DialogUA{Client: cli, RewriteContact: true}
-	srv.OnInvite(s.track(s.onInvite))
-	srv.OnAck(s.track(s.onAck))
-	srv.OnInfo(s.track(s.onInfo))
-	srv.OnUpdate(s.track(s.onUpdate))
-	srv.OnBye(s.track(s.onBye))
-	srv.OnOptions(s.track(s.onOptions))
-	srv.OnCancel(s.track(func(req *sip.Request, tx sip.ServerTransaction) {
-		// Our INVITE answers are final at once; nothing is left to cancel (RFC 3261 §9.2).
-		s.respond(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-	}))
+	s.routes = map[sip.RequestMethod]sipgo.RequestHandler{
+		sip.INVITE: s.track(s.onInvite), sip.ACK: s.track(s.onAck), sip.INFO: s.track(s.onInfo),
+		sip.UPDATE: s.track(s.onUpdate), sip.BYE: s.track(s.onBye), sip.OPTIONS: s.track(s.onOptions),
+		sip.CANCEL: s.track(func(req *sip.Request, tx sip.ServerTransaction) {
+			// Our INVITE answers are final at once; nothing is left to cancel (RFC 3261 §9.2).
+			s.respond(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		}),
+	}
+	for method, h := range s.routes {
+		srv.OnRequest(method, h)
+	}
 	return s, nil
 }
 

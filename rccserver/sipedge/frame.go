@@ -166,6 +166,20 @@ func contentLength(head []byte) (int, error) {
 	return found, nil
 }
 
+// Check applies the edge's checks to one complete message (a datagram, or
+// a framed stream message): it returns "" if the message may reach sipgo,
+// else the refusal's code and the answer to send back (nil for none).
+func (e *Edge) Check(msg []byte, stream bool) (Code, []byte) {
+	if len(msg) > e.lim.MaxMessageBytes {
+		return CodeTooLarge, nil
+	}
+	o := e.check.check(msg, stream)
+	if o.verdict == verdictPass {
+		return "", nil
+	}
+	return o.code, o.reply
+}
+
 // checker decides whether a complete message may reach sipgo.
 type checker struct {
 	parser *sip.Parser

@@ -7,14 +7,19 @@ import (
 
 // routes registers the SIP request handlers.
 func (sw *Switch) routes() {
-	sw.srv.OnRegister(sw.guarded(sw.handler(sw.onRegister)))
-	sw.srv.OnInvite(sw.guarded(sw.handler(sw.onInvite)))
-	sw.srv.OnAck(sw.guarded(sw.onAck))
-	sw.srv.OnBye(sw.guarded(sw.handler(sw.onBye)))
-	sw.srv.OnCancel(sw.guarded(sw.handler(sw.onStrayCancel)))
-	sw.srv.OnOptions(sw.guarded(sw.handler(sw.onOptions)))
-	sw.srv.OnInfo(sw.guarded(sw.handler(sw.onInDialog)))
-	sw.srv.OnNotify(sw.guarded(sw.handler(sw.onInDialog)))
+	sw.handlers = map[sip.RequestMethod]sipgo.RequestHandler{
+		sip.REGISTER: sw.guarded(sw.handler(sw.onRegister)),
+		sip.INVITE:   sw.guarded(sw.handler(sw.onInvite)),
+		sip.ACK:      sw.guarded(sw.onAck),
+		sip.BYE:      sw.guarded(sw.handler(sw.onBye)),
+		sip.CANCEL:   sw.guarded(sw.handler(sw.onStrayCancel)),
+		sip.OPTIONS:  sw.guarded(sw.handler(sw.onOptions)),
+		sip.INFO:     sw.guarded(sw.handler(sw.onInDialog)),
+		sip.NOTIFY:   sw.guarded(sw.handler(sw.onInDialog)),
+	}
+	for method, h := range sw.handlers {
+		sw.srv.OnRequest(method, h)
+	}
 }
 
 // handler adapts an error-returning handler to sipgo and logs its error in

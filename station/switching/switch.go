@@ -52,7 +52,8 @@ type Switch struct {
 
 	nonceKey [32]byte
 
-	edge     *sipedge.Edge // the phones' listeners' framing and limits
+	edge     *sipedge.Edge                              // the phones' listeners' framing and limits
+	handlers map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
 	refusals refusalCounts
 
 	ctx    context.Context // cancelled by Close
