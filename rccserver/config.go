@@ -3,7 +3,9 @@ package rccserver
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,8 +136,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
 		}
 	}
-	for k, problem := range c.Limits.Problems() {
-		bad("listen.limits."+k, "%s", problem)
+	limitProblems := c.Limits.Problems()
+	for _, k := range slices.Sorted(maps.Keys(limitProblems)) {
+		bad("listen.limits."+k, "%s", limitProblems[k])
 	}
 	if len(c.Domains) == 0 {
 		bad("listen.domains", "at least one RCC domain is required (the static route's MatchUri)")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -175,4 +176,32 @@ func FuzzFramer(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLimitsProblems(t *testing.T) {
+	cases := []struct {
+		l    Limits
+		keys []string
+	}{
+		{Limits{}, nil},
+		{DefaultLimits(), nil},
+		{Limits{MaxMessageBytes: 10}, []string{"max_message_bytes"}},
+		{Limits{MaxMessageBytes: 2 << 20}, []string{"max_message_bytes"}},
+		{Limits{MaxConnections: -1, MaxConnectionsPerIP: -1}, []string{"max_connections", "max_connections_per_ip"}},
+		{Limits{IdleTimeout: time.Millisecond, MessageTimeout: -time.Second}, []string{"idle_timeout", "message_timeout"}},
+	}
+	for _, tc := range cases {
+		got := tc.l.Problems()
+		if len(got) != len(tc.keys) {
+			t.Errorf("%+v: problems %v, want keys %v", tc.l, got, tc.keys)
+		}
+		for _, k := range tc.keys {
+			if got[k] == "" {
+				t.Errorf("%+v: no problem for %s", tc.l, k)
+			}
+		}
+	}
+	if d := (Limits{}).WithDefaults(); d != DefaultLimits() {
+		t.Errorf("zero limits with defaults = %+v", d)
+	}
 }

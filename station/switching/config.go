@@ -2,6 +2,8 @@ package switching
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,6 +173,9 @@ func (c *Config) validate() error {
 		if _, _, err := sip.ParseAddr(l.Addr); err != nil {
 			return fmt.Errorf("%w: listen[%d].addr %q: %v", ErrInvalidConfig, i, l.Addr, err)
 		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Limits.Problems())) {
+		return fmt.Errorf("%w: limits.%s: %s", ErrInvalidConfig, k, c.Limits.Problems()[k])
 	}
 	seen := map[string]bool{}
 	users := map[string]bool{}
