@@ -49,6 +49,10 @@ type Switch struct {
 
 	nonceKey [32]byte
 
+	guard     *phoneGuard   // phones' access list (phoneaccess.go)
+	authLimit *authLimiter  // failed digest attempts per source (authlimit.go)
+	refusals  refusalCounts // by log code (logcodes.go)
+
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 
@@ -98,6 +102,8 @@ func New(cfg Config, log zerolog.Logger) (*Switch, error) {
 		}
 		sw.trunkAddr = a.String()
 	}
+	sw.guard = newPhoneGuard(&sw.cfg, sw.trunkAddr, sw.log, &sw.refusals)
+	sw.authLimit = newAuthLimiter(&sw.cfg)
 
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
@@ -135,6 +141,8 @@ func (sw *Switch) bind() error {
 			if err != nil {
 				return fmt.Errorf("switching: listen udp %s: %w", l.Addr, err)
 			}
+			sw.guard.warnOpen(sw.log, network, pc.LocalAddr())
+			pc = sw.guard.packetConn(pc)
 			sw.udpConns = append(sw.udpConns, pc)
 			addr = pc.LocalAddr()
 			if sw.udpLaddr.Port == 0 {
@@ -146,6 +154,8 @@ func (sw *Switch) bind() error {
 			if err != nil {
 				return fmt.Errorf("switching: listen tcp %s: %w", l.Addr, err)
 			}
+			sw.guard.warnOpen(sw.log, network, ln.Addr())
+			ln = sw.guard.listener(ln)
 			sw.tcpLns = append(sw.tcpLns, ln)
 			addr = ln.Addr()
 		}

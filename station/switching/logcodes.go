@@ -1,0 +1,62 @@
+package switching
+
+import "sync/atomic"
+
+// LogCode is the code the switch writes to the log (field "code") for a
+// refusal or a lost call leg. The names follow rccserver's (Cs_…);
+// docs/troubleshooting.md explains each.
+type LogCode string
+
+// Log codes of the phones' side.
+const (
+	// CodePhoneAccessDenied: a datagram or connection from a peer outside Config.Access.
+	CodePhoneAccessDenied LogCode = "Cs_PhoneAccessDenied"
+	// CodePhoneAuthFailed: a REGISTER or INVITE carried credentials that are wrong
+	// (unknown user, wrong password, foreign realm, unparseable).
+	CodePhoneAuthFailed LogCode = "Cs_PhoneAuthFailed"
+	// CodePhoneAuthRateLimited: a source IP over Config.AuthMaxFailures was refused with 403.
+	CodePhoneAuthRateLimited LogCode = "Cs_PhoneAuthRateLimited"
+	// CodePhoneLegLost: a device stopped answering inside a call; the call was cleared.
+	CodePhoneLegLost LogCode = "Cs_PhoneLegLost"
+)
+
+// phoneCodes are the codes Refusals reports, in a fixed order.
+var phoneCodes = [...]LogCode{CodePhoneAccessDenied, CodePhoneAuthFailed, CodePhoneAuthRateLimited, CodePhoneLegLost}
+
+// refusalCounts counts every refusal by code, sampled logs or not.
+type refusalCounts [len(phoneCodes)]atomic.Uint64
+
+func (r *refusalCounts) inc(code LogCode) {
+	for i, c := range phoneCodes {
+		if c == code {
+			r[i].Add(1)
+			return
+		}
+	}
+}
+
+// Refusals returns how many times each phones'-side code was logged or,
+// where the log is sampled, counted: every code of the switch, zero or not.
+func (sw *Switch) Refusals() map[LogCode]uint64 {
+	out := make(map[LogCode]uint64, len(phoneCodes))
+	for i, c := range phoneCodes {
+		out[c] = sw.refusals[i].Load()
+	}
+	return out
+}
+
+// maxLogField bounds raw client input written to a log line.
+const maxLogField = 512
+
+// clip truncates raw client input for the log to maxLogField bytes, on a
+// rune boundary; zerolog escapes what remains (JSON string escaping).
+func clip(s string) string {
+	if len(s) <= maxLogField {
+		return s
+	}
+	cut := maxLogField
+	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return s[:cut] + "…"
+}
