@@ -56,6 +56,9 @@ type leg struct {
 	// inviteSeq is the CSeq of our latest INVITE, for its ACK.
 	inviteSeq uint32
 
+	// probe is the timer of the next OPTIONS probe (legwatch.go); guarded by mu.
+	probe Timer
+
 	// reinvite serialises the INVITE transactions we originate on the leg
 	// (RFC 3261 §14.1: one pending INVITE per direction).
 	reinvite sync.Mutex

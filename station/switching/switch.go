@@ -284,6 +284,7 @@ func (sw *Switch) addLeg(l *leg) {
 	sw.legsMu.Lock()
 	sw.legs[l.callID] = l
 	sw.legsMu.Unlock()
+	sw.watch(l)
 }
 
 func (sw *Switch) forgetLeg(l *leg) {
@@ -292,6 +293,7 @@ func (sw *Switch) forgetLeg(l *leg) {
 		delete(sw.legs, l.callID)
 	}
 	sw.legsMu.Unlock()
+	l.unwatch()
 }
 
 func (sw *Switch) legByCallID(id string) *leg {
