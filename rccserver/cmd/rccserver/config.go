@@ -46,6 +46,12 @@ type fileConfig struct {
 		AdvertiseHost   string `mapstructure:"advertise_host"`
 		RingTimeout     int    `mapstructure:"ring_timeout"`
 		NoAnswerTimeout int    `mapstructure:"no_answer_timeout"`
+		// Access, the auth limit and leg probing: see switching.Config.
+		Access            []string `mapstructure:"access"`
+		AuthMaxFailures   int      `mapstructure:"auth_max_failures"`
+		AuthFailureWindow int      `mapstructure:"auth_failure_window"`
+		LegProbeInterval  int      `mapstructure:"leg_probe_interval"`
+		LegProbeTimeout   int      `mapstructure:"leg_probe_timeout"`
 	} `mapstructure:"phones"`
 	Directory directory.Config `mapstructure:"directory"`
 	Log       struct {
