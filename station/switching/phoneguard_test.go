@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,5 +253,118 @@ func TestAccessConfig(t *testing.T) {
 	}
 	if err := (Config{Access: []string{"10.0.0.1", "::ffff:10.1.0.0/112", "2001:db8::/32"}}).Validate(); err != nil {
 		t.Errorf("valid access list: %v", err)
+	}
+}
+
+// TestAuthLimiter: fixed windows per source on the injected clock, and a
+// bounded table whose overflow shares one window.
+func TestAuthLimiter(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	a := newAuthLimiter(&Config{AuthMaxFailures: 2, AuthFailureWindow: time.Minute, Clock: clock})
+	ip := netip.MustParseAddr("192.0.2.7")
+	other := netip.MustParseAddr("192.0.2.8")
+	a.fail(ip)
+	if r, _ := a.refused(ip); r {
+		t.Fatal("refused after 1 failure of 2")
+	}
+	a.fail(ip)
+	if r, first := a.refused(ip); !r || !first {
+		t.Fatalf("after 2 failures: refused %v first %v, want both", r, first)
+	}
+	if r, first := a.refused(ip); !r || first {
+		t.Fatalf("second refusal: refused %v first %v, want refused, not first", r, first)
+	}
+	if r, _ := a.refused(other); r {
+		t.Fatal("another address refused")
+	}
+	clock.Advance(time.Minute)
+	if r, _ := a.refused(ip); r {
+		t.Fatal("refused after the window ended")
+	}
+
+	// The table is bounded: beyond maxAuthSources new sources share a window.
+	for i := range maxAuthSources + 10 {
+		a.fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+	}
+	a.mu.Lock()
+	n := len(a.src)
+	a.mu.Unlock()
+	if n > maxAuthSources+1 {
+		t.Fatalf("table holds %d sources, bound %d", n, maxAuthSources)
+	}
+	if r, _ := a.refused(netip.MustParseAddr("198.51.100.1")); !r {
+		t.Error("a new source in the shared overflow window (10 failures) is not refused")
+	}
+	clock.Advance(time.Minute)
+	if r, _ := a.refused(netip.MustParseAddr("198.51.100.1")); r {
+		t.Error("overflow window not pruned when it ended")
+	}
+
+	off := newAuthLimiter(&Config{AuthMaxFailures: -1, AuthFailureWindow: time.Minute, Clock: clock})
+	for range 100 {
+		off.fail(ip)
+	}
+	if r, _ := off.refused(ip); r {
+		t.Error("refused with the limit off")
+	}
+}
+
+// TestPhoneGuard: the access list's matching and the start-up warning.
+func TestPhoneGuard(t *testing.T) {
+	t.Parallel()
+	var counts refusalCounts
+	var buf bytes.Buffer
+	log := zerolog.New(&buf)
+	g := newPhoneGuard(&Config{Access: []string{"10.1.0.0/16", "2001:db8::/32", "::ffff:192.0.2.0/120"}}, "198.51.100.9:5060", log, &counts)
+	for addr, want := range map[string]bool{
+		"10.1.2.3:5060": true, "10.2.0.1:5060": false, "[2001:db8::1]:5060": true, "[2001:db9::1]:5060": false,
+		"192.0.2.77:5060": true, "[::ffff:10.1.9.9]:5060": true, "198.51.100.9:5060": true, "198.51.100.10:5060": false,
+		"127.0.0.1:5060": false,
+	} {
+		if got := g.allows(net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr))); got != want {
+			t.Errorf("allows(%s) = %v, want %v", addr, got, want)
+		}
+	}
+	g.warnOpen(log, "udp", &net.UDPAddr{IP: net.ParseIP("0.0.0.0"), Port: 5060})
+	if buf.Len() != 0 {
+		t.Errorf("warned with an access list: %s", buf.String())
+	}
+	open := newPhoneGuard(&Config{}, "198.51.100.9:5060", log, &counts)
+	if !open.allows(&net.UDPAddr{IP: net.ParseIP("203.0.113.1"), Port: 1}) {
+		t.Error("empty list refuses")
+	}
+	open.warnOpen(log, "udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: 5060})
+	if buf.Len() != 0 {
+		t.Errorf("warned for loopback: %s", buf.String())
+	}
+	open.warnOpen(log, "tcp", &net.TCPAddr{IP: net.ParseIP("0.0.0.0"), Port: 5060})
+	if !strings.Contains(buf.String(), "phones listener accepts any peer") || !strings.Contains(buf.String(), `"transport":"TCP"`) {
+		t.Errorf("no warning for an open wildcard listener: %s", buf.String())
+	}
+}
+
+// TestUnknownCallerChallenged: an INVITE from a user no station has is
+// challenged (407) like a station's, not refused with 403.
+func TestUnknownCallerChallenged(t *testing.T) {
+	t.Parallel()
+	sw := startSwitch(t, twoStations())
+	cli := sipClient(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for _, user := range []string{"7777", "1010"} {
+		req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "1020", Host: "127.0.0.1", Port: sw.Addr("udp").(*net.UDPAddr).Port})
+		from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: "switch.test"}}
+		from.Params.Add("tag", sip.GenerateTagN(8))
+		req.AppendHeader(from)
+		req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "1020", Host: "switch.test"}})
+		req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: 5999}})
+		res, err := cli.Do(ctx, req)
+		if err != nil {
+			t.Fatalf("INVITE from %s: %v", user, err)
+		}
+		if res.StatusCode != sip.StatusProxyAuthRequired || res.GetHeader("Proxy-Authenticate") == nil {
+			t.Errorf("INVITE from %s: %d, want 407 with a challenge", user, res.StatusCode)
+		}
 	}
 }
