@@ -3,6 +3,8 @@ package switching
 import (
 	"testing"
 	"time"
+
+	"github.com/rccserver/rccserver/station/switching/phonetest"
 )
 
 // legWatchConfig probes legs every second so that the tests are short.
@@ -131,4 +133,44 @@ func TestKilledCallerClearsCall(t *testing.T) {
 	next(t, eb, EventCleared, inCall(est.CallID), about("1020"))
 	b.WaitEvent("CALL_CLOSED")
 	assertClean(t, sw, "1010", "1020")
+}
+
+// TestKilledTCPPhoneClearsCall: as TestKilledPhoneClearsCall with the
+// callee registered over TCP: its connection dies with it, and the next
+// probe cannot be sent (or is not answered).
+func TestKilledTCPPhoneClearsCall(t *testing.T) {
+	t.Parallel()
+	cfg := legWatchConfig()
+	sw, lb := startSwitchLog(t, cfg)
+	a := phone(t, sw, "1010", "secret10", "auto")
+	b := phonetest.StartBaresip(t, phonetest.Options{User: "1020", Password: "secret20", Registrar: sw.Addr("tcp").String(), Transport: "tcp"})
+	waitFor(t, "registration of 1020 over TCP", func() bool { return sw.Registered("1020") })
+	eb := subscribe(t, sw, "1020")
+
+	ref, err := sw.MakeCall(t.Context(), "1010", "1020")
+	if err != nil {
+		t.Fatalf("MakeCall: %v", err)
+	}
+	a.WaitEvent("CALL_ESTABLISHED")
+	b.WaitEvent("CALL_INCOMING")
+	b.Accept()
+	b.WaitEvent("CALL_ESTABLISHED")
+	next(t, eb, EventEstablished, inCall(ref.CallID), about("1020"))
+	if ev, err := nextErr(eb, EventCleared, 2*cfg.LegProbeInterval); err == nil {
+		t.Fatalf("call cleared while both phones live: %+v", ev)
+	}
+
+	b.Kill()
+	if _, err := nextErr(eb, EventCleared, lostWithin(cfg), inCall(ref.CallID), about("1020"),
+		func(e Event) bool { return e.Cause == CauseOutOfService }); err != nil {
+		t.Fatalf("no EventCleared for the killed TCP phone within %v: %v", lostWithin(cfg), err)
+	}
+	a.WaitEvent("CALL_CLOSED")
+	assertClean(t, sw, "1010", "1020")
+	lost := lb.lines(CodePhoneLegLost)
+	if len(lost) != 1 || lost[0]["transport"] != "TCP" {
+		t.Errorf("Cs_PhoneLegLost lines = %v", lost)
+	} else {
+		t.Logf("reason %v", lost[0]["reason"])
+	}
 }
