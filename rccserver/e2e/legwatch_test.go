@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/station/switching/phonetest"
 )
 
 // TestKilledPhoneConnectionCleared: alice's client places a call to bob;
@@ -69,15 +70,63 @@ func TestKilledPhoneConnectionCleared(t *testing.T) {
 	if !strings.Contains(s.logs.String(), `"code":"Cs_PhoneLegLost"`) {
 		t.Errorf("no Cs_PhoneLegLost line in the log")
 	}
+	body := metrics(t, s)
+	for _, want := range []string{"rcc_phone_legs_lost_total 1", `rcc_phone_refusals_total{code="Cs_PhoneAuthFailed"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// metrics returns the /metrics body of s.
+func metrics(t *testing.T, s *site) string {
+	t.Helper()
 	res, err := http.Get("http://" + s.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	for _, want := range []string{"rcc_phone_legs_lost_total 1", `rcc_phone_refusals_total{code="Cs_PhoneAuthFailed"} 0`} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q", want)
+	return string(body)
+}
+
+// TestPhonesRefusals: through the binary, a phone with a wrong password is
+// answered 401 and logged Cs_PhoneAuthFailed, and with phones.access set
+// (from the environment) a phone outside it never registers
+// (Cs_PhoneAccessDenied); /metrics counts both by code.
+func TestPhonesRefusals(t *testing.T) {
+	s := startSite(t, "I3_FEATURE_LYNC")
+	phonetest.StartBaresip(t, phonetest.Options{User: "1030", Password: "not-demo", Registrar: s.phoneReg})
+	waitLog(t, s, `"code":"Cs_PhoneAuthFailed"`)
+	if m := metrics(t, s); !strings.Contains(m, `rcc_phone_refusals_total{code="Cs_PhoneAuthFailed"}`) ||
+		strings.Contains(m, `rcc_phone_refusals_total{code="Cs_PhoneAuthFailed"} 0`) {
+		t.Errorf("/metrics does not count the failed login")
+	}
+	if strings.Contains(s.logs.String(), "not-demo") {
+		t.Error("a password reached the log")
+	}
+
+	// The trunk's address is always allowed: put it on another loopback
+	// address than the phone's.
+	closed := startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC", trunk: "127.0.0.2:9", env: []string{"RCC_PHONES_ACCESS=192.0.2.0/24"}})
+	p := phonetest.StartBaresip(t, phonetest.Options{User: "1010", Password: "demo-1010", Registrar: closed.phoneReg})
+	waitLog(t, closed, `"code":"Cs_PhoneAccessDenied"`)
+	if out, _ := p.Command("reginfo", ""); strings.Contains(out, "OK") {
+		t.Errorf("phone outside phones.access registered: %q", out)
+	}
+	if m := metrics(t, closed); strings.Contains(m, `rcc_phone_refusals_total{code="Cs_PhoneAccessDenied"} 0`) {
+		t.Errorf("/metrics does not count the refused phone")
+	}
+}
+
+// waitLog waits for a substring in the binary's log.
+func waitLog(t *testing.T, s *site, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s in the log", want)
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
