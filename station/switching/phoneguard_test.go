@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -366,5 +367,18 @@ func TestUnknownCallerChallenged(t *testing.T) {
 		if res.StatusCode != sip.StatusProxyAuthRequired || res.GetHeader("Proxy-Authenticate") == nil {
 			t.Errorf("INVITE from %s: %d, want 407 with a challenge", user, res.StatusCode)
 		}
+	}
+}
+
+// TestClip: raw input for the log is cut to 512 bytes on a rune boundary.
+func TestClip(t *testing.T) {
+	t.Parallel()
+	if got := clip("1010"); got != "1010" {
+		t.Errorf("short: %q", got)
+	}
+	long := strings.Repeat("a", 511) + "é" + strings.Repeat("b", 40000)
+	got := clip(long)
+	if !strings.HasPrefix(got, strings.Repeat("a", 511)) || len(got) > maxLogField+len("…") || !utf8.ValidString(got) {
+		t.Errorf("long: %d bytes, valid %v, %q…", len(got), utf8.ValidString(got), got[500:])
 	}
 }
