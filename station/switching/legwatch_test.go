@@ -174,3 +174,44 @@ func TestKilledTCPPhoneClearsCall(t *testing.T) {
 		t.Logf("reason %v", lost[0]["reason"])
 	}
 }
+
+// TestKilledRingingPhoneFailsCall: MakeCall 1010 -> 1020; while 1020
+// rings (and answers the probes: the call keeps ringing) it is killed.
+// Within LegProbeInterval + LegProbeTimeout the call fails as unreachable
+// (EventFailed, CauseUnreachable), 1010 is released and nothing is left.
+func TestKilledRingingPhoneFailsCall(t *testing.T) {
+	t.Parallel()
+	cfg := legWatchConfig()
+	sw, lb := startSwitchLog(t, cfg)
+	a := phone(t, sw, "1010", "secret10", "auto")
+	b := phone(t, sw, "1020", "secret20", "manual")
+	ea := subscribe(t, sw, "1010")
+
+	ref, err := sw.MakeCall(t.Context(), "1010", "1020")
+	if err != nil {
+		t.Fatalf("MakeCall: %v", err)
+	}
+	id := ref.CallID
+	a.WaitEvent("CALL_ESTABLISHED")
+	b.WaitEvent("CALL_INCOMING")
+	next(t, ea, EventDelivered, inCall(id), about("1020"))
+	if ev, err := nextErr(ea, EventFailed, 2*cfg.LegProbeInterval+cfg.LegProbeTimeout); err == nil {
+		t.Fatalf("call failed while the callee rings and lives: %+v", ev)
+	}
+
+	b.Kill()
+	ev, err := nextErr(ea, EventFailed, lostWithin(cfg), inCall(id), about("1020"))
+	if err != nil {
+		t.Fatalf("no EventFailed for the killed ringing phone within %v: %v", lostWithin(cfg), err)
+	}
+	if ev.Cause != CauseUnreachable {
+		t.Errorf("failed event cause %v, want unreachable", ev.Cause)
+	}
+	next(t, ea, EventCleared, inCall(id), about("1010"))
+	a.WaitEvent("CALL_CLOSED")
+	assertClean(t, sw, "1010", "1020")
+	lost := lb.lines(CodePhoneLegLost)
+	if len(lost) != 1 || lost[0]["device"] != "1020" || lost[0]["ringing"] != true {
+		t.Errorf("Cs_PhoneLegLost lines = %v", lost)
+	}
+}
