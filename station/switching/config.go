@@ -117,6 +117,29 @@ type Config struct {
 	Limits sipedge.Limits
 	// UserAgent is the User-Agent / Server header; default "rccserver-switch".
 	UserAgent string
+	// Access lists the peers (IPs and CIDRs: "10.0.0.5", "10.1.0.0/16")
+	// allowed on the listeners. Empty allows everyone (a warning is logged
+	// for a listener that is not on loopback). Others are refused before
+	// SIP is read: a UDP datagram is dropped, a TCP connection closed, both
+	// counted and logged Cs_PhoneAccessDenied. The trunk's address is
+	// always allowed.
+	Access []string
+	// AuthMaxFailures is how many failed digest attempts one source IP may
+	// make per AuthFailureWindow before its requests that need
+	// authentication are refused with 403 (Cs_PhoneAuthRateLimited) until
+	// the window ends; default 20, negative means no limit.
+	AuthMaxFailures int
+	// AuthFailureWindow is the fixed window of AuthMaxFailures; default 60 s.
+	AuthFailureWindow time.Duration
+	// LegProbeInterval is how often a confirmed call leg is probed with an
+	// in-dialog OPTIONS (RFC 3261 §11); a leg whose device does not answer
+	// within LegProbeTimeout, answers 481 or 408 (RFC 5057 §5.1), or cannot
+	// be reached is lost: its connection is cleared with CauseOutOfService
+	// (Cs_PhoneLegLost). Default 10 s; negative switches probing off.
+	LegProbeInterval time.Duration
+	// LegProbeTimeout bounds one probe; default 5 s. A device that vanished
+	// is noticed within LegProbeInterval + LegProbeTimeout (15 s by default).
+	LegProbeTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -149,6 +172,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = "rccserver-switch"
+	}
+	if c.AuthMaxFailures == 0 {
+		c.AuthMaxFailures = 20
+	}
+	if c.AuthFailureWindow <= 0 {
+		c.AuthFailureWindow = time.Minute
+	}
+	if c.LegProbeInterval == 0 {
+		c.LegProbeInterval = 10 * time.Second
+	}
+	if c.LegProbeTimeout <= 0 {
+		c.LegProbeTimeout = 5 * time.Second
 	}
 	if c.Trunk != nil && c.Trunk.Transport == "" {
 		c.Trunk.Transport = "udp"
@@ -211,6 +246,9 @@ func (c *Config) validate() error {
 		default:
 			return fmt.Errorf("%w: trunk.transport %q: want udp or tcp", ErrInvalidConfig, t.Transport)
 		}
+	}
+	if _, err := parseAccess(c.Access); err != nil {
+		return err
 	}
 	if c.RegisterMinExpires > c.RegisterMaxExpires {
 		return fmt.Errorf("%w: register min expires %v > max %v", ErrInvalidConfig, c.RegisterMinExpires, c.RegisterMaxExpires)

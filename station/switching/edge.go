@@ -3,7 +3,6 @@ package switching
 import (
 	"fmt"
 	"runtime/debug"
-	"sync"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -11,36 +10,7 @@ import (
 	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
-// refusalCounts counts the phones' side refusals by log code.
-type refusalCounts struct {
-	mu sync.Mutex
-	n  map[string]int64
-}
-
-func (r *refusalCounts) inc(code string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.n == nil {
-		r.n = map[string]int64{}
-	}
-	r.n[code]++
-}
-
-func (r *refusalCounts) snapshot() map[string]int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make(map[string]int64, len(r.n))
-	for k, v := range r.n {
-		out[k] = v
-	}
-	return out
-}
-
-// Refusals returns the phones' side refusals by log code (the SIP edge's
-// Cs_MalformedMessage, Cs_ConnectionLimit, … and the handlers' own).
-func (sw *Switch) Refusals() map[string]int64 { return sw.refusals.snapshot() }
-
-func (sw *Switch) countEdge(c sipedge.Code) { sw.refusals.inc(string(c)) }
+func (sw *Switch) countEdge(c sipedge.Code) { sw.refusals.inc(LogCode(c)) }
 
 // carriesState reports whether a phone's registration or call leg lives
 // on the connection from remote: such a connection is never closed for
@@ -76,7 +46,7 @@ func (sw *Switch) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			sw.refusals.inc(codeInternal)
-			sw.log.Error().Str("code", codeInternal).Str("method", string(req.Method)).Str("peer", req.Source()).
+			sw.log.Error().Str("code", string(codeInternal)).Str("method", string(req.Method)).Str("peer", req.Source()).
 				Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).Msg("bug: phones' handler panicked")
 			if req.Method != sip.ACK {
 				func() {
@@ -86,7 +56,7 @@ func (sw *Switch) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 			}
 		}()
 		if missing := sipedge.MissingHeader(req); missing != "" {
-			sw.refusals.inc(string(sipedge.CodeMalformed))
+			sw.refusals.inc(LogCode(sipedge.CodeMalformed))
 			if req.Method != sip.ACK {
 				_ = respond(tx, req, sip.StatusBadRequest, "Bad Request")
 			}
@@ -97,4 +67,4 @@ func (sw *Switch) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 }
 
 // codeInternal is the log code of a bug caught at the handler boundary.
-const codeInternal = "Cs_InternalError"
+const codeInternal LogCode = "Cs_InternalError"

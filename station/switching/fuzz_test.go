@@ -1,11 +1,13 @@
 package switching
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/rs/zerolog"
 
 	"github.com/rccserver/rccserver/rccserver/sipedge"
 	"github.com/rccserver/rccserver/rccserver/sipedge/sipedgetest"
@@ -16,7 +18,16 @@ import (
 // may panic (caught at the boundary as Cs_InternalError, which fails the
 // target), hang a handler, or go unanswered.
 func FuzzPhoneHandlers(f *testing.F) {
-	sw := startSwitch(f, Config{Stations: []Station{{Extension: "1010", Password: "demo-1010"}, {Extension: "1020", Password: "demo-1020"}}})
+	// Not startSwitch: its test-writer logger may not be used inside a fuzz target.
+	sw, err := New(Config{Domain: "switch.test", SetupTimeout: time.Second,
+		Listen:   []Listener{{Network: "udp", Addr: "127.0.0.1:0"}},
+		Stations: []Station{{Extension: "1010", Password: "demo-1010"}, {Extension: "1020", Password: "demo-1020"}}}, zerolog.Nop())
+	if err != nil {
+		f.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sw.Serve(context.Background()) }()
+	f.Cleanup(func() { _ = sw.Close(); <-done })
 	req := func(method, extra, body string) []byte {
 		return []byte(method + " sip:1020@switch.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5998;branch=z9hG4bK" + method +
 			"\r\nFrom: <sip:1010@switch.test>;tag=ph\r\nTo: <sip:1020@switch.test>\r\nCall-ID: ph-" + method + "\r\nCSeq: 1 " + method +
@@ -51,7 +62,7 @@ func FuzzPhoneHandlers(f *testing.F) {
 			return
 		}
 		tx := sipedgetest.NewTx()
-		before := sw.refusals.snapshot()[codeInternal]
+		before := sw.refusals.get(codeInternal)
 		done := make(chan struct{})
 		go func() { h(r, tx); close(done) }()
 		select {
@@ -59,7 +70,7 @@ func FuzzPhoneHandlers(f *testing.F) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("handler for %s did not return", r.Method)
 		}
-		if sw.refusals.snapshot()[codeInternal] != before {
+		if sw.refusals.get(codeInternal) != before {
 			t.Fatalf("a handler panicked on %s", sipedge.Excerpt(data))
 		}
 		if r.Method != sip.ACK && len(tx.Responses()) == 0 {

@@ -115,11 +115,9 @@ func (sw *Switch) onInvite(req *sip.Request, tx sip.ServerTransaction) error {
 			calling = "anonymous"
 		}
 	} else {
+		// An unknown caller is challenged like a station (407), see onRegister.
 		st := sw.stationByUser(req.From().Address.User)
-		if st == nil {
-			return respond(tx, req, sip.StatusForbidden, "Unknown Station")
-		}
-		if ok, err := sw.authenticate(req, tx, st); !ok {
+		if ok, err := sw.authenticate(req, tx, st); !ok || st == nil {
 			return err
 		}
 		calling = st.Extension

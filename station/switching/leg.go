@@ -43,6 +43,9 @@ type leg struct {
 	// UAC: the initial INVITE and a cancel for it while it is pending.
 	invite       *sip.Request
 	cancelInvite context.CancelFunc
+	// abandonInvite gives up the pending INVITE without CANCEL: the device
+	// is gone (legwatch.go).
+	abandonInvite context.CancelFunc
 	// UAS: the initial INVITE transaction until it is answered.
 	inviteReq *sip.Request
 	inviteTx  sip.ServerTransaction
@@ -55,6 +58,9 @@ type leg struct {
 
 	// inviteSeq is the CSeq of our latest INVITE, for its ACK.
 	inviteSeq uint32
+
+	// probe is the timer of the next OPTIONS probe (legwatch.go); guarded by mu.
+	probe Timer
 
 	// reinvite serialises the INVITE transactions we originate on the leg
 	// (RFC 3261 §14.1: one pending INVITE per direction).
@@ -267,6 +273,7 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 	l.address(req)
 	l.invite = req
 	l.cancelInvite = func() { cancel(errCancelled) }
+	l.abandonInvite = func() { cancel(errLegLost) }
 	l.mu.Unlock()
 	defer cancel(nil)
 
@@ -327,6 +334,10 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 		case <-done:
 			done = nil
 			cancelled = true
+			if errors.Is(context.Cause(ctx), errLegLost) {
+				// The device stopped answering: no CANCEL and no 487 to wait for.
+				return inviteResult{err: errLegLost}
+			}
 			l.sendCancel(req)
 			// Wait for the 487 (or a crossing 2xx) on the INVITE transaction,
 			// bounded by Timer B in case the device never answers the CANCEL.

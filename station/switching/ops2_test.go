@@ -118,7 +118,7 @@ func TestGenerateDigits(t *testing.T) {
 }
 
 // TestRegistrarAndOptions drives the registrar with a sipgo client: unknown
-// user, challenge, wrong password, success, too short an expiry,
+// user (challenged like a station: 401, not 404), challenge, wrong password, success, too short an expiry,
 // unregister; and OPTIONS.
 func TestRegistrarAndOptions(t *testing.T) {
 	t.Parallel()
@@ -166,7 +166,8 @@ func TestRegistrarAndOptions(t *testing.T) {
 		want     int
 		reg      bool
 	}{
-		{"unknown user", "7777", "", 60, sip.StatusNotFound, false},
+		{"unknown user", "7777", "", 60, sip.StatusUnauthorized, false},
+		{"unknown user, guessed password", "7777", "guess", 60, sip.StatusUnauthorized, false},
 		{"no credentials", "1010", "", 60, sip.StatusUnauthorized, false},
 		{"wrong password", "1010", "guess", 60, sip.StatusUnauthorized, false},
 		{"too brief", "1010", "secret10", 5, sip.StatusIntervalToBrief, false},
@@ -179,6 +180,9 @@ func TestRegistrarAndOptions(t *testing.T) {
 		if sw.Registered("1010") != tc.reg {
 			t.Errorf("%s: Registered = %v, want %v", tc.name, !tc.reg, tc.reg)
 		}
+	}
+	if got := sw.Refusals()[CodePhoneAuthFailed]; got != 2 {
+		t.Errorf("Refusals[%s] = %d, want 2 (unknown user and wrong password with credentials)", CodePhoneAuthFailed, got)
 	}
 	res, err := cli.Do(ctx, sip.NewRequest(sip.OPTIONS, target))
 	if err != nil || res.StatusCode != sip.StatusOK || res.GetHeader("Allow") == nil {

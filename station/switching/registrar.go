@@ -77,11 +77,10 @@ func (sw *Switch) Registered(ext string) bool {
 // onRegister is the registrar (RFC 3261 §10.3): digest-authenticates the
 // station, then adds, refreshes or removes its binding.
 func (sw *Switch) onRegister(req *sip.Request, tx sip.ServerTransaction) error {
+	// An unknown user is challenged like a station (no 404 that would tell
+	// which extensions exist); authenticate never accepts it.
 	st := sw.stationByUser(req.To().Address.User)
-	if st == nil {
-		return tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil))
-	}
-	if ok, err := sw.authenticate(req, tx, st); !ok {
+	if ok, err := sw.authenticate(req, tx, st); !ok || st == nil {
 		return err
 	}
 	contacts := req.GetHeaders("Contact")

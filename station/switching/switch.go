@@ -52,9 +52,11 @@ type Switch struct {
 
 	nonceKey [32]byte
 
-	edge     *sipedge.Edge                              // the phones' listeners' framing and limits
-	handlers map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
-	refusals refusalCounts
+	edge      *sipedge.Edge                              // the phones' listeners' framing and limits (edge.go)
+	handlers  map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
+	guard     *phoneGuard                                // phones' access list (phoneaccess.go)
+	authLimit *authLimiter                               // failed digest attempts per source (authlimit.go)
+	refusals  refusalCounts                              // by log code (logcodes.go)
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -105,6 +107,8 @@ func New(cfg Config, log zerolog.Logger) (*Switch, error) {
 		}
 		sw.trunkAddr = a.String()
 	}
+	sw.guard = newPhoneGuard(&sw.cfg, sw.trunkAddr, sw.log, &sw.refusals)
+	sw.authLimit = newAuthLimiter(&sw.cfg)
 
 	sw.edge = sipedge.New(sipedge.Options{Limits: cfg.Limits, Log: sw.log, Now: cfg.Clock.Now,
 		Count: sw.countEdge, Busy: sw.carriesState})
@@ -145,7 +149,9 @@ func (sw *Switch) bind() error {
 			if err != nil {
 				return fmt.Errorf("switching: listen udp %s: %w", l.Addr, err)
 			}
-			sw.udpConns = append(sw.udpConns, sw.edge.PacketConn(pc))
+			sw.guard.warnOpen(sw.log, network, pc.LocalAddr())
+			// The access list first, then the edge's checks of what is let in.
+			sw.udpConns = append(sw.udpConns, sw.edge.PacketConn(sw.guard.packetConn(pc)))
 			addr = pc.LocalAddr()
 			if sw.udpLaddr.Port == 0 {
 				ua := addr.(*net.UDPAddr)
@@ -156,7 +162,8 @@ func (sw *Switch) bind() error {
 			if err != nil {
 				return fmt.Errorf("switching: listen tcp %s: %w", l.Addr, err)
 			}
-			sw.tcpLns = append(sw.tcpLns, sw.edge.StreamListener(ln))
+			sw.guard.warnOpen(sw.log, network, ln.Addr())
+			sw.tcpLns = append(sw.tcpLns, sw.edge.StreamListener(sw.guard.listener(ln)))
 			addr = ln.Addr()
 		}
 		if _, ok := sw.addrs[network]; ok {
@@ -284,6 +291,7 @@ func (sw *Switch) addLeg(l *leg) {
 	sw.legsMu.Lock()
 	sw.legs[l.callID] = l
 	sw.legsMu.Unlock()
+	sw.watch(l)
 }
 
 func (sw *Switch) forgetLeg(l *leg) {
@@ -292,6 +300,7 @@ func (sw *Switch) forgetLeg(l *leg) {
 		delete(sw.legs, l.callID)
 	}
 	sw.legsMu.Unlock()
+	l.unwatch()
 }
 
 func (sw *Switch) legByCallID(id string) *leg {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rccserver/rccserver/station"
+	"github.com/rccserver/rccserver/station/switching"
 )
 
 // DefaultAdminListen is where the admin listener binds unless configured.
@@ -163,7 +164,6 @@ var (
 	mEventsDrop   = prometheus.NewDesc("rcc_events_dropped_total", "CSTA events dropped because a session's queue was full.", nil, nil)
 	mKeepAlive    = prometheus.NewDesc("rcc_keepalive_failures_total", "Keep-alive INFOs that ended a session.", nil, nil)
 	mRefusals     = prometheus.NewDesc("rcc_refusals_total", "Refused sign-ins and requests by log code.", []string{"code"}, nil)
-	mPhoneRefused = prometheus.NewDesc("rcc_phone_refusals_total", "Refusals on the phones' listeners by log code.", []string{"code"}, nil)
 	mDirSyncs     = prometheus.NewDesc("rcc_directory_syncs_total", "Successful directory loads.", nil, nil)
 	mDirFailures  = prometheus.NewDesc("rcc_directory_sync_failures_total", "Failed directory loads.", nil, nil)
 	mDirEntries   = prometheus.NewDesc("rcc_directory_entries", "Users the directory answers for.", nil, nil)
@@ -173,11 +173,15 @@ var (
 	mCertDays     = prometheus.NewDesc("rcc_certificate_days_left", "Days until the TLS listener's certificate expires.", []string{"listener", "subject"}, nil)
 	mAccessDenied = prometheus.NewDesc("rcc_access_denied_total", "Connections refused by the access list or the MTLS policy.", nil, nil)
 	mTLSFailures  = prometheus.NewDesc("rcc_tls_failures_total", "TLS handshakes that failed (timeout, plaintext on the TLS port, …).", nil, nil)
+	// The phones' side (station/switching): refusals by log code, and call legs lost.
+	mPhoneRefusals = prometheus.NewDesc("rcc_phone_refusals_total", "Refusals on the phones' listeners by log code (Cs_PhoneAccessDenied, Cs_PhoneAuthFailed, Cs_PhoneAuthRateLimited, and the SIP edge's codes).", []string{"code"}, nil)
+	mPhoneLegsLost = prometheus.NewDesc("rcc_phone_legs_lost_total", "Call legs cleared because the device stopped answering (Cs_PhoneLegLost).", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
-		mRefusals, mPhoneRefused, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures} {
+		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures,
+		mPhoneRefusals, mPhoneLegsLost} {
 		ch <- d
 	}
 }
@@ -202,13 +206,17 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for code, v := range st.Refusals {
 		counter(mRefusals, float64(v), code)
 	}
-	for code, v := range d.sw.Refusals() {
-		counter(mPhoneRefused, float64(v), code)
-	}
 	counter(mAccessDenied, float64(st.AccessDenied))
 	counter(mTLSFailures, float64(st.TLSFailures))
 	for _, ts := range d.rcc.TLSStatus() {
 		gauge(mCertDays, float64(ts.DaysLeft), ts.Addr, ts.Subject)
+	}
+	for code, v := range d.sw.Refusals() {
+		if code == switching.CodePhoneLegLost {
+			counter(mPhoneLegsLost, float64(v))
+			continue
+		}
+		counter(mPhoneRefusals, float64(v), string(code))
 	}
 	ds := d.dir.Stats()
 	counter(mDirSyncs, float64(ds.Syncs))

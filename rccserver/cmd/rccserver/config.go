@@ -45,11 +45,17 @@ type fileConfig struct {
 			Network string `mapstructure:"network"`
 			Addr    string `mapstructure:"addr"`
 		} `mapstructure:"listen"`
-		Domain          string     `mapstructure:"domain"`
-		AdvertiseHost   string     `mapstructure:"advertise_host"`
-		RingTimeout     int        `mapstructure:"ring_timeout"`
-		NoAnswerTimeout int        `mapstructure:"no_answer_timeout"`
-		Limits          fileLimits `mapstructure:"limits"`
+		Domain          string `mapstructure:"domain"`
+		AdvertiseHost   string `mapstructure:"advertise_host"`
+		RingTimeout     int    `mapstructure:"ring_timeout"`
+		NoAnswerTimeout int    `mapstructure:"no_answer_timeout"`
+		// Access, the auth limit and leg probing: see switching.Config.
+		Access            []string   `mapstructure:"access"`
+		AuthMaxFailures   int        `mapstructure:"auth_max_failures"`
+		AuthFailureWindow int        `mapstructure:"auth_failure_window"`
+		LegProbeInterval  int        `mapstructure:"leg_probe_interval"`
+		LegProbeTimeout   int        `mapstructure:"leg_probe_timeout"`
+		Limits            fileLimits `mapstructure:"limits"`
 	} `mapstructure:"phones"`
 	Directory directory.Config `mapstructure:"directory"`
 	Log       struct {

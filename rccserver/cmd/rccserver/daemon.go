@@ -212,6 +212,13 @@ func switchConfig(cfg *config, current func() *station.Config) switching.Config 
 		RingTimeout:     time.Duration(p.RingTimeout) * time.Second,
 		NoAnswerTimeout: time.Duration(p.NoAnswerTimeout) * time.Second,
 		Limits:          p.Limits.limits(),
+		// phones.access and the limits below: 0 means the switch's default,
+		// a negative auth_max_failures or leg_probe_interval switches it off.
+		Access:            p.Access,
+		AuthMaxFailures:   p.AuthMaxFailures,
+		AuthFailureWindow: time.Duration(p.AuthFailureWindow) * time.Second,
+		LegProbeInterval:  time.Duration(p.LegProbeInterval) * time.Second,
+		LegProbeTimeout:   time.Duration(p.LegProbeTimeout) * time.Second,
 	}
 	for _, l := range p.Listen {
 		sc.Listen = append(sc.Listen, switching.Listener{Network: l.Network, Addr: l.Addr})

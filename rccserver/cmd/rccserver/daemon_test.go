@@ -247,3 +247,23 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Fatalf("-set 1200 not refused by name: %v", err)
 	}
 }
+
+// TestPhonesGuardKeys: phones.access and the auth and leg-probe limits
+// reach the switch; a bad access entry is reported by name.
+func TestPhonesGuardKeys(t *testing.T) {
+	path := testConfig(t, "")
+	cfg, err := loadConfig(path, "phones.access=192.0.2.0/24,10.1.2.3", "phones.auth_max_failures=-1",
+		"phones.auth_failure_window=30", "phones.leg_probe_interval=7", "phones.leg_probe_timeout=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := switchConfig(cfg, func() *station.Config { return cfg.station })
+	if len(sc.Access) != 2 || sc.Access[1] != "10.1.2.3" || sc.AuthMaxFailures != -1 || sc.AuthFailureWindow != 30*time.Second ||
+		sc.LegProbeInterval != 7*time.Second || sc.LegProbeTimeout != 3*time.Second {
+		t.Errorf("switch config: access %v, auth %d/%v, probe %v/%v", sc.Access, sc.AuthMaxFailures, sc.AuthFailureWindow,
+			sc.LegProbeInterval, sc.LegProbeTimeout)
+	}
+	if _, err := loadConfig(path, "phones.access=192.0.2.300"); err == nil || !strings.Contains(err.Error(), "access[0]") {
+		t.Fatalf("bad phones.access not reported by name: %v", err)
+	}
+}
