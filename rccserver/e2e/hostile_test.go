@@ -256,6 +256,10 @@ func hostileTable() []attack {
 		m.start = "SIP/2.0 180 Ringing"
 		return m.bytes()
 	})
+	add("phones UDP REGISTER of an unknown extension", targetPhoneUDP, 401, "Cs_PhoneAuthFailed", func(rc *rawConn, _ *rawSession, _ dialog) []byte {
+		return phoneReq(rc, "REGISTER").with("From", "<sip:9999@rcc.example.com>;tag=atk").with("To", "<sip:9999@rcc.example.com>").
+			with("Authorization", `Digest username="9999", realm="rcc.example.com", nonce="abc", uri="sip:rcc.example.com", response="00000000000000000000000000000000"`).bytes()
+	})
 	add("phones TCP REGISTER without Call-ID", targetPhoneTCP, 400, mal, func(rc *rawConn, _ *rawSession, _ dialog) []byte {
 		return phoneReq(rc, "REGISTER").without("Call-ID").bytes()
 	})
