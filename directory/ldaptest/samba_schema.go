@@ -15,7 +15,7 @@ type lyncAttribute struct {
 	// string, 2.5.5.8/1 Boolean, 2.5.5.9/2 Integer ([MS-ADTS] section
 	// 3.1.1.2.2.2, "LDAP Representations").
 	syntax, om string
-	indexed   bool // searchFlags fATTINDEX
+	indexed    bool // searchFlags fATTINDEX
 }
 
 var lyncAttributes = []lyncAttribute{
