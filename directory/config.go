@@ -75,6 +75,10 @@ type Config struct {
 	// RCCOptionMask is the msRTCSIP-OptionFlags bit(s) meaning "remote call
 	// control enabled". Default 16.
 	RCCOptionMask uint32 `mapstructure:"rcc_option_mask"`
+	// AdmitDisabledAccounts stops reading userAccountControl, so accounts
+	// disabled in AD (ACCOUNTDISABLE) are admitted when their Lync
+	// attributes allow. Default false: a disabled account is refused.
+	AdmitDisabledAccounts bool `mapstructure:"admit_disabled_accounts"`
 	// DialTimeout bounds connecting, including the TLS handshake. Default 10s.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
 	// Timeout bounds each LDAP operation (bind, one page of a search).
@@ -105,6 +109,9 @@ type Attributes struct {
 	LineServer     string `mapstructure:"line_server"`      // msRTCSIP-LineServer
 	OptionFlags    string `mapstructure:"option_flags"`     // msRTCSIP-OptionFlags
 	UserEnabled    string `mapstructure:"user_enabled"`     // msRTCSIP-UserEnabled
+	// UserAccountControl is userAccountControl, whose ACCOUNTDISABLE bit
+	// marks a disabled Windows account.
+	UserAccountControl string `mapstructure:"user_account_control"`
 }
 
 // DefaultAttributes are the Active Directory attribute names, with the Lync
@@ -119,6 +126,8 @@ var DefaultAttributes = Attributes{
 	LineServer:     "msRTCSIP-LineServer",
 	OptionFlags:    "msRTCSIP-OptionFlags",
 	UserEnabled:    "msRTCSIP-UserEnabled",
+	// [MS-ADA3] User-Account-Control; bits in [MS-ADTS] section 2.2.16.
+	UserAccountControl: "userAccountControl",
 }
 
 // fields lists the attributes with their config keys.
@@ -127,6 +136,7 @@ func (a Attributes) fields() []struct{ key, name string } {
 		{"sip_address", a.SIPAddress}, {"sam_account_name", a.SAMAccountName}, {"upn", a.UPN},
 		{"display_name", a.DisplayName}, {"telephone", a.Telephone}, {"line", a.Line},
 		{"line_server", a.LineServer}, {"option_flags", a.OptionFlags}, {"user_enabled", a.UserEnabled},
+		{"user_account_control", a.UserAccountControl},
 	}
 }
 
@@ -163,6 +173,7 @@ func (c Config) WithDefaults() Config {
 	def(&a.LineServer, d.LineServer)
 	def(&a.OptionFlags, d.OptionFlags)
 	def(&a.UserEnabled, d.UserEnabled)
+	def(&a.UserAccountControl, d.UserAccountControl)
 	def(&c.Filter, "("+c.Attributes.SIPAddress+"=*)")
 	if c.PageSize == 0 {
 		c.PageSize = DefaultPageSize

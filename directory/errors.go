@@ -23,9 +23,15 @@ var (
 	// and AllowInsecure is not set.
 	ErrInsecureBind = errors.New("refusing simple bind without TLS (use ldaps:// or start_tls)")
 
-	// ErrUnreachable: the LDAP server could not be reached, or the
-	// connection failed (dial, TLS handshake, network error, timeout).
+	// ErrUnreachable: the LDAP server could not be reached (the TCP
+	// connection failed or timed out), or an established connection broke.
 	ErrUnreachable = errors.New("LDAP server unreachable")
+
+	// ErrTLS: the TCP connection was made but TLS failed: the server's
+	// certificate did not verify (unknown authority, wrong name, expired),
+	// the server refused StartTLS, or the handshake failed. The message
+	// names the cause.
+	ErrTLS = errors.New("TLS with the LDAP server failed")
 
 	// ErrBind: the server refused the bind (wrong name or password, locked
 	// account, TLS required, …).

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,7 +35,11 @@ func NewLDAPSource(cfg Config) (*LDAPSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &LDAPSource{cfg: cfg, tls: t, attrs: cfg.Attributes.list()}
+	attrs := cfg.Attributes.list()
+	if cfg.AdmitDisabledAccounts {
+		attrs = slices.DeleteFunc(attrs, func(a string) bool { return a == cfg.Attributes.UserAccountControl })
+	}
+	s := &LDAPSource{cfg: cfg, tls: t, attrs: attrs}
 	s.dial = func(ctx context.Context) (ldap.Client, error) { return connect(ctx, s.cfg, s.tls) }
 	return s, nil
 }
@@ -114,6 +119,13 @@ func (s *LDAPSource) toEntry(e *ldap.Entry, domains netbiosMap) (Entry, string) 
 		}
 		out.RCCEnabled = flags&int64(s.cfg.RCCOptionMask) != 0
 	}
+	if v := get(a.UserAccountControl); v != "" && !s.cfg.AdmitDisabledAccounts {
+		uac, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return Entry{}, fmt.Sprintf("%s %q is not an integer", a.UserAccountControl, v)
+		}
+		out.AccountDisabled = uac&uacAccountDisable != 0
+	}
 	// Boolean syntax is TRUE or FALSE (RFC 4517 section 3.3.3); absent
 	// means not enabled.
 	switch v := get(a.UserEnabled); strings.ToUpper(v) {
@@ -132,3 +144,8 @@ func (s *LDAPSource) toEntry(e *ldap.Entry, domains netbiosMap) (Entry, string) 
 	}
 	return out, ""
 }
+
+// uacAccountDisable is the ACCOUNTDISABLE bit of userAccountControl: "the
+// user account is disabled" ([MS-ADTS] section 2.2.16, userAccountControl
+// Bits; https://learn.microsoft.com/en-us/troubleshoot/windows-server/active-directory/useraccountcontrol-manipulate-account-properties).
+const uacAccountDisable = 0x2

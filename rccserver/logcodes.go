@@ -17,6 +17,7 @@ const (
 	CodeSessionIntervalLow LogCode = "Cs_SessionIntervalTooSmall"
 	CodeNoFeatureLicense   LogCode = "Cs_NoFeatureLicense"
 	CodeUserNotFound       LogCode = "Cs_UserNotFound"
+	CodeAccountDisabled    LogCode = "Cs_AccountDisabled" // the Windows account is disabled in AD (userAccountControl ACCOUNTDISABLE)
 	CodePrivilegeViolation LogCode = "Cs_PrivilegeViolation"
 	CodeKeepAliveFailed    LogCode = "Cs_KeepAliveFailed"
 	CodeSessionExpired     LogCode = "Cs_SessionExpired"
