@@ -91,6 +91,10 @@ type Config struct {
 	// Snapshot is a JSON file holding the last good directory, used when
 	// the source is unreachable at start. Empty: no snapshot.
 	Snapshot string `mapstructure:"snapshot"`
+	// MaxShrinkPercent refuses a refresh that returns more than this
+	// percentage fewer users than the directory has (see
+	// CacheOptions.MaxShrinkPercent). Default 50; 100 turns it off.
+	MaxShrinkPercent int `mapstructure:"max_shrink_percent"`
 
 	// TLS, when set, is used instead of a configuration built from CAFile
 	// and ServerName. For programs and tests; it has no YAML key.
@@ -193,6 +197,11 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// CacheOptions are the cache settings of c.
+func (c Config) CacheOptions() CacheOptions {
+	return CacheOptions{Refresh: c.Refresh, Snapshot: c.Snapshot, MaxShrinkPercent: c.MaxShrinkPercent}
+}
+
 // ConfigError is a configuration problem with one key.
 type ConfigError struct {
 	// Key is the full configuration key, e.g. directory.bind_dn.
@@ -228,6 +237,9 @@ func (c Config) Validate() error {
 
 	if c.Refresh > 0 && c.Refresh < time.Second {
 		bad("refresh", "%v is too short, want at least 1s (or negative for no periodic refresh)", c.Refresh)
+	}
+	if c.MaxShrinkPercent < 0 || c.MaxShrinkPercent > 100 {
+		bad("max_shrink_percent", "%d is not a percentage from 1 to 100 (0: the default %d)", c.MaxShrinkPercent, DefaultMaxShrinkPercent)
 	}
 	if c.Snapshot != "" {
 		if st, err := os.Stat(filepath.Dir(c.Snapshot)); err != nil || !st.IsDir() {

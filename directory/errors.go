@@ -45,6 +45,14 @@ var (
 	// found under CN=Partitions.
 	ErrNoNetBIOS = errors.New("NetBIOS domain name not found")
 
+	// ErrEmpty: a load returned no usable users (a filter naming an
+	// attribute the schema lacks makes AD answer success with 0 entries).
+	ErrEmpty = errors.New("directory source returned no users")
+
+	// ErrShrunk: a refresh returned far fewer users than the directory has
+	// (see CacheOptions.MaxShrinkPercent) and was refused.
+	ErrShrunk = errors.New("directory refresh refused: far fewer users than before")
+
 	// ErrSnapshot: the snapshot file could not be read or written.
 	ErrSnapshot = errors.New("directory snapshot")
 )

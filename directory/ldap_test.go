@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -653,4 +654,78 @@ func TestLDAPConcurrentLookupsDuringReload(t *testing.T) {
 		t.Errorf("Stats = %+v", st)
 	}
 	t.Logf("lookups per goroutine during 3 reloads: %v", lookups)
+}
+
+// switchSource loads from first until switched, then from second: a
+// configuration change between refreshes, as a mistyped filter would be.
+type switchSource struct {
+	first, second directory.Source
+	switched      atomic.Bool
+}
+
+func (s *switchSource) Name() string { return s.first.Name() }
+
+func (s *switchSource) Load(ctx context.Context) (directory.Batch, error) {
+	if s.switched.Load() {
+		return s.second.Load(ctx)
+	}
+	return s.first.Load(ctx)
+}
+
+// TestLDAPEmptyRefresh: a filter naming an attribute the schema lacks makes
+// AD (and slapd) answer success with 0 entries. At start that is an error;
+// on a refresh the current directory stays, the refusal is logged with its
+// code and counted.
+func TestLDAPEmptyRefresh(t *testing.T) {
+	bothPeers(t, func(t *testing.T, p peer) {
+		typo := p.config()
+		typo.Filter = "(msRTCSIP-PrimaryUserAdress=*)"
+		bad, err := directory.NewLDAPSource(typo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs logBuffer
+		c := directory.NewCache(bad, directory.CacheOptions{Refresh: -1}, zerolog.New(&logs))
+		if err := c.Start(t.Context()); !errors.Is(err, directory.ErrEmpty) {
+			t.Fatalf("Start with a filter matching nothing = %v, want ErrEmpty", err)
+		}
+		if _, err := c.LookupSIP("sip:alice@example.com"); !errors.Is(err, directory.ErrNotLoaded) {
+			t.Errorf("lookup after the empty start: %v, want ErrNotLoaded", err)
+		}
+		if !strings.Contains(logs.String(), `"code":"Cs_DirectoryEmpty"`) || !strings.Contains(logs.String(), `"level":"error"`) {
+			t.Errorf("empty start not logged as an error with its code:\n%s", logs.String())
+		}
+
+		good, err := directory.NewLDAPSource(p.config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &switchSource{first: good, second: bad}
+		logs = logBuffer{}
+		c = directory.NewCache(src, directory.CacheOptions{Refresh: -1}, zerolog.New(&logs))
+		if err := c.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		src.switched.Store(true)
+		if err := c.Reload(t.Context()); !errors.Is(err, directory.ErrEmpty) || !errors.Is(err, directory.ErrShrunk) {
+			t.Fatalf("empty refresh = %v, want ErrEmpty and ErrShrunk", err)
+		}
+		if e, err := c.LookupSIP("sip:alice@example.com"); err != nil || e.Account.SAM != "alice" {
+			t.Errorf("alice after the refused refresh: %+v, %v", e, err)
+		}
+		st := c.Stats()
+		if st.Entries != seedEntries+p.generated || st.Refused != 1 || st.Syncs != 1 || !st.Stale {
+			t.Errorf("Stats = %+v, want the old entries, 1 refused, stale", st)
+		}
+		if !strings.Contains(logs.String(), `"code":"Cs_DirectoryEmpty"`) || !strings.Contains(logs.String(), `"level":"warn"`) {
+			t.Errorf("refused refresh not logged as a warning with its code:\n%s", logs.String())
+		}
+		src.switched.Store(false)
+		if err := c.Reload(t.Context()); err != nil {
+			t.Fatalf("good refresh after the refused one: %v", err)
+		}
+		if st := c.Stats(); st.Stale || st.Syncs != 2 {
+			t.Errorf("Stats after recovery = %+v", st)
+		}
+	})
 }
