@@ -39,7 +39,7 @@ func TestReloadAfterDirectoryChange(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rccserver -reload: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "directory (6 entries)") {
+	if !strings.Contains(string(out), "directory (7 entries)") {
 		t.Fatalf("-reload output does not report the directory: %s", out)
 	}
 
