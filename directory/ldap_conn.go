@@ -1,7 +1,6 @@
 package directory
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -83,55 +81,15 @@ func loadCAFile(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// connect dials the server, upgrades to TLS if configured, and binds as
-// the service account. The TLS handshake of ldaps:// is bounded by the
-// dialer's timeout; StartTLS, which go-ldap runs without a deadline, is
-// bounded here by closing the connection.
-func connect(ctx context.Context, cfg Config, base *tls.Config) (*ldap.Conn, error) {
-	tlsCfg, verifyErr := captureVerifyError(base)
-	tlsCause := func(err error) string { return tlsCause(errors.Join(*verifyErr, err)) }
-	d := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
-	conn, err := ldap.DialURL(cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(tlsCfg))
-	if err != nil {
-		if isDialError(err) {
-			return nil, fmt.Errorf("connect to %s: %w: %w", cfg.URL, ErrUnreachable, err)
-		}
-		// ldaps://: TCP is up, the TLS handshake failed.
-		return nil, fmt.Errorf("TLS handshake with %s: %w: %s: %w", cfg.URL, ErrTLS, tlsCause(err), err)
-	}
-	conn.SetTimeout(cfg.Timeout)
-	if cfg.StartTLS {
-		if err := startTLS(ctx, conn, tlsCfg, cfg.DialTimeout); err != nil {
-			conn.Close()
-			if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-				return nil, fmt.Errorf("StartTLS with %s: %w: %s: %w", cfg.URL, ErrTLS, tlsCause(err), err)
-			}
-			return nil, fmt.Errorf("StartTLS with %s: %w: %w", cfg.URL, ErrUnreachable, err)
-		}
-	}
-	if err := bind(conn, cfg); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
-}
-
-// startTLS runs conn.StartTLS, closing the connection if it takes longer
-// than timeout or ctx ends.
-func startTLS(ctx context.Context, conn *ldap.Conn, tlsCfg *tls.Config, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	err := conn.StartTLS(tlsCfg)
-	if !stop() { // the connection was closed under StartTLS
-		return fmt.Errorf("%w (%v)", context.Cause(ctx), err)
-	}
-	return err
+// binder is the part of a connection bind needs.
+type binder interface {
+	TLSConnectionState() (tls.ConnectionState, bool)
+	Bind(user, password string) error
 }
 
 // bind does the simple bind, refusing to send the password without TLS
 // unless AllowInsecure is set.
-func bind(c ldap.Client, cfg Config) error {
+func bind(c binder, cfg Config) error {
 	if _, isTLS := c.TLSConnectionState(); !isTLS && !cfg.AllowInsecure {
 		return fmt.Errorf("bind as %q to %s: %w", cfg.BindDN, cfg.URL, ErrInsecureBind)
 	}
