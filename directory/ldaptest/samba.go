@@ -235,6 +235,10 @@ func (s *Samba) adjustConfig(path string) error {
 				"\ttls certfile = "+s.pki.certFile,
 				"\ttls cafile = "+s.pki.caFile,
 				"\tlog file = "+filepath.Join(s.dir, "samba.log"),
+				// Out of /run/samba, so that several test binaries (and a
+				// system samba) can run at once.
+				"\tpid directory = "+s.dir,
+				"\tncalrpc dir = "+filepath.Join(s.dir, "ncalrpc"),
 			)
 		}
 	}
