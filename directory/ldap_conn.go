@@ -144,13 +144,6 @@ func captureVerifyError(base *tls.Config) (*tls.Config, *error) {
 	return t, captured
 }
 
-// isDialError reports whether err is a failure to make the TCP connection
-// (refused, no route, timeout), as opposed to a TLS failure after it.
-func isDialError(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
 // tlsCause says in words why TLS failed, from the x509 error types Go's
 // verification returns (crypto/x509: UnknownAuthorityError, HostnameError,
 // CertificateInvalidError).
