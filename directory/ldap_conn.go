@@ -102,48 +102,6 @@ func bind(c binder, cfg Config) error {
 	return nil
 }
 
-// captureVerifyError returns a copy of base that verifies the server
-// certificate itself, exactly as crypto/tls would (chain to RootCAs, server
-// name, server-auth usage), and keeps the typed x509 error in *err: go-ldap's
-// StartTLS turns the handshake error into a string, which loses whether
-// the chain or the name was wrong. With InsecureSkipVerify set by the caller
-// (Config.TLS) nothing is verified, as asked.
-func captureVerifyError(base *tls.Config) (*tls.Config, *error) {
-	captured := new(error)
-	t := base.Clone()
-	if base.InsecureSkipVerify {
-		return t, captured
-	}
-	t.InsecureSkipVerify = true // verification moves into VerifyConnection
-	next := base.VerifyConnection
-	t.VerifyConnection = func(cs tls.ConnectionState) error {
-		if len(cs.PeerCertificates) == 0 {
-			return errors.New("tls: the server sent no certificate")
-		}
-		opts := x509.VerifyOptions{
-			DNSName:       base.ServerName,
-			Roots:         base.RootCAs,
-			Intermediates: x509.NewCertPool(),
-			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		if base.Time != nil {
-			opts.CurrentTime = base.Time()
-		}
-		for _, c := range cs.PeerCertificates[1:] {
-			opts.Intermediates.AddCert(c)
-		}
-		if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
-			*captured = err
-			return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
-		}
-		if next != nil {
-			return next(cs)
-		}
-		return nil
-	}
-	return t, captured
-}
-
 // tlsCause says in words why TLS failed, from the x509 error types Go's
 // verification returns (crypto/x509: UnknownAuthorityError, HostnameError,
 // CertificateInvalidError).

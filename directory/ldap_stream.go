@@ -50,11 +50,11 @@ const (
 // oidStartTLS is the StartTLS extended operation (RFC 4511 section 4.14).
 const oidStartTLS = "1.3.6.1.4.1.1466.20037"
 
-// dialStream connects as connect does: TCP, then TLS (ldaps://) or
-// StartTLS, then the bind. Errors carry the same sentinels.
-func dialStream(ctx context.Context, cfg Config, base *tls.Config) (*streamConn, error) {
-	tlsCfg, verifyErr := captureVerifyError(base)
-	cause := func(err error) string { return tlsCause(errors.Join(*verifyErr, err)) }
+// dialStream connects: TCP (ErrUnreachable when that fails), then TLS
+// (ldaps://) or StartTLS (ErrTLS naming the cause: the handshake here is
+// crypto/tls's, so its x509 errors arrive typed), then the bind (ErrBind,
+// ErrInsecureBind).
+func dialStream(ctx context.Context, cfg Config, tlsCfg *tls.Config) (*streamConn, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", cfg.URL, err)
@@ -78,14 +78,14 @@ func dialStream(ctx context.Context, cfg Config, base *tls.Config) (*streamConn,
 	}
 	if u.Scheme == "ldaps" {
 		if err := c.handshake(ctx, tlsCfg, cfg.DialTimeout); err != nil {
-			return fail(fmt.Errorf("TLS handshake with %s: %w: %s: %w", cfg.URL, ErrTLS, cause(err), err))
+			return fail(fmt.Errorf("TLS handshake with %s: %w: %s: %w", cfg.URL, ErrTLS, tlsCause(err), err))
 		}
 	} else if cfg.StartTLS {
 		if err := c.startTLS(ctx, tlsCfg, cfg.DialTimeout); err != nil {
 			if isNetworkError(err) && !isTLSError(err) {
 				return fail(fmt.Errorf("StartTLS with %s: %w: %w", cfg.URL, ErrUnreachable, err))
 			}
-			return fail(fmt.Errorf("StartTLS with %s: %w: %s: %w", cfg.URL, ErrTLS, cause(err), err))
+			return fail(fmt.Errorf("StartTLS with %s: %w: %s: %w", cfg.URL, ErrTLS, tlsCause(err), err))
 		}
 	}
 	if err := bind(c, cfg); err != nil {
@@ -446,8 +446,8 @@ func equalFold(s string, b []byte) bool {
 	return true
 }
 
-// parseControls decodes the controls of a response; go-ldap decodes each
-// (there is at most a paging control here).
+// parseControls decodes the paging control (RFC 2696) among the controls
+// of a response and skips the others.
 func parseControls(b []byte) ([]ldap.Control, error) {
 	var out []ldap.Control
 	for len(b) > 0 {
