@@ -377,6 +377,12 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		if c.NetBIOSDomain != "" {
 			e.Str("netbios_domain", c.NetBIOSDomain)
 		}
+		if c.AdmitDisabledAccounts {
+			e.Bool("admit_disabled_accounts", true)
+		}
+	}
+	if c.MaxShrinkPercent != 0 {
+		e.Int("max_shrink_percent", c.MaxShrinkPercent)
 	}
 	e.Dur("refresh", c.Refresh).Str("snapshot", c.Snapshot)
 }
