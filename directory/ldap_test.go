@@ -729,3 +729,25 @@ func TestLDAPEmptyRefresh(t *testing.T) {
 		}
 	})
 }
+
+// TestSambaBindNamesAndGlobalCatalog: AD accepts the service account as
+// DN, UPN and down-level name, and the global catalog (port 3268, with
+// StartTLS) serves the same users.
+func TestSambaBindNamesAndGlobalCatalog(t *testing.T) {
+	p := sambaPeer(t)
+	s := ldaptest.SharedSamba(t, ldaptest.SambaOptions{})
+	for _, name := range []string{p.bindDN, "svc-rcc@example.com", `EXAMPLE\svc-rcc`} {
+		cfg := p.config()
+		cfg.BindDN = name
+		c := startCache(t, cfg, zerolog.Nop())
+		if st := c.Stats(); st.Entries != seedEntries+p.generated {
+			t.Errorf("bound as %s: Stats = %+v", name, st)
+		}
+	}
+	cfg := p.config()
+	cfg.URL = s.GlobalCatalogURL()
+	c := startCache(t, cfg, zerolog.Nop())
+	if e, err := c.LookupSIP("sip:alice@example.com"); err != nil || e.Account.String() != `EXAMPLE\alice` {
+		t.Errorf("alice through the global catalog: %+v, %v", e, err)
+	}
+}
