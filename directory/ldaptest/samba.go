@@ -251,8 +251,10 @@ func (s *Samba) startSamba(ip, samba, conf string) error {
 	cmd := exec.Command(ip, "netns", "exec", s.netns, samba, "-i", "-M", "single", "-s", conf)
 	s.output = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = s.output, s.output
-	// Its own process group: Close signals samba, not the test.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group: Close signals samba, not the test. If the
+	// test binary dies without Close (a timeout panic, SIGKILL), the
+	// kernel kills samba too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("ldaptest: start samba: %w", err)
 	}
@@ -455,6 +457,13 @@ func removeStaleNamespaces(ip string) {
 			continue
 		}
 		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			// Whatever still runs in it was started by that test binary.
+			out, _ := exec.Command(ip, "netns", "pids", e.Name()).Output()
+			for _, f := range strings.Fields(string(out)) {
+				if p, err := strconv.Atoi(f); err == nil {
+					_ = syscall.Kill(p, syscall.SIGKILL)
+				}
+			}
 			_ = exec.Command(ip, "netns", "del", e.Name()).Run()
 		}
 	}
