@@ -22,7 +22,19 @@ type CacheOptions struct {
 	RetryMin, RetryMax time.Duration
 	// Clock is the time source of the refresh loop. Default: the wall clock.
 	Clock Clock
+	// MaxShrinkPercent guards against a refresh that returns far fewer
+	// users than the directory has (an unextended schema or a mistyped
+	// filter make AD answer success with 0 entries): a refresh returning
+	// fewer than (100 - MaxShrinkPercent) % of the current users is
+	// refused, the current data stays, and the refusal is logged
+	// (CodeShrunk, CodeEmpty) and counted (Stats.Refused). Default
+	// DefaultMaxShrinkPercent (50); 100 turns the guard off.
+	MaxShrinkPercent int
 }
+
+// DefaultMaxShrinkPercent is the default CacheOptions.MaxShrinkPercent: a
+// refresh may lose up to half of the users.
+const DefaultMaxShrinkPercent = 50
 
 // Cache is a Directory held in memory and loaded from a Source: fully at
 // Start, again every Refresh interval (Run) and on Reload. Each load builds
@@ -60,6 +72,9 @@ func NewCache(src Source, opts CacheOptions, log zerolog.Logger) *Cache {
 	if opts.Clock == nil {
 		opts.Clock = realClock{}
 	}
+	if opts.MaxShrinkPercent <= 0 {
+		opts.MaxShrinkPercent = DefaultMaxShrinkPercent
+	}
 	return &Cache{src: src, opts: opts, log: log.With().Str("component", "directory").Logger()}
 }
 
@@ -81,7 +96,7 @@ func New(cfg Config, log zerolog.Logger) (*Cache, error) {
 		}
 		src = s
 	}
-	return NewCache(src, CacheOptions{Refresh: cfg.Refresh, Snapshot: cfg.Snapshot}, log), nil
+	return NewCache(src, cfg.CacheOptions(), log), nil
 }
 
 // Start loads the directory from the source. If that fails and a snapshot
@@ -169,6 +184,9 @@ func (c *Cache) sync(ctx context.Context, trigger string) error {
 	ix := buildIndex(b.Entries)
 	ix.skipped = append(b.Skipped, ix.skipped...)
 	ix.loaded, ix.pages = c.opts.Clock.Now(), b.Pages
+	if err := c.guard(ix, trigger); err != nil {
+		return err
+	}
 	c.cur.Store(ix)
 	c.stats.syncs.Add(1)
 	if c.stats.lastErr.Swap(nil) != nil && trigger != "start" {
@@ -183,6 +201,47 @@ func (c *Cache) sync(ctx context.Context, trigger string) error {
 		}
 	}
 	return nil
+}
+
+// guard refuses a load that would leave the directory empty or drastically
+// smaller: with no current data (start) an empty load is an error; with
+// current data, a load with fewer than (100 - MaxShrinkPercent) % of its
+// users keeps it. A refusal counts, sets LastError (so Run retries with
+// backoff) and is logged with its code.
+func (c *Cache) guard(ix *index, trigger string) error {
+	cur := c.cur.Load()
+	have, got := 0, len(ix.entries)
+	if cur != nil {
+		have = len(cur.entries)
+	}
+	var err error
+	code := CodeEmpty
+	switch {
+	case cur == nil && got == 0:
+		err = fmt.Errorf("%w (%d objects skipped): check directory.filter, directory.base_dn and the Lync schema extension", ErrEmpty, len(ix.skipped))
+	case have > 0 && got*100 < have*(100-c.opts.MaxShrinkPercent):
+		if got > 0 {
+			code = CodeShrunk
+		}
+		err = fmt.Errorf("%w: %d users, the directory has %d (more than %d %% fewer); keeping the current data",
+			ErrShrunk, got, have, c.opts.MaxShrinkPercent)
+		if got == 0 {
+			err = fmt.Errorf("%w: %w", ErrEmpty, err)
+		}
+	default:
+		return nil
+	}
+	c.stats.refused.Add(1)
+	msg := err.Error()
+	c.stats.lastErr.Store(&msg)
+	ev := c.log.Warn()
+	if cur == nil {
+		ev = c.log.Error()
+	}
+	ev.Str("code", code).Str("source", c.src.Name()).Str("trigger", trigger).Int("entries", got).
+		Int("current_entries", have).Int("skipped", len(ix.skipped)).Int("max_shrink_percent", c.opts.MaxShrinkPercent).
+		Msg("directory load refused: it would leave the directory empty or far smaller")
+	return err
 }
 
 // logLoad logs one warning per skipped object and per shared line, then a
@@ -220,7 +279,7 @@ func (c *Cache) LookupLine(uri string) (Entry, error) {
 
 // Stats returns the counters and the state of the current data.
 func (c *Cache) Stats() Stats {
-	s := Stats{Syncs: c.stats.syncs.Load(), Failures: c.stats.failures.Load()}
+	s := Stats{Syncs: c.stats.syncs.Load(), Failures: c.stats.failures.Load(), Refused: c.stats.refused.Load()}
 	if e := c.stats.lastErr.Load(); e != nil {
 		s.Stale, s.LastError = true, *e
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -313,4 +314,58 @@ func TestCacheConcurrentLookupsDuringReload(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// TestShrinkGuard: a refresh with fewer than (100 - MaxShrinkPercent) % of
+// the current users is refused and keeps the data; one within the limit is
+// taken; 100 turns the guard off.
+func TestShrinkGuard(t *testing.T) {
+	users := func(n int) []Entry {
+		var out []Entry
+		for i := range n {
+			out = append(out, Entry{DN: fmt.Sprintf("u%d", i), SIPAddress: fmt.Sprintf("sip:u%d@example.com", i),
+				Account: Account{Domain: "EXAMPLE", SAM: fmt.Sprintf("u%d", i)}})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		percent, from, to int
+		refused           bool
+	}{
+		{0, 10, 5, false},  // default 50: half may go
+		{0, 10, 4, true},   // more than half: refused
+		{0, 10, 0, true},   // empty
+		{20, 10, 8, false}, // 20 % fewer: at the limit
+		{20, 10, 7, true},
+		{100, 10, 0, false}, // guard off
+	} {
+		src := &memSource{entries: users(tc.from)}
+		var logs bytes.Buffer
+		c := NewCache(src, CacheOptions{Refresh: -1, MaxShrinkPercent: tc.percent}, zerolog.New(&logs))
+		if err := c.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		src.set(nil, users(tc.to)...)
+		if tc.to == 0 {
+			src.entries = nil
+		}
+		err := c.Reload(t.Context())
+		st := c.Stats()
+		if tc.refused {
+			if !errors.Is(err, ErrShrunk) || st.Entries != tc.from || st.Refused != 1 {
+				t.Errorf("%d%% %d->%d: %v, Stats %+v; want refused, %d entries kept", tc.percent, tc.from, tc.to, err, st, tc.from)
+			}
+			code := CodeShrunk
+			if tc.to == 0 {
+				code = CodeEmpty
+			}
+			if !strings.Contains(logs.String(), `"code":"`+code+`"`) {
+				t.Errorf("%d%% %d->%d: no %s in the log:\n%s", tc.percent, tc.from, tc.to, code, logs.String())
+			}
+			continue
+		}
+		if err != nil || st.Entries != tc.to || st.Refused != 0 {
+			t.Errorf("%d%% %d->%d: %v, Stats %+v; want taken", tc.percent, tc.from, tc.to, err, st)
+		}
+	}
 }

@@ -75,6 +75,10 @@ type Config struct {
 	// RCCOptionMask is the msRTCSIP-OptionFlags bit(s) meaning "remote call
 	// control enabled". Default 16.
 	RCCOptionMask uint32 `mapstructure:"rcc_option_mask"`
+	// AdmitDisabledAccounts stops reading userAccountControl, so accounts
+	// disabled in AD (ACCOUNTDISABLE) are admitted when their Lync
+	// attributes allow. Default false: a disabled account is refused.
+	AdmitDisabledAccounts bool `mapstructure:"admit_disabled_accounts"`
 	// DialTimeout bounds connecting, including the TLS handshake. Default 10s.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
 	// Timeout bounds each LDAP operation (bind, one page of a search).
@@ -87,6 +91,10 @@ type Config struct {
 	// Snapshot is a JSON file holding the last good directory, used when
 	// the source is unreachable at start. Empty: no snapshot.
 	Snapshot string `mapstructure:"snapshot"`
+	// MaxShrinkPercent refuses a refresh that returns more than this
+	// percentage fewer users than the directory has (see
+	// CacheOptions.MaxShrinkPercent). Default 50; 100 turns it off.
+	MaxShrinkPercent int `mapstructure:"max_shrink_percent"`
 
 	// TLS, when set, is used instead of a configuration built from CAFile
 	// and ServerName. For programs and tests; it has no YAML key.
@@ -105,6 +113,9 @@ type Attributes struct {
 	LineServer     string `mapstructure:"line_server"`      // msRTCSIP-LineServer
 	OptionFlags    string `mapstructure:"option_flags"`     // msRTCSIP-OptionFlags
 	UserEnabled    string `mapstructure:"user_enabled"`     // msRTCSIP-UserEnabled
+	// UserAccountControl is userAccountControl, whose ACCOUNTDISABLE bit
+	// marks a disabled Windows account.
+	UserAccountControl string `mapstructure:"user_account_control"`
 }
 
 // DefaultAttributes are the Active Directory attribute names, with the Lync
@@ -119,6 +130,8 @@ var DefaultAttributes = Attributes{
 	LineServer:     "msRTCSIP-LineServer",
 	OptionFlags:    "msRTCSIP-OptionFlags",
 	UserEnabled:    "msRTCSIP-UserEnabled",
+	// [MS-ADA3] User-Account-Control; bits in [MS-ADTS] section 2.2.16.
+	UserAccountControl: "userAccountControl",
 }
 
 // fields lists the attributes with their config keys.
@@ -127,6 +140,7 @@ func (a Attributes) fields() []struct{ key, name string } {
 		{"sip_address", a.SIPAddress}, {"sam_account_name", a.SAMAccountName}, {"upn", a.UPN},
 		{"display_name", a.DisplayName}, {"telephone", a.Telephone}, {"line", a.Line},
 		{"line_server", a.LineServer}, {"option_flags", a.OptionFlags}, {"user_enabled", a.UserEnabled},
+		{"user_account_control", a.UserAccountControl},
 	}
 }
 
@@ -163,6 +177,7 @@ func (c Config) WithDefaults() Config {
 	def(&a.LineServer, d.LineServer)
 	def(&a.OptionFlags, d.OptionFlags)
 	def(&a.UserEnabled, d.UserEnabled)
+	def(&a.UserAccountControl, d.UserAccountControl)
 	def(&c.Filter, "("+c.Attributes.SIPAddress+"=*)")
 	if c.PageSize == 0 {
 		c.PageSize = DefaultPageSize
@@ -180,6 +195,11 @@ func (c Config) WithDefaults() Config {
 		c.Refresh = DefaultRefresh
 	}
 	return c
+}
+
+// CacheOptions are the cache settings of c.
+func (c Config) CacheOptions() CacheOptions {
+	return CacheOptions{Refresh: c.Refresh, Snapshot: c.Snapshot, MaxShrinkPercent: c.MaxShrinkPercent}
 }
 
 // ConfigError is a configuration problem with one key.
@@ -217,6 +237,9 @@ func (c Config) Validate() error {
 
 	if c.Refresh > 0 && c.Refresh < time.Second {
 		bad("refresh", "%v is too short, want at least 1s (or negative for no periodic refresh)", c.Refresh)
+	}
+	if c.MaxShrinkPercent < 0 || c.MaxShrinkPercent > 100 {
+		bad("max_shrink_percent", "%d is not a percentage from 1 to 100 (0: the default %d)", c.MaxShrinkPercent, DefaultMaxShrinkPercent)
 	}
 	if c.Snapshot != "" {
 		if st, err := os.Stat(filepath.Dir(c.Snapshot)); err != nil || !st.IsDir() {
@@ -354,6 +377,12 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		if c.NetBIOSDomain != "" {
 			e.Str("netbios_domain", c.NetBIOSDomain)
 		}
+		if c.AdmitDisabledAccounts {
+			e.Bool("admit_disabled_accounts", true)
+		}
+	}
+	if c.MaxShrinkPercent != 0 {
+		e.Int("max_shrink_percent", c.MaxShrinkPercent)
 	}
 	e.Dur("refresh", c.Refresh).Str("snapshot", c.Snapshot)
 }

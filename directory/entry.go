@@ -30,6 +30,10 @@ type Entry struct {
 	RCCEnabled bool `json:"rcc_enabled"`
 	// Enabled is msRTCSIP-UserEnabled: the user is enabled for Lync at all.
 	Enabled bool `json:"enabled"`
+	// AccountDisabled: the Windows account is disabled, the ACCOUNTDISABLE
+	// bit (0x2) of userAccountControl is set. Such a user is not admitted,
+	// whatever the Lync attributes say (see Config.AdmitDisabledAccounts).
+	AccountDisabled bool `json:"account_disabled,omitempty"`
 }
 
 // Account is a Windows domain account: the NetBIOS domain name and the

@@ -23,9 +23,15 @@ var (
 	// and AllowInsecure is not set.
 	ErrInsecureBind = errors.New("refusing simple bind without TLS (use ldaps:// or start_tls)")
 
-	// ErrUnreachable: the LDAP server could not be reached, or the
-	// connection failed (dial, TLS handshake, network error, timeout).
+	// ErrUnreachable: the LDAP server could not be reached (the TCP
+	// connection failed or timed out), or an established connection broke.
 	ErrUnreachable = errors.New("LDAP server unreachable")
+
+	// ErrTLS: the TCP connection was made but TLS failed: the server's
+	// certificate did not verify (unknown authority, wrong name, expired),
+	// the server refused StartTLS, or the handshake failed. The message
+	// names the cause.
+	ErrTLS = errors.New("TLS with the LDAP server failed")
 
 	// ErrBind: the server refused the bind (wrong name or password, locked
 	// account, TLS required, …).
@@ -38,6 +44,14 @@ var (
 	// ErrNoNetBIOS: the NetBIOS domain name is neither configured nor
 	// found under CN=Partitions.
 	ErrNoNetBIOS = errors.New("NetBIOS domain name not found")
+
+	// ErrEmpty: a load returned no usable users (a filter naming an
+	// attribute the schema lacks makes AD answer success with 0 entries).
+	ErrEmpty = errors.New("directory source returned no users")
+
+	// ErrShrunk: a refresh returned far fewer users than the directory has
+	// (see CacheOptions.MaxShrinkPercent) and was refused.
+	ErrShrunk = errors.New("directory refresh refused: far fewer users than before")
 
 	// ErrSnapshot: the snapshot file could not be read or written.
 	ErrSnapshot = errors.New("directory snapshot")

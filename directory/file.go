@@ -33,6 +33,8 @@ type fileUser struct {
 	// RCCEnabled and Enabled default to true: the file lists RCC users.
 	RCCEnabled *bool `yaml:"rcc_enabled"`
 	Enabled    *bool `yaml:"enabled"`
+	// AccountDisabled marks a disabled Windows account (default false).
+	AccountDisabled bool `yaml:"account_disabled"`
 }
 
 // FileSource loads users from a YAML file, read again on every Load (so a
@@ -83,16 +85,17 @@ func parseFile(name string, data []byte) (Batch, error) {
 	b := Batch{Entries: make([]Entry, 0, len(doc.Users))}
 	for i, u := range doc.Users {
 		e := Entry{
-			DN:            u.DN,
-			SIPAddress:    u.SIPAddress,
-			Account:       u.Account,
-			UPN:           u.UPN,
-			DisplayName:   u.DisplayName,
-			Telephone:     u.Telephone,
-			LineURI:       u.LineURI,
-			LineServerURI: u.LineServerURI,
-			RCCEnabled:    u.RCCEnabled == nil || *u.RCCEnabled,
-			Enabled:       u.Enabled == nil || *u.Enabled,
+			DN:              u.DN,
+			SIPAddress:      u.SIPAddress,
+			Account:         u.Account,
+			UPN:             u.UPN,
+			DisplayName:     u.DisplayName,
+			Telephone:       u.Telephone,
+			LineURI:         u.LineURI,
+			LineServerURI:   u.LineServerURI,
+			RCCEnabled:      u.RCCEnabled == nil || *u.RCCEnabled,
+			Enabled:         u.Enabled == nil || *u.Enabled,
+			AccountDisabled: u.AccountDisabled,
 		}
 		if e.DN == "" {
 			e.DN = name + "#" + strconv.Itoa(i+1)

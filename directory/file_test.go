@@ -32,8 +32,11 @@ func TestFileDirectory(t *testing.T) {
 	if err != nil || bob.Account.String() != `EXAMPLE\bob` || !bob.RCCEnabled || !bob.Enabled {
 		t.Errorf("bob (defaults) = %+v, %v", bob, err)
 	}
-	if carol, err := c.LookupSIP("carol@example.com"); err != nil || carol.RCCEnabled {
-		t.Errorf("carol = %+v, %v; want RCC disabled", carol, err)
+	if carol, err := c.LookupSIP("carol@example.com"); err != nil || carol.RCCEnabled || !carol.AccountDisabled {
+		t.Errorf("carol = %+v, %v; want RCC disabled and the account disabled", carol, err)
+	}
+	if alice.AccountDisabled || bob.AccountDisabled {
+		t.Errorf("account_disabled defaults to true: alice %v bob %v", alice.AccountDisabled, bob.AccountDisabled)
 	}
 	for _, miss := range []string{"sip:nobody@example.com", "sip:badline@example.com"} {
 		if _, err := c.LookupSIP(miss); !errors.Is(err, directory.ErrNotFound) {

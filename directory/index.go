@@ -50,18 +50,20 @@ func buildIndex(candidates []Entry) *index {
 	}
 
 	// Pass 1: per-entry checks, and who uses each SIP address (first user
-	// in first, all users of shared addresses in dups).
-	valid := make([]bool, len(candidates))
-	first := make(map[string]int, len(candidates))
+	// in first, all users of shared addresses in dups). keys holds each
+	// valid entry's normalised SIP address ("" for invalid ones), computed
+	// once.
+	keys := make([]string, len(candidates))
+	first := ix.bySIP // becomes bySIP in pass 2
 	var dups map[string][]int
 	for i := range candidates {
 		e := &candidates[i]
-		if reason := checkEntry(e); reason != "" {
+		k := NormalizeSIPAddress(e.SIPAddress)
+		if reason := checkEntry(e, k); reason != "" {
 			ix.skipped = append(ix.skipped, Skip{DN: e.DN, Reason: reason})
 			continue
 		}
-		valid[i] = true
-		k := NormalizeSIPAddress(e.SIPAddress)
+		keys[i] = k
 		j, seen := first[k]
 		if !seen {
 			first[k] = i
@@ -76,16 +78,19 @@ func buildIndex(candidates []Entry) *index {
 		dups[k] = append(dups[k], i)
 	}
 
-	// Pass 2: keep entries whose SIP address is unique.
+	// Pass 2: keep entries whose SIP address is unique, re-pointing their
+	// key from the candidate to the kept entry (an update of an existing
+	// key, cheaper than filling a second map).
 	for i := range candidates {
-		if !valid[i] {
+		k := keys[i]
+		if k == "" {
 			continue
 		}
 		e := candidates[i]
-		k := NormalizeSIPAddress(e.SIPAddress)
 		if h := dups[k]; len(h) > 1 {
 			ix.skipped = append(ix.skipped, Skip{DN: e.DN, Reason: fmt.Sprintf(
 				"duplicate SIP address %s, also on %s", e.SIPAddress, otherDNs(candidates, h, i))})
+			delete(ix.bySIP, k)
 			continue
 		}
 		ix.bySIP[k] = len(ix.entries)
@@ -93,7 +98,7 @@ func buildIndex(candidates []Entry) *index {
 	}
 
 	// Pass 3: lines, grouped by normalised form.
-	ix.byLine = make(map[string]int, len(ix.entries))
+	ix.byLine = map[string]int{} // lines not stored in normal form only
 	ix.byLineN = make(map[string]int, len(ix.entries))
 	var shared map[string][]int
 	for i := range ix.entries {
@@ -105,7 +110,11 @@ func buildIndex(candidates []Entry) *index {
 		j, seen := ix.byLineN[n]
 		if !seen {
 			ix.byLineN[n] = i
-			ix.byLine[line] = i
+			if line != n {
+				// Only lines not stored in normal form need the exact
+				// map: a lookup of a normal line finds it in byLineN.
+				ix.byLine[line] = i
+			}
 			continue
 		}
 		if shared == nil {
@@ -129,9 +138,10 @@ func buildIndex(candidates []Entry) *index {
 	return ix
 }
 
-// checkEntry returns why e cannot be used, or "".
-func checkEntry(e *Entry) string {
-	if err := validSIPAddress(e.SIPAddress); err != nil {
+// checkEntry returns why e cannot be used, or "". key is
+// NormalizeSIPAddress(e.SIPAddress).
+func checkEntry(e *Entry, key string) string {
+	if err := validSIPKey(e.SIPAddress, key); err != nil {
 		return err.Error()
 	}
 	if e.Account.SAM == "" {

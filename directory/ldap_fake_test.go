@@ -161,7 +161,7 @@ func withFakeConn(t *testing.T, cfg Config, f *fakeLDAP) *LDAPSource {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.dial = func(context.Context) (ldap.Client, error) { return f, nil }
+	s.dial = func(context.Context) (ldapConn, error) { return f, nil }
 	return s
 }
 

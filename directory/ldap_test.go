@@ -1,17 +1,29 @@
 package directory_test
 
-// Integration tests against a real slapd (directory/ldaptest): TLS, binds,
-// paging under a server size limit, refresh, outages, snapshot, bad data.
+// Integration tests against real servers (directory/ldaptest): slapd with
+// an AD-like schema, and where both apply a Samba AD DC (see peers_test.go):
+// TLS, binds, paging under a server size limit, refresh, outages, snapshot,
+// bad data, disabled accounts.
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,9 +58,10 @@ func seeded(t *testing.T, extra ...string) *ldaptest.Server {
 	return ldaptest.Start(t, ldaptest.Options{LDIF: append([]string{"testdata/seed.ldif"}, extra...)})
 }
 
-func TestLDAPLookups(t *testing.T) {
-	s := seeded(t)
-	c := startCache(t, ldapConfig(s), zerolog.New(zerolog.NewTestWriter(t)))
+func TestLDAPLookups(t *testing.T) { bothPeers(t, testLookups) }
+
+func testLookups(t *testing.T, p peer) {
+	c := startCache(t, p.config(), zerolog.New(zerolog.NewTestWriter(t)))
 
 	alice, err := c.LookupSIP("sip:alice@example.com")
 	want := directory.Entry{
@@ -57,8 +70,8 @@ func TestLDAPLookups(t *testing.T) {
 		DisplayName: "Alice Example", Telephone: "+1 317 555 1010", LineURI: "tel:+13175551010",
 		LineServerURI: "sip:rcc@rcc.example.com", RCCEnabled: true, Enabled: true,
 	}
-	// slapd returns DNs with lower-case attribute types (cn=…,dc=…);
-	// DNs compare case-insensitively.
+	// slapd returns DNs with lower-case attribute types (cn=…,dc=…), Samba
+	// as AD stores them (CN=…,DC=…); DNs compare case-insensitively.
 	if strings.EqualFold(alice.DN, want.DN) {
 		want.DN = alice.DN
 	}
@@ -139,16 +152,39 @@ func TestLDAPLookups(t *testing.T) {
 		}
 	})
 
-	if st := c.Stats(); st.Entries != 6 || st.Skipped != 0 || st.Syncs != 1 || st.Pages != 1 {
-		t.Errorf("Stats = %+v", st)
+	if st := c.Stats(); st.Entries != seedEntries+p.generated || st.Skipped != 0 || st.Syncs != 1 || st.Pages != 1 {
+		t.Errorf("Stats = %+v, want %d entries", st, seedEntries+p.generated)
 	}
+}
+
+// TestLDAPAccountDisabled: judy's Windows account is disabled
+// (userAccountControl 546, ACCOUNTDISABLE) while her Lync attributes enable
+// RCC: the entry says so, unless admit_disabled_accounts is set.
+func TestLDAPAccountDisabled(t *testing.T) {
+	bothPeers(t, func(t *testing.T, p peer) {
+		c := startCache(t, p.config(), zerolog.Nop())
+		judy, err := c.LookupSIP("sip:judy@example.com")
+		if err != nil || !judy.AccountDisabled || !judy.RCCEnabled || !judy.Enabled {
+			t.Errorf("judy = %+v, %v; want AccountDisabled with RCC and Lync enabled", judy, err)
+		}
+		if alice, err := c.LookupSIP("sip:alice@example.com"); err != nil || alice.AccountDisabled {
+			t.Errorf("alice = %+v, %v; want an enabled account", alice, err)
+		}
+		cfg := p.config()
+		cfg.AdmitDisabledAccounts = true
+		c = startCache(t, cfg, zerolog.Nop())
+		if judy, err := c.LookupSIP("sip:judy@example.com"); err != nil || judy.AccountDisabled {
+			t.Errorf("judy with admit_disabled_accounts = %+v, %v", judy, err)
+		}
+	})
 }
 
 // TestLDAPNetBIOSFromConfig: a configured NetBIOS name wins over the
 // crossRef, and the RCC mask is configurable.
-func TestLDAPNetBIOSFromConfig(t *testing.T) {
-	s := seeded(t)
-	cfg := ldapConfig(s)
+func TestLDAPNetBIOSFromConfig(t *testing.T) { bothPeers(t, testNetBIOSFromConfig) }
+
+func testNetBIOSFromConfig(t *testing.T, p peer) {
+	cfg := p.config()
 	cfg.NetBIOSDomain = "CORP"
 	cfg.RCCOptionMask = 256 // enhanced presence, to prove the mask is used
 	c := startCache(t, cfg, zerolog.Nop())
@@ -185,31 +221,44 @@ func TestLDAPPaging(t *testing.T) {
 	}
 }
 
-func TestLDAPRefreshSeesChanges(t *testing.T) {
-	s := seeded(t)
-	c := startCache(t, ldapConfig(s), zerolog.Nop())
+func TestLDAPRefreshSeesChanges(t *testing.T) { bothPeers(t, testRefreshSeesChanges) }
+
+// testRefreshSeesChanges adds two users and deletes one of them: a reload
+// sees both changes. (The shared Samba ends as it began.)
+func testRefreshSeesChanges(t *testing.T, p peer) {
+	c := startCache(t, p.config(), zerolog.Nop())
 	ivan := ldaptest.User{CN: "Ivan New", SAMAccountName: "ivan", SIPAddress: "sip:ivan@example.com",
 		Line: "tel:+13175551090", OptionFlags: 16}
+	kim := ldaptest.User{CN: "Kim New", SAMAccountName: "kim", SIPAddress: "sip:kim@example.com",
+		Line: "tel:+13175551091", OptionFlags: 16}
 	if _, err := c.LookupSIP("sip:ivan@example.com"); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("ivan before he exists: %v", err)
 	}
-	s.AddUser(ivan)
-	s.DeleteUser("CN=Bob Example,CN=Users,DC=example,DC=com")
-	// The cache does not change until it reloads.
-	if _, err := c.LookupSIP("sip:bob@example.com"); err != nil {
-		t.Fatalf("bob before the reload: %v", err)
-	}
+	ivanDN := p.addUser(ivan)
+	kimDN := p.addUser(kim)
+	defer p.deleteUser(kimDN)
 	if err := c.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if e, err := c.LookupLine("tel:+13175551090"); err != nil || e.Account.String() != `EXAMPLE\ivan` {
 		t.Errorf("ivan after reload: %+v, %v", e, err)
 	}
-	if _, err := c.LookupSIP("sip:bob@example.com"); !errors.Is(err, directory.ErrNotFound) {
-		t.Errorf("bob after reload: %v, want ErrNotFound", err)
+	p.deleteUser(ivanDN)
+	// The cache does not change until it reloads.
+	if _, err := c.LookupSIP("sip:ivan@example.com"); err != nil {
+		t.Fatalf("ivan before the second reload: %v", err)
 	}
-	if st := c.Stats(); st.Syncs != 2 || st.Entries != 6 {
-		t.Errorf("Stats = %+v", st)
+	if err := c.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.LookupSIP("sip:ivan@example.com"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("ivan after reload: %v, want ErrNotFound", err)
+	}
+	if e, err := c.LookupSIP("sip:kim@example.com"); err != nil || e.LineURI != kim.Line {
+		t.Errorf("kim after reload: %+v, %v", e, err)
+	}
+	if st, want := c.Stats(), seedEntries+p.generated+1; st.Syncs != 3 || st.Entries != want {
+		t.Errorf("Stats = %+v, want 3 syncs, %d entries", st, want)
 	}
 }
 
@@ -228,7 +277,7 @@ func TestLDAPOutage(t *testing.T) {
 	if e, err := c.LookupSIP("sip:alice@example.com"); err != nil || e.LineURI != "tel:+13175551010" {
 		t.Errorf("lookup with slapd down: %+v, %v", e, err)
 	}
-	if st := c.Stats(); st.Failures != 1 || !st.Stale || st.Entries != 6 {
+	if st := c.Stats(); st.Failures != 1 || !st.Stale || st.Entries != seedEntries {
 		t.Errorf("Stats while down = %+v", st)
 	}
 
@@ -295,7 +344,7 @@ func TestLDAPStartFromSnapshot(t *testing.T) {
 	if e, err := c.LookupLine("tel:+13175551020"); err != nil || e.Account.SAM != "bob" {
 		t.Errorf("bob's line from the snapshot: %+v, %v", e, err)
 	}
-	if st := c.Stats(); !st.FromSnapshot || st.Entries != 6 || st.Failures != 1 {
+	if st := c.Stats(); !st.FromSnapshot || st.Entries != seedEntries || st.Failures != 1 {
 		t.Errorf("Stats = %+v", st)
 	}
 	out := logs.String()
@@ -304,9 +353,10 @@ func TestLDAPStartFromSnapshot(t *testing.T) {
 	}
 }
 
-func TestLDAPWrongPassword(t *testing.T) {
-	s := seeded(t)
-	cfg := ldapConfig(s)
+func TestLDAPWrongPassword(t *testing.T) { bothPeers(t, testWrongPassword) }
+
+func testWrongPassword(t *testing.T, p peer) {
+	cfg := p.config()
 	cfg.BindPassword = "wrong-Secret-42"
 	var logs logBuffer
 	c, err := directory.New(cfg, zerolog.New(&logs))
@@ -318,7 +368,7 @@ func TestLDAPWrongPassword(t *testing.T) {
 		t.Fatalf("Start = %v, want ErrBind", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"bind", s.BindDN, "Invalid Credentials"} {
+	for _, want := range []string{"bind", p.bindDN, "Invalid Credentials"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
@@ -357,41 +407,131 @@ func TestLDAPPlainBind(t *testing.T) {
 	if err := c.Start(t.Context()); !errors.Is(err, directory.ErrBind) || !strings.Contains(err.Error(), "Confidentiality Required") {
 		t.Errorf("plain bind to a TLS-only server = %v", err)
 	}
+
+	// Samba (like AD with LDAP signing required, the default since Samba
+	// 4.4) refuses a simple bind without TLS with strongerAuthRequired (8).
+	cfg = sambaPeer(t).config()
+	cfg.StartTLS, cfg.AllowInsecure = false, true
+	c, err = directory.New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(t.Context()); !errors.Is(err, directory.ErrBind) || !strings.Contains(err.Error(), "Strong Auth Required") {
+		t.Errorf("plain bind to Samba = %v, want ErrBind with Strong Auth Required", err)
+	}
 }
 
-func TestLDAPTLS(t *testing.T) {
-	s := seeded(t)
+func TestLDAPTLS(t *testing.T) { bothPeers(t, testTLS) }
 
+// testTLS: LDAPS and StartTLS work with the right CA; every TLS failure is
+// ErrTLS (never ErrUnreachable, the TCP connection worked) and names its
+// cause.
+func testTLS(t *testing.T, p peer) {
 	t.Run("ldaps", func(t *testing.T) {
-		cfg := ldapConfig(s)
-		cfg.URL, cfg.StartTLS = s.LDAPSURL(), false
+		cfg := p.config()
+		cfg.URL, cfg.StartTLS = p.ldapsURL, false
 		c := startCache(t, cfg, zerolog.Nop())
-		if st := c.Stats(); st.Entries != 6 {
+		if st := c.Stats(); st.Entries != seedEntries+p.generated {
 			t.Errorf("Stats = %+v", st)
 		}
 	})
 	t.Run("tls config", func(t *testing.T) {
-		cfg := ldapConfig(s)
+		cfg := p.config()
 		cfg.CAFile = ""
-		cfg.TLS = &tls.Config{RootCAs: s.CAPool(), MinVersion: tls.VersionTLS12}
+		cfg.TLS = &tls.Config{RootCAs: p.caPool, MinVersion: tls.VersionTLS12}
 		startCache(t, cfg, zerolog.Nop())
 	})
-	for name, change := range map[string]func(*directory.Config){
-		"unknown CA":       func(c *directory.Config) { c.CAFile = "" }, // system roots do not know the test CA
-		"wrong name":       func(c *directory.Config) { c.ServerName = "dc1.example.com" },
-		"ldaps unknown CA": func(c *directory.Config) { c.URL, c.StartTLS, c.CAFile = s.LDAPSURL(), false, "" },
+	for _, tc := range []struct {
+		name   string
+		change func(*directory.Config)
+		want   []string
+	}{
+		// The system roots do not know the test CA.
+		{"unknown CA", func(c *directory.Config) { c.CAFile = "" },
+			[]string{"does not lead to a trusted CA", "ldaptest", "certificate signed by unknown authority"}},
+		{"wrong name", func(c *directory.Config) { c.ServerName = "wrong.example.com" },
+			[]string{`not valid for the name "wrong.example.com"`, "127.0.0.1", "localhost"}},
+		{"ldaps unknown CA", func(c *directory.Config) { c.URL, c.StartTLS, c.CAFile = p.ldapsURL, false, "" },
+			[]string{"TLS handshake with", "does not lead to a trusted CA"}},
+		{"ldaps wrong name", func(c *directory.Config) { c.URL, c.StartTLS, c.ServerName = p.ldapsURL, false, "wrong.example.com" },
+			[]string{`not valid for the name "wrong.example.com"`}},
+		{"TLS to a plain port", func(c *directory.Config) { c.URL, c.StartTLS = strings.Replace(p.url, "ldap:", "ldaps:", 1), false },
+			[]string{"closed the connection during the TLS handshake"}},
 	} {
-		t.Run(name, func(t *testing.T) {
-			cfg := ldapConfig(s)
-			change(&cfg)
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := p.config()
+			tc.change(&cfg)
 			c, err := directory.New(cfg, zerolog.Nop())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Start(t.Context()); !errors.Is(err, directory.ErrUnreachable) || !strings.Contains(err.Error(), "certificate") {
-				t.Errorf("Start = %v, want a certificate error (ErrUnreachable)", err)
+			err = c.Start(t.Context())
+			if !errors.Is(err, directory.ErrTLS) || errors.Is(err, directory.ErrUnreachable) {
+				t.Fatalf("Start = %v, want ErrTLS and not ErrUnreachable", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
 			}
 		})
+	}
+}
+
+// TestLDAPCAFileErrors: a CA file Go cannot parse is reported with Go's
+// reason, not as "no PEM certificate".
+func TestLDAPCAFileErrors(t *testing.T) {
+	s := seeded(t)
+	dir := t.TempDir()
+	negative := filepath.Join(dir, "negative-serial.pem")
+	writeNegativeSerialCert(t, negative)
+	empty := filepath.Join(dir, "empty.pem")
+	if err := os.WriteFile(empty, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file string
+		want string
+	}{
+		{negative, "certificate 1 in " + negative + " cannot be parsed: x509: negative serial number"},
+		{empty, "no PEM certificate"},
+	} {
+		cfg := ldapConfig(s)
+		cfg.CAFile = tc.file
+		_, err := directory.New(cfg, zerolog.Nop())
+		var ce *directory.ConfigError
+		if !errors.As(err, &ce) || ce.Key != "directory.ca_file" || !errors.Is(err, directory.ErrTLS) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New with ca_file %s = %v, want a directory.ca_file error saying %q", filepath.Base(tc.file), err, tc.want)
+		}
+	}
+}
+
+// writeNegativeSerialCert writes a self-signed certificate whose serial
+// number is negative, as Samba's self-made certificate has in about half of
+// its provisions: x509.CreateCertificate refuses a negative serial, so
+// the test makes one with serial 0x7f and flips that byte to 0x81 (-127)
+// in the DER. The signature no longer matches, which does not matter:
+// parsing fails first.
+func writeNegativeSerialCert(t *testing.T, path string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x7f), Subject: pkix.Name{CommonName: "dc1.example.com"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// tbsCertificate: SEQUENCE, [0] version (a0 03 02 01 02), serial INTEGER 02 01 7f.
+	i := bytes.Index(der, []byte{0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x7f})
+	if i < 0 {
+		t.Fatal("serial number not found in the DER")
+	}
+	der[i+7] = 0x81
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -459,10 +599,10 @@ func TestLDAPBadData(t *testing.T) {
 	}
 
 	st := c.Stats()
-	if st.Skipped != len(skipped) || st.Entries != 8 {
-		t.Errorf("Stats = %+v, want %d skipped and 8 entries", st, len(skipped))
+	if st.Skipped != len(skipped) || st.Entries != seedEntries+2 {
+		t.Errorf("Stats = %+v, want %d skipped and %d entries", st, len(skipped), seedEntries+2)
 	}
-	if !strings.Contains(logs.String(), fmt.Sprintf(`"entries":8,"skipped":%d`, len(skipped))) {
+	if !strings.Contains(logs.String(), fmt.Sprintf(`"entries":%d,"skipped":%d`, seedEntries+2, len(skipped))) {
 		t.Errorf("summary line missing:\n%s", logs.String())
 	}
 	if got := len(c.Skipped()); got != len(skipped) {
@@ -514,4 +654,100 @@ func TestLDAPConcurrentLookupsDuringReload(t *testing.T) {
 		t.Errorf("Stats = %+v", st)
 	}
 	t.Logf("lookups per goroutine during 3 reloads: %v", lookups)
+}
+
+// switchSource loads from first until switched, then from second: a
+// configuration change between refreshes, as a mistyped filter would be.
+type switchSource struct {
+	first, second directory.Source
+	switched      atomic.Bool
+}
+
+func (s *switchSource) Name() string { return s.first.Name() }
+
+func (s *switchSource) Load(ctx context.Context) (directory.Batch, error) {
+	if s.switched.Load() {
+		return s.second.Load(ctx)
+	}
+	return s.first.Load(ctx)
+}
+
+// TestLDAPEmptyRefresh: a filter naming an attribute the schema lacks makes
+// AD (and slapd) answer success with 0 entries. At start that is an error;
+// on a refresh the current directory stays, the refusal is logged with its
+// code and counted.
+func TestLDAPEmptyRefresh(t *testing.T) {
+	bothPeers(t, func(t *testing.T, p peer) {
+		typo := p.config()
+		typo.Filter = "(msRTCSIP-PrimaryUserAdress=*)"
+		bad, err := directory.NewLDAPSource(typo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs logBuffer
+		c := directory.NewCache(bad, directory.CacheOptions{Refresh: -1}, zerolog.New(&logs))
+		if err := c.Start(t.Context()); !errors.Is(err, directory.ErrEmpty) {
+			t.Fatalf("Start with a filter matching nothing = %v, want ErrEmpty", err)
+		}
+		if _, err := c.LookupSIP("sip:alice@example.com"); !errors.Is(err, directory.ErrNotLoaded) {
+			t.Errorf("lookup after the empty start: %v, want ErrNotLoaded", err)
+		}
+		if !strings.Contains(logs.String(), `"code":"Cs_DirectoryEmpty"`) || !strings.Contains(logs.String(), `"level":"error"`) {
+			t.Errorf("empty start not logged as an error with its code:\n%s", logs.String())
+		}
+
+		good, err := directory.NewLDAPSource(p.config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &switchSource{first: good, second: bad}
+		logs = logBuffer{}
+		c = directory.NewCache(src, directory.CacheOptions{Refresh: -1}, zerolog.New(&logs))
+		if err := c.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		src.switched.Store(true)
+		if err := c.Reload(t.Context()); !errors.Is(err, directory.ErrEmpty) || !errors.Is(err, directory.ErrShrunk) {
+			t.Fatalf("empty refresh = %v, want ErrEmpty and ErrShrunk", err)
+		}
+		if e, err := c.LookupSIP("sip:alice@example.com"); err != nil || e.Account.SAM != "alice" {
+			t.Errorf("alice after the refused refresh: %+v, %v", e, err)
+		}
+		st := c.Stats()
+		if st.Entries != seedEntries+p.generated || st.Refused != 1 || st.Syncs != 1 || !st.Stale {
+			t.Errorf("Stats = %+v, want the old entries, 1 refused, stale", st)
+		}
+		if !strings.Contains(logs.String(), `"code":"Cs_DirectoryEmpty"`) || !strings.Contains(logs.String(), `"level":"warn"`) {
+			t.Errorf("refused refresh not logged as a warning with its code:\n%s", logs.String())
+		}
+		src.switched.Store(false)
+		if err := c.Reload(t.Context()); err != nil {
+			t.Fatalf("good refresh after the refused one: %v", err)
+		}
+		if st := c.Stats(); st.Stale || st.Syncs != 2 {
+			t.Errorf("Stats after recovery = %+v", st)
+		}
+	})
+}
+
+// TestSambaBindNamesAndGlobalCatalog: AD accepts the service account as
+// DN, UPN and down-level name, and the global catalog (port 3268, with
+// StartTLS) serves the same users.
+func TestSambaBindNamesAndGlobalCatalog(t *testing.T) {
+	p := sambaPeer(t)
+	s := ldaptest.SharedSamba(t, ldaptest.SambaOptions{})
+	for _, name := range []string{p.bindDN, "svc-rcc@example.com", `EXAMPLE\svc-rcc`} {
+		cfg := p.config()
+		cfg.BindDN = name
+		c := startCache(t, cfg, zerolog.Nop())
+		if st := c.Stats(); st.Entries != seedEntries+p.generated {
+			t.Errorf("bound as %s: Stats = %+v", name, st)
+		}
+	}
+	cfg := p.config()
+	cfg.URL = s.GlobalCatalogURL()
+	c := startCache(t, cfg, zerolog.Nop())
+	if e, err := c.LookupSIP("sip:alice@example.com"); err != nil || e.Account.String() != `EXAMPLE\alice` {
+		t.Errorf("alice through the global catalog: %+v, %v", e, err)
+	}
 }

@@ -10,7 +10,44 @@ import (
 
 // netbiosMap maps a domain naming context (namingContext form, e.g.
 // dc=example,dc=com) to its NetBIOS domain name (EXAMPLE).
-type netbiosMap map[string]string
+type netbiosMap struct {
+	byNC map[string]string
+	// bySuffix memoises lookup by the DN's text from its first ",DC=" on,
+	// so that a load parses one DN per domain, not one per user.
+	bySuffix map[string][2]string
+}
+
+// lookup returns the NetBIOS name of the domain dn lies in ("" if none)
+// and the naming context.
+func (m *netbiosMap) lookup(dn string) (name, nc string) {
+	suffix := dcTail(dn)
+	if r, ok := m.bySuffix[suffix]; ok {
+		return r[0], r[1]
+	}
+	nc = namingContext(dn)
+	name = m.byNC[nc]
+	if suffix != "" {
+		if m.bySuffix == nil {
+			m.bySuffix = map[string][2]string{}
+		}
+		m.bySuffix[suffix] = [2]string{name, nc}
+	}
+	return name, nc
+}
+
+// dcTail is dn from its first unescaped ",DC=" (any case) on, or "".
+func dcTail(dn string) string {
+	for i := 0; i+4 <= len(dn); i++ {
+		if dn[i] == '\\' {
+			i++ // skip the escaped character
+			continue
+		}
+		if dn[i] == ',' && (dn[i+1]|0x20) == 'd' && (dn[i+2]|0x20) == 'c' && dn[i+3] == '=' {
+			return dn[i:]
+		}
+	}
+	return ""
+}
 
 // netbiosDomains reads the NetBIOS names of the forest's domains, unless
 // Config.NetBIOSDomain makes that unnecessary. AD keeps one crossRef object
@@ -21,7 +58,7 @@ type netbiosMap map[string]string
 // The configuration naming context comes from the root DSE
 // (configurationNamingContext); servers without it get
 // CN=Configuration,<the base DN's DC= suffix>.
-func (s *LDAPSource) netbiosDomains(ctx context.Context, c searcher) (netbiosMap, error) {
+func (s *LDAPSource) netbiosDomains(ctx context.Context, c searcher) (*netbiosMap, error) {
 	if s.cfg.NetBIOSDomain != "" {
 		return nil, nil
 	}
@@ -39,11 +76,11 @@ func (s *LDAPSource) netbiosDomains(ctx context.Context, c searcher) (netbiosMap
 	base := "CN=Partitions," + configNC
 	req := ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
 		"(&(objectClass=crossRef)(nETBIOSName=*))", []string{"nCName", "nETBIOSName"}, nil)
-	m := netbiosMap{}
+	m := &netbiosMap{byNC: map[string]string{}}
 	_, err := walk(ctx, c, req, s.cfg.PageSize, func(e *ldap.Entry) {
 		nc, name := e.GetEqualFoldAttributeValue("nCName"), e.GetEqualFoldAttributeValue("nETBIOSName")
 		if nc != "" && name != "" {
-			m[namingContext(nc)] = name
+			m.byNC[namingContext(nc)] = name
 		}
 	})
 	if err != nil {
@@ -52,7 +89,7 @@ func (s *LDAPSource) netbiosDomains(ctx context.Context, c searcher) (netbiosMap
 		}
 		return nil, fmt.Errorf("%w: search %s: %v; set directory.netbios_domain", ErrNoNetBIOS, base, err)
 	}
-	if len(m) == 0 {
+	if len(m.byNC) == 0 {
 		return nil, fmt.Errorf("%w: no crossRef with nETBIOSName under %s; set directory.netbios_domain", ErrNoNetBIOS, base)
 	}
 	return m, nil

@@ -11,6 +11,9 @@ type Stats struct {
 	Syncs uint64
 	// Failures counts failed loads.
 	Failures uint64
+	// Refused counts refreshes refused because they returned no users or
+	// far fewer than the directory had (CodeEmpty, CodeShrunk).
+	Refused uint64
 	// Entries is the number of users the directory answers for now.
 	Entries int
 	// Skipped is the number of objects the last load left out (see Skip).
@@ -35,5 +38,6 @@ type Stats struct {
 type counters struct {
 	syncs    atomic.Uint64
 	failures atomic.Uint64
+	refused  atomic.Uint64
 	lastErr  atomic.Pointer[string]
 }

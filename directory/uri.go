@@ -31,14 +31,16 @@ func NormalizeSIPAddress(s string) string {
 
 // validSIPAddress checks a stored msRTCSIP-PrimaryUserAddress: user@host
 // with both parts present and no spaces, optionally with a sip: scheme.
-func validSIPAddress(s string) error {
+func validSIPAddress(s string) error { return validSIPKey(s, NormalizeSIPAddress(s)) }
+
+// validSIPKey is validSIPAddress for s whose NormalizeSIPAddress is key.
+func validSIPKey(s, key string) error {
 	if s == "" {
 		return errors.New("no SIP address")
 	}
 	if scheme, _, ok := strings.Cut(s, ":"); ok && !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") && !strings.Contains(scheme, "@") {
 		return fmt.Errorf("SIP address %q has scheme %q, want a sip URI", s, scheme)
 	}
-	key := NormalizeSIPAddress(s)
 	user, host, ok := strings.Cut(key, "@")
 	if !ok || user == "" || host == "" || strings.ContainsAny(key, " \t<>\"") || strings.Contains(host, "@") {
 		return fmt.Errorf("malformed SIP address %q, want sip:user@domain", s)

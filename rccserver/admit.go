@@ -33,7 +33,8 @@ type Logins interface {
 
 // LoginAdmission admits a sign-in as the guide we model does
 // (architecture.md §1 and §4): the SIP identity is looked up in the
-// directory, which must enable it for RCC; its domain account must map to
+// directory, which must enable it for RCC and whose Windows account must
+// not be disabled; its domain account must map to
 // exactly one licensed contact-center user; the line must name a free station
 // (or a remote number). No I3_FEATURE_LYNC licence answers systemStatus disabled.
 type LoginAdmission struct {
@@ -50,6 +51,12 @@ func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("directory lookup %s: %w", req.User, err)
+	}
+	if entry.AccountDisabled {
+		// userAccountControl ACCOUNTDISABLE: the person may have left; the
+		// Lync attributes are often left as they were ([MS-ADTS] 2.2.16).
+		return nil, &Refusal{Status: 403, Code: CodeAccountDisabled, Reason: "the Windows account is disabled",
+			Detail: fmt.Sprintf("%s (%s): account %s is disabled in the directory (userAccountControl ACCOUNTDISABLE)", req.User, entry.DN, entry.Account)}
 	}
 	if !entry.Enabled || !entry.RCCEnabled {
 		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "user not enabled for remote call control",

@@ -1,5 +1,7 @@
 package rccserver
 
+import "github.com/rccserver/rccserver/directory"
+
 // LogCode is the code written to the log (field "code") and, for refusals,
 // into the answer the client receives. The contact-center codes match the
 // guide we model (architecture.md §4); docs/troubleshooting.md explains each.
@@ -20,10 +22,18 @@ const (
 	CodeSessionIntervalLow LogCode = "Cs_SessionIntervalTooSmall"
 	CodeNoFeatureLicense   LogCode = "Cs_NoFeatureLicense"
 	CodeUserNotFound       LogCode = "Cs_UserNotFound"
+	CodeAccountDisabled    LogCode = "Cs_AccountDisabled" // the Windows account is disabled in AD (userAccountControl ACCOUNTDISABLE)
 	CodePrivilegeViolation LogCode = "Cs_PrivilegeViolation"
 	CodeKeepAliveFailed    LogCode = "Cs_KeepAliveFailed"
 	CodeSessionExpired     LogCode = "Cs_SessionExpired"
 	CodeEventNotDelivered  LogCode = "Cs_EventNotDelivered"
 	CodeInternal           LogCode = "Cs_InternalError"
 	CodeRequestRefused     LogCode = "Cs_RequestRefused" // the switch refused a CSTA request (state, number, …)
+)
+
+// Log codes of the directory (package directory logs them; listed here so
+// every code of the server is in one place).
+const (
+	CodeDirectoryEmpty  LogCode = directory.CodeEmpty  // a directory load returned no users: refused
+	CodeDirectoryShrunk LogCode = directory.CodeShrunk // a refresh returned far fewer users: refused
 )

@@ -30,6 +30,9 @@ type User struct {
 	OptionFlags int
 	// Disabled writes msRTCSIP-UserEnabled FALSE instead of TRUE.
 	Disabled bool
+	// AccountDisabled sets the ACCOUNTDISABLE bit of userAccountControl:
+	// the Windows account is disabled, whatever the Lync attributes say.
+	AccountDisabled bool
 	// Password, when set, lets the user bind.
 	Password string
 }
@@ -148,10 +151,33 @@ func (u User) attributes() [][2]string {
 	if u.SIPAddress != "" {
 		add("msRTCSIP-UserEnabled", strings.ToUpper(strconv.FormatBool(!u.Disabled)))
 	}
+	add("userAccountControl", strconv.Itoa(u.UserAccountControl()))
 	if u.Password != "" {
 		add("userPassword", ssha(u.Password))
 	}
 	return a
+}
+
+// userAccountControl bits ([MS-ADTS] section 2.2.16, "userAccountControl
+// Bits"; https://learn.microsoft.com/en-us/troubleshoot/windows-server/active-directory/useraccountcontrol-manipulate-account-properties).
+const (
+	UFAccountDisable = 0x0002 // ACCOUNTDISABLE
+	UFPasswdNotReqd  = 0x0020 // PASSWD_NOTREQD
+	UFNormalAccount  = 0x0200 // NORMAL_ACCOUNT
+)
+
+// UserAccountControl is the userAccountControl value of u: a normal
+// account, PASSWD_NOTREQD when it has no password (AD refuses to enable a
+// password-less account otherwise), ACCOUNTDISABLE when AccountDisabled.
+func (u User) UserAccountControl() int {
+	v := UFNormalAccount
+	if u.Password == "" {
+		v |= UFPasswdNotReqd
+	}
+	if u.AccountDisabled {
+		v |= UFAccountDisable
+	}
+	return v
 }
 
 // ssha hashes a password in OpenLDAP's {SSHA} scheme: base64(SHA1(pw+salt)+salt).

@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// testPKI is a throw-away CA and a server certificate for 127.0.0.1 and
-// localhost, written as PEM files for slapd.
+// testPKI is a throw-away CA and a server certificate for 127.0.0.1,
+// localhost and any extra DNS names, written as PEM files for the server.
 type testPKI struct {
 	pool     *x509.CertPool
 	caFile   string
@@ -24,7 +24,7 @@ type testPKI struct {
 }
 
 // newTestPKI makes the CA and the server certificate in dir.
-func newTestPKI(dir string) (*testPKI, error) {
+func newTestPKI(dir string, dnsNames ...string) (*testPKI, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func newTestPKI(dir string) (*testPKI, error) {
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
+		DNSNames:     append([]string{"localhost"}, dnsNames...),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)

@@ -52,7 +52,7 @@ func binary(t *testing.T) string {
 // site is one running rccserver binary with its directory and phones.
 type site struct {
 	t        *testing.T
-	ldap     *ldaptest.Server
+	ldap     *ldaptest.Server // nil when the directory is Samba
 	rccAddr  string
 	tlsAddr  string // the tls listener, when siteOptions.tls is set
 	phoneReg string // the switch's UDP address phones register at
@@ -82,18 +82,22 @@ func (s *syncBuffer) String() string {
 
 // adUsers are the Active Directory users of every site: RCC-enabled alice
 // and bob, carol without the RCC option flag, mallory whose contact-center
-// user has no client licence, and eve whose line is alice's station.
+// user has no client licence, eve whose line is alice's station, and judy,
+// RCC-enabled in Lync but whose Windows account is disabled.
 func adUsers() []ldaptest.User {
 	u := func(sam, line string, flags int) ldaptest.User {
 		return ldaptest.User{SAMAccountName: sam, UPN: sam + "@example.com", SIPAddress: "sip:" + sam + "@example.com",
 			Line: line, LineServer: "sip:rcc@rcc.example.com", DisplayName: sam, OptionFlags: flags}
 	}
+	judy := u("judy", "tel:+13175551050", 16)
+	judy.AccountDisabled = true
 	return []ldaptest.User{
 		u("alice", "tel:+13175551010", 16),
 		u("bob", "tel:+13175551020", 16),
 		u("carol", "tel:+13175551030", 0),
 		u("mallory", "tel:+13175551040", 16),
 		u("eve", "tel:+13175551010", 16),
+		judy,
 	}
 }
 
@@ -157,13 +161,23 @@ type siteOptions struct {
 	limits   string          // YAML flow mapping for listen.limits, e.g. "{idle_timeout: 2}"
 	phoneLim string          // the same for phones.limits
 	wrap     []string        // a command the binary runs under, e.g. prlimit
+	// samba makes the directory the package's shared Samba AD DC (with
+	// adUsers(); adUsers above is ignored) instead of a new slapd.
+	samba bool
 }
 
 func startSiteWith(t *testing.T, o siteOptions) *site {
 	t.Helper()
 	features := o.features
 	s := &site{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
-	s.ldap = ldaptest.Start(t, ldaptest.Options{Users: append(adUsers(), o.adUsers...)})
+	var url, caFile, bindDN, password, baseDN string
+	if o.samba {
+		sb := sharedSamba(t)
+		url, caFile, bindDN, password, baseDN = sb.URL(), sb.CAFile(), sb.BindDN, sb.Password, sb.BaseDN
+	} else {
+		s.ldap = ldaptest.Start(t, ldaptest.Options{Users: append(adUsers(), o.adUsers...)})
+		url, caFile, bindDN, password, baseDN = s.ldap.URL(), s.ldap.CAFile(), s.ldap.BindDN, s.ldap.Password, s.ldap.BaseDN
+	}
 	rccPort, phonePort := freeTCPPort(t), phonetest.FreePort(t)
 	s.rccAddr = "127.0.0.1:" + strconv.Itoa(rccPort)
 	s.phoneReg = "127.0.0.1:" + strconv.Itoa(phonePort)
@@ -206,7 +220,7 @@ directory:
   base_dn: %q
 log: {level: debug, format: json}
 admin: {listen: %q}
-%s%s`, listeners, limits, phoneListen, phoneLim, s.ldap.URL(), s.ldap.CAFile(), s.ldap.BindDN, s.ldap.Password, s.ldap.BaseDN, s.admin,
+%s%s`, listeners, limits, phoneListen, phoneLim, url, caFile, bindDN, password, baseDN, s.admin,
 		contactCenter(features, o.ccUsers, o.trunk), dialPlan(t))
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
 	s.config = path

@@ -39,7 +39,7 @@ func TestReloadAfterDirectoryChange(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rccserver -reload: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "directory (6 entries)") {
+	if !strings.Contains(string(out), "directory (7 entries)") {
 		t.Fatalf("-reload output does not report the directory: %s", out)
 	}
 
@@ -82,5 +82,35 @@ func TestReloadAfterDirectoryChange(t *testing.T) {
 	}
 	if out, err := exec.Command(binary(t), "-reload", "-config", deadPath).CombinedOutput(); err == nil || !strings.Contains(string(out), "no server answered") {
 		t.Fatalf("-reload with no server: %v %s", err, out)
+	}
+}
+
+// TestReloadRefusesShrunkDirectory: when most users vanish from AD (here 4
+// of 6; in the field an unextended schema or a filter typo returning none),
+// `-reload` reports the refusal, the directory keeps its users, and the
+// metric counts it.
+func TestReloadRefusesShrunkDirectory(t *testing.T) {
+	s := startSite(t, "I3_FEATURE_LYNC")
+	for _, u := range adUsers()[:4] { // alice, bob, carol, mallory
+		s.ldap.DeleteUser(s.ldap.UserDN(u))
+	}
+	out, err := exec.Command(binary(t), "-reload", "-config", s.config).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "directory refresh refused") || !strings.Contains(string(out), "2 users, the directory has 6") {
+		t.Fatalf("rccserver -reload after losing 4 of 6 users: %v\n%s", err, out)
+	}
+	if _, st, r := s.lync("sip:alice@example.com", aliceLine); st != 200 || r != "normal" {
+		t.Fatalf("alice after the refused reload: %d %s", st, r)
+	}
+	if !strings.Contains(s.logs.String(), `"code":"Cs_DirectoryShrunk"`) {
+		t.Errorf("no Cs_DirectoryShrunk in the log:\n%s", s.logs.String())
+	}
+	res, err := http.Get("http://" + s.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), "rcc_directory_refreshes_refused_total 1") {
+		t.Errorf("/metrics lacks rcc_directory_refreshes_refused_total 1:\n%s", body)
 	}
 }

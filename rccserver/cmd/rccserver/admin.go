@@ -168,6 +168,7 @@ var (
 	mDirFailures  = prometheus.NewDesc("rcc_directory_sync_failures_total", "Failed directory loads.", nil, nil)
 	mDirEntries   = prometheus.NewDesc("rcc_directory_entries", "Users the directory answers for.", nil, nil)
 	mDirSkipped   = prometheus.NewDesc("rcc_directory_skipped_entries", "Directory objects the last load left out.", nil, nil)
+	mDirRefused   = prometheus.NewDesc("rcc_directory_refreshes_refused_total", "Directory loads refused because they returned no users or far fewer than the directory had (Cs_DirectoryEmpty, Cs_DirectoryShrunk).", nil, nil)
 	mRegistered   = prometheus.NewDesc("rcc_phone_registrations", "Stations with a live registration.", nil, nil)
 	mCalls        = prometheus.NewDesc("rcc_connections", "Station connections in calls, by state.", []string{"state"}, nil)
 	mCertDays     = prometheus.NewDesc("rcc_certificate_days_left", "Days until the TLS listener's certificate expires.", []string{"listener", "subject"}, nil)
@@ -180,7 +181,7 @@ var (
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
-		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures,
+		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mDirRefused, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures,
 		mPhoneRefusals, mPhoneLegsLost} {
 		ch <- d
 	}
@@ -223,6 +224,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(mDirFailures, float64(ds.Failures))
 	gauge(mDirEntries, float64(ds.Entries))
 	gauge(mDirSkipped, float64(ds.Skipped))
+	counter(mDirRefused, float64(ds.Refused))
 	cfg := d.logins.Config()
 	logins, registered := 0, 0
 	states := map[string]int{}

@@ -106,7 +106,7 @@ func openDirectory(cfg *config, log zerolog.Logger) (*directory.Cache, error) {
 			return nil, fmt.Errorf("embedded directory %s: %w", dc.File, err)
 		}
 		return directory.NewCache(directory.NewBytesSource("examples/"+dc.File, b),
-			directory.CacheOptions{Refresh: dc.Refresh, Snapshot: dc.Snapshot}, log), nil
+			dc.CacheOptions(), log), nil
 	}
 	return directory.New(dc, log)
 }
