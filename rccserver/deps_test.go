@@ -40,9 +40,10 @@ type listedPackage struct {
 	Doc        string
 }
 
-// TestImportDirection keeps the layering of architecture.md §2: csta is pure
-// (standard library only), station knows nothing of CSTA, directory knows
-// nothing of SIP or CSTA.
+// TestImportDirection keeps the layering of docs/architecture.md: csta is
+// pure (standard library only), station knows nothing of CSTA or Lync,
+// directory nothing of SIP or CSTA, the session server nothing of the
+// application it carries.
 func TestImportDirection(t *testing.T) {
 	rules := []struct {
 		pkg       string
@@ -61,6 +62,16 @@ func TestImportDirection(t *testing.T) {
 		{"./../certs/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/") && !strings.HasPrefix(p.ImportPath, module+"/certs")
 		}, "certs knows nothing of the rest of rccserver"},
+		{".", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/station") || strings.HasPrefix(p.ImportPath, module+"/directory") ||
+				strings.HasPrefix(p.ImportPath, module+"/rccserver/callcontrol")
+		}, "the SIP session server knows no directory, station, switch or application (callcontrol uses it, not the reverse)"},
+		{"./sipedge", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/") && p.ImportPath != module+"/rccserver/sipedge"
+		}, "sipedge is below everything of ours: sipgo and zerolog only"},
+		{"./../station/...", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/rccserver") && !strings.HasPrefix(p.ImportPath, module+"/rccserver/sipedge")
+		}, "station knows no Lync: of rccserver/ it may use only the SIP edge"},
 		{"./../directory/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/csta") || strings.HasPrefix(p.ImportPath, "github.com/emiago/sipgo")
 		}, "directory must not import csta or sipgo"},

@@ -1,7 +1,5 @@
 package rccserver
 
-import "github.com/rccserver/rccserver/directory"
-
 // LogCode is the code written to the log (field "code") and, for refusals,
 // into the answer the client receives. The contact-center codes match the
 // guide we model (architecture.md §4); docs/troubleshooting.md explains each.
@@ -29,11 +27,4 @@ const (
 	CodeEventNotDelivered  LogCode = "Cs_EventNotDelivered"
 	CodeInternal           LogCode = "Cs_InternalError"
 	CodeRequestRefused     LogCode = "Cs_RequestRefused" // the switch refused a CSTA request (state, number, …)
-)
-
-// Log codes of the directory (package directory logs them; listed here so
-// every code of the server is in one place).
-const (
-	CodeDirectoryEmpty  LogCode = directory.CodeEmpty  // a directory load returned no users: refused
-	CodeDirectoryShrunk LogCode = directory.CodeShrunk // a refresh returned far fewer users: refused
 )

@@ -63,6 +63,7 @@ type Server struct {
 	guard    *guard // access list and TLS refusals (access.go, tls.go)
 	edge     *sipedge.Edge
 	routes   map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
+	ready    chan struct{}                              // closed by Serve once requests can be handled
 	fronts   accessList                                 // listen.front_ends: peers that may carry any dialog
 }
 
@@ -93,6 +94,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.cfg, s.log, s.clock = opts.Config, opts.Log, opts.Clock
+	s.ready = make(chan struct{})
 	s.admission, s.handler = opts.Admission, opts.Handler
 	s.ua, s.sip, s.cli = ua, srv, cli
 	s.sessions = map[string]*Session{}
@@ -139,6 +141,19 @@ func (s *Server) track(h sipgo.RequestHandler) sipgo.RequestHandler {
 		h(req, tx)
 	}
 }
+
+// Handle runs the handler sipgo would run for req, on the caller's
+// goroutine: for drivers without a transport, such as fuzz targets. It
+// waits for Serve to be running. A method the server does not handle is ignored.
+func (s *Server) Handle(req *sip.Request, tx sip.ServerTransaction) {
+	<-s.ready
+	if h := s.routes[req.Method]; h != nil {
+		h(req, tx)
+	}
+}
+
+// Edge returns the server's SIP edge (its checks and parser).
+func (s *Server) Edge() *sipedge.Edge { return s.edge }
 
 // recoverHandler is the last line of defence: a handler's panic is a bug,
 // logged with its stack and answered 500; the process and every other
@@ -291,6 +306,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	s.codec = newCodecPool() // before any request can arrive; closed by shutdown
+	close(s.ready)
 	errc := make(chan error, len(s.listeners))
 	watch, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()

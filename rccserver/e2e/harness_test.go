@@ -256,6 +256,24 @@ admin: {listen: %q}
 	return s
 }
 
+// logged reports whether the server's log contains all of subs within 5 s:
+// a line is written before the answer goes out, but reaches the test's
+// buffer through a pipe, possibly after the answer.
+func (s *site) logged(subs ...string) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		all := true
+		logs := s.logs.String()
+		for _, sub := range subs {
+			all = all && strings.Contains(logs, sub)
+		}
+		if all || time.Now().After(deadline) {
+			return all
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // stop sends SIGTERM and expects a clean exit within the shutdown bound.
 func (s *site) stop() {
 	if s.cmd.Process == nil {

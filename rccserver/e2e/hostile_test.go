@@ -400,7 +400,7 @@ func TestHostileInput(t *testing.T) {
 		return
 	}
 	for code := range codesSeen {
-		if !strings.Contains(s.logs.String(), `"code":"`+code+`"`) {
+		if !s.logged(`"code":"` + code + `"`) {
 			t.Errorf("log has no line with code %s", code)
 		}
 	}

@@ -67,7 +67,7 @@ func TestKilledPhoneConnectionCleared(t *testing.T) {
 	if snap.SnapshotData != nil && len(snap.SnapshotData.Items) != 0 {
 		t.Errorf("alice's snapshot after the kill: %+v", snap.SnapshotData.Items)
 	}
-	if !strings.Contains(s.logs.String(), `"code":"Cs_PhoneLegLost"`) {
+	if !s.logged(`"code":"Cs_PhoneLegLost"`) {
 		t.Errorf("no Cs_PhoneLegLost line in the log")
 	}
 	body := metrics(t, s)

@@ -101,7 +101,7 @@ func TestReloadRefusesShrunkDirectory(t *testing.T) {
 	if _, st, r := s.lync("sip:alice@example.com", aliceLine); st != 200 || r != "normal" {
 		t.Fatalf("alice after the refused reload: %d %s", st, r)
 	}
-	if !strings.Contains(s.logs.String(), `"code":"Cs_DirectoryShrunk"`) {
+	if !s.logged(`"code":"Cs_DirectoryShrunk"`) {
 		t.Errorf("no Cs_DirectoryShrunk in the log:\n%s", s.logs.String())
 	}
 	res, err := http.Get("http://" + s.admin + "/metrics")

@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/rccserver/rccserver/directory/ldaptest"
@@ -48,7 +47,7 @@ func TestAccountDisabled(t *testing.T) {
 	if _, st, r := s.lync("sip:judy@example.com", "tel:+13175551050"); st != 403 || r != "Cs_AccountDisabled" {
 		t.Fatalf("judy: %d %s, want 403 Cs_AccountDisabled", st, r)
 	}
-	if !strings.Contains(s.logs.String(), `"code":"Cs_AccountDisabled"`) || !strings.Contains(s.logs.String(), `EXAMPLE\\judy is disabled`) {
+	if !s.logged(`"code":"Cs_AccountDisabled"`, `EXAMPLE\\judy is disabled`) {
 		t.Errorf("no Cs_AccountDisabled log line naming the account:\n%s", s.logs.String())
 	}
 }

@@ -38,8 +38,8 @@ func (sw *Switch) sipURI(user string) sip.Uri {
 
 // route applies the dial plan.
 func (sw *Switch) route(dialled string) (Target, error) {
-	if sw.cfg.Route != nil {
-		t, err := sw.cfg.Route(dialled)
+	if sw.cfg.Router != nil {
+		t, err := sw.cfg.Router.Route(dialled)
 		if err != nil {
 			return Target{}, fmt.Errorf("%w: %q: %w", ErrNoRoute, dialled, err)
 		}

@@ -67,6 +67,12 @@ type Trunk struct {
 	Domain string
 }
 
+// Router is the dial plan as the switch sees it: where a dialled number
+// goes. It is asked on every call, so a reloaded plan applies at once.
+type Router interface {
+	Route(dialled string) (Target, error)
+}
+
 // Target is where the dial plan routes a dialled number.
 type Target struct {
 	// Kind is a station of this switch or the trunk.
@@ -92,9 +98,9 @@ type Config struct {
 	Stations []Station
 	// Trunk is the gateway for outside numbers; nil means none.
 	Trunk *Trunk
-	// Route is the dial plan. Nil means: a station extension goes to the
+	// Router is the dial plan. Nil means: a station extension goes to the
 	// station, anything else to the trunk unchanged.
-	Route func(dialled string) (Target, error)
+	Router Router
 	// RingTimeout is how long a station rings before forward-on-no-answer
 	// applies; default 15 s.
 	RingTimeout time.Duration

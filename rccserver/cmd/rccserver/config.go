@@ -184,7 +184,7 @@ func loadConfig(path string, sets ...string) (*config, error) {
 	}
 	if st != nil {
 		// The phones' side as the switch will see it; its keys are under phones.
-		if err := switchConfig(c, func() *station.Config { return st }).Validate(); err != nil {
+		if err := switchConfig(c, fixedConfigs{st}).Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("phones/trunk: %w", err))
 		}
 	}
@@ -223,3 +223,9 @@ func sipConfig(f fileConfig) rccserver.Config {
 	}
 	return c
 }
+
+// fixedConfigs is one contact-center configuration as callcontrol.Configs
+// (for -check, before any reload can happen).
+type fixedConfigs struct{ c *station.Config }
+
+func (f fixedConfigs) Config() *station.Config { return f.c }

@@ -24,6 +24,7 @@ import (
 	"github.com/rccserver/rccserver/directory"
 	"github.com/rccserver/rccserver/examples"
 	"github.com/rccserver/rccserver/rccserver"
+	"github.com/rccserver/rccserver/rccserver/callcontrol"
 	"github.com/rccserver/rccserver/station"
 	"github.com/rccserver/rccserver/station/switching"
 )
@@ -51,7 +52,7 @@ type daemon struct {
 	dir     *directory.Cache
 	logins  *station.Service
 	sw      *switching.Switch
-	csta    *rccserver.Service
+	csta    *callcontrol.Service
 	rcc     *rccserver.Server
 	started chan struct{}
 	// adminAddr is the bound admin listener, "" when off.
@@ -77,17 +78,15 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 	d.logins = station.NewService(cfg.station)
 	// The switch and the CSTA service read the dial plan and stations
 	// through the login service, so a reload reaches them.
-	current := func() *station.Config { return d.logins.Config() }
-	if d.sw, err = switching.New(switchConfig(cfg, current), log.With().Str("component", "switch").Logger()); err != nil {
+	if d.sw, err = switching.New(switchConfig(cfg, d.logins), log.With().Str("component", "switch").Logger()); err != nil {
 		return nil, err
 	}
-	d.csta = rccserver.NewService(d.sw, func(device string) string { return telURI(current(), device) },
-		log.With().Str("component", "csta").Logger())
+	d.csta = callcontrol.NewService(d.sw, callcontrol.DialPlan{Configs: d.logins}, log.With().Str("component", "csta").Logger())
 	d.rcc, err = rccserver.New(rccserver.Options{
 		Config: cfg.sip,
 		Log:    log,
-		Admission: &rccserver.LoginAdmission{Directory: d.dir, Logins: d.logins,
-			Remote: newRemoteLines(d.sw, current, log.With().Str("component", "remote").Logger())},
+		Admission: &callcontrol.LoginAdmission{Directory: d.dir, Logins: d.logins,
+			Remote: callcontrol.NewRemoteLines(d.sw, d.logins, log.With().Str("component", "remote").Logger())},
 		Handler: d.csta,
 	})
 	if err != nil {
@@ -202,9 +201,9 @@ func (d *daemon) watchdog(ctx context.Context) {
 	}
 }
 
-// switchConfig maps the contact-center station model onto the switch.
-// Routing asks current() for the dial plan, so reloads reach it.
-func switchConfig(cfg *config, current func() *station.Config) switching.Config {
+// switchConfig is the phones.* keys and the contact-center stations as the
+// switch's configuration; routing reads the dial plan in force (configs).
+func switchConfig(cfg *config, configs callcontrol.Configs) switching.Config {
 	p := cfg.file.Phones
 	sc := switching.Config{
 		Domain:          p.Domain,
@@ -219,77 +218,14 @@ func switchConfig(cfg *config, current func() *station.Config) switching.Config 
 		AuthFailureWindow: time.Duration(p.AuthFailureWindow) * time.Second,
 		LegProbeInterval:  time.Duration(p.LegProbeInterval) * time.Second,
 		LegProbeTimeout:   time.Duration(p.LegProbeTimeout) * time.Second,
+		Stations:          callcontrol.SwitchStations(cfg.station, p.Domain),
+		Router:            callcontrol.DialPlan{Configs: configs},
 	}
 	for _, l := range p.Listen {
 		sc.Listen = append(sc.Listen, switching.Listener{Network: l.Network, Addr: l.Addr})
 	}
-	for _, st := range cfg.station.Stations {
-		if !st.Active {
-			continue
-		}
-		s := switching.Station{Extension: st.Extension, AnswerMethod: answerMethod(st.AnswerMethod),
-			AutoAnswer: switching.DefaultAutoAnswer(p.Domain)}
-		switch st.Connection.Kind {
-		case station.ConnectionRegistered:
-			s.Username, s.Password = st.Connection.Username, st.Connection.Password
-		case station.ConnectionStatic:
-			s.StaticContact = st.Connection.Address
-		}
-		sc.Stations = append(sc.Stations, s)
-	}
 	if t := cfg.station.Trunk; t.Proxy != "" {
 		sc.Trunk = &switching.Trunk{Addr: t.Proxy, Transport: strings.ToLower(t.Transport.String())}
 	}
-	sc.Route = func(dialled string) (switching.Target, error) {
-		dp := current().DialPlan
-		if dp == nil {
-			return switching.Target{}, station.ErrNoRule
-		}
-		r, err := dp.Resolve(dialled)
-		if err != nil {
-			return switching.Target{}, err
-		}
-		switch r.Target {
-		case station.TargetStation:
-			return switching.Target{Kind: switching.TargetStation, Extension: r.DialString}, nil
-		case station.TargetTrunk:
-			return switching.Target{Kind: switching.TargetTrunk, Dial: r.DialString}, nil
-		}
-		// target: none (blocked numbers) and anything unknown is never dialled.
-		return switching.Target{}, fmt.Errorf("%q matched rule %q: not dialable", dialled, r.Rule.Name)
-	}
 	return sc
-}
-
-func answerMethod(m station.AnswerMethod) switching.AnswerMethod {
-	switch m {
-	case station.AnswerTalkEvent:
-		return switching.AnswerTalkEvent
-	case station.AnswerUACSTA:
-		return switching.AnswerUACSTA
-	case station.AnswerAutoAnswerReoffer:
-		return switching.AnswerAutoAnswerReoffer
-	case station.AnswerNone:
-		return switching.AnswerNone
-	}
-	return switching.AnswerUnknown
-}
-
-// telURI names a switch device for the client: a station by its
-// identification address, an outside number as E.164 when the dial plan
-// standardises it to one (protocol.md §6).
-func telURI(cfg *station.Config, device string) string {
-	if n, ok := strings.CutPrefix(device, remotePrefix); ok {
-		return "tel:+" + n
-	}
-	if st := cfg.StationByExtension(device); st != nil && st.IdentificationAddress != "" {
-		return st.IdentificationAddress
-	}
-	e164 := ""
-	if dp := cfg.DialPlan; dp != nil {
-		if r, err := dp.Resolve(device); err == nil && strings.HasPrefix(r.Standardized, "+") {
-			e164 = r.Standardized
-		}
-	}
-	return rccserver.TelURI(device, e164)
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/rccserver/rccserver/csta"
 	"github.com/rccserver/rccserver/rccserver"
 	"github.com/rccserver/rccserver/rccserver/lynctest"
-	"github.com/rccserver/rccserver/station"
 	"github.com/rccserver/rccserver/station/switching"
 )
 
@@ -200,18 +199,18 @@ func TestBlockedNumbersAreNotDialled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := switchConfig(cfg, func() *station.Config { return cfg.station })
+	sc := switchConfig(cfg, fixedConfigs{cfg.station})
 	for number, want := range map[string]switching.TargetKind{
 		"1020":         switching.TargetStation,
 		"+13175551020": switching.TargetStation,
 		"+14155550100": switching.TargetTrunk,
 	} {
-		got, err := sc.Route(number)
+		got, err := sc.Router.Route(number)
 		if err != nil || got.Kind != want {
 			t.Errorf("Route(%s) = %+v, %v; want %v", number, got, err, want)
 		}
 	}
-	if got, err := sc.Route("+19005551234"); err == nil {
+	if got, err := sc.Router.Route("+19005551234"); err == nil {
 		t.Errorf("blocked 900 number routed to %+v", got)
 	}
 }
@@ -257,7 +256,7 @@ func TestPhonesGuardKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := switchConfig(cfg, func() *station.Config { return cfg.station })
+	sc := switchConfig(cfg, fixedConfigs{cfg.station})
 	if len(sc.Access) != 2 || sc.Access[1] != "10.1.2.3" || sc.AuthMaxFailures != -1 || sc.AuthFailureWindow != 30*time.Second ||
 		sc.LegProbeInterval != 7*time.Second || sc.LegProbeTimeout != 3*time.Second {
 		t.Errorf("switch config: access %v, auth %d/%v, probe %v/%v", sc.Access, sc.AuthMaxFailures, sc.AuthFailureWindow,

@@ -13,7 +13,7 @@ import (
 	sd "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/rs/zerolog"
 
-	"github.com/rccserver/rccserver/rccserver"
+	"github.com/rccserver/rccserver/rccserver/callcontrol"
 	"github.com/rccserver/rccserver/station"
 )
 
@@ -86,29 +86,9 @@ func orDash(a, b string) string {
 	return "-"
 }
 
-// closeEndedSessions ends the sessions whose login a reload ended, so the
-// client learns it at once (BYE) instead of failing on its next request.
+// closeEndedSessions ends the sessions a reload made stale (callcontrol.EndStaleSessions).
 func (d *daemon) closeEndedSessions() {
-	licensed := d.logins.Config().Licensing.HasFeature(station.FeatureLync)
-	for _, s := range d.rcc.Sessions() {
-		var login *station.Login
-		if ln, _ := s.Grant().Value.(*rccserver.Line); ln != nil {
-			login = ln.Login
-		}
-		if login == nil {
-			// Signed in while the feature licence was missing: end it so the
-			// client signs in again and gets service now that it is there.
-			if licensed && s.Grant().Code == rccserver.CodeNoFeatureLicense {
-				s.Close(fmt.Errorf("%w: feature licence now present", rccserver.ErrClosedByServer))
-			}
-			continue
-		}
-		select {
-		case <-login.Done():
-			s.Close(fmt.Errorf("%w: %v", rccserver.ErrClosedByServer, login.EndReason()))
-		default:
-		}
-	}
+	callcontrol.EndStaleSessions(d.rcc.Sessions(), d.logins.Config())
 }
 
 // restartNeeded lists the sections that changed but only take effect on restart.

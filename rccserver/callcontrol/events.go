@@ -1,4 +1,4 @@
-package rccserver
+package callcontrol
 
 import (
 	"github.com/rccserver/rccserver/csta"
@@ -18,7 +18,7 @@ func (svc *Service) cstaEvents(ev switching.Event, xref, line string) []csta.Mes
 		if d == ev.Device {
 			return line
 		}
-		return svc.tel(d)
+		return svc.names.TelURI(d)
 	}
 	conn := func(callID, d string) csta.ConnectionID { return csta.ConnectionID{CallID: callID, DeviceID: dev(d)} }
 	own := conn(ev.CallID, ev.Device)
@@ -94,7 +94,7 @@ func (svc *Service) cstaEvents(ev switching.Event, xref, line string) []csta.Mes
 			}
 			e := &csta.ForwardingEvent{MonitorCrossRefID: xref, Device: csta.Device(line), ForwardingType: t, ForwardStatus: f.On}
 			if f.On {
-				e.ForwardTo = svc.tel(f.Destination)
+				e.ForwardTo = svc.names.TelURI(f.Destination)
 			}
 			out = append(out, e)
 		}

@@ -1,4 +1,4 @@
-package main
+package callcontrol
 
 import (
 	"errors"
@@ -22,20 +22,22 @@ const remotePrefix = "remote-"
 // of one number share the station.
 type remoteLines struct {
 	sw      *switching.Switch
-	current func() *station.Config
+	configs Configs
 	log     zerolog.Logger
 	mu      sync.Mutex
 	refs    map[string]int
 }
 
-func newRemoteLines(sw *switching.Switch, current func() *station.Config, log zerolog.Logger) *remoteLines {
-	return &remoteLines{sw: sw, current: current, log: log, refs: map[string]int{}}
+// NewRemoteLines returns the RemoteLines that attach remote numbers to sw
+// as static-contact stations at the trunk of the configuration in force.
+func NewRemoteLines(sw *switching.Switch, configs Configs, log zerolog.Logger) RemoteLines {
+	return &remoteLines{sw: sw, configs: configs, log: log, refs: map[string]int{}}
 }
 
-// Attach implements rccserver.RemoteLines.
+// Attach implements RemoteLines.
 func (r *remoteLines) Attach(login *station.Login) (string, func(), error) {
 	route := login.Route()
-	trunk := r.current().Trunk
+	trunk := r.configs.Config().Trunk
 	if route == nil || route.DialString == "" || trunk.Proxy == "" {
 		return "", nil, errors.New("no trunk route for the remote number")
 	}

@@ -1,7 +1,8 @@
-package rccserver
+package callcontrol
 
 import (
 	"fmt"
+	"github.com/rccserver/rccserver/rccserver"
 	"sync"
 
 	"github.com/rccserver/rccserver/csta"
@@ -21,11 +22,11 @@ type lineHub struct {
 }
 
 type monitor struct {
-	sess   *Session
+	sess   *rccserver.Session
 	device string // as the client wrote it in MonitorStart: echoed byte-exact
 }
 
-func (svc *Service) monitorStart(s *Session, l line, m *csta.MonitorStart) (csta.Message, error) {
+func (svc *Service) monitorStart(s *rccserver.Session, l line, m *csta.MonitorStart) (csta.Message, error) {
 	if !owns(s, l, m.MonitorObject) {
 		return nil, privilege(m.MonitorObject)
 	}
@@ -52,9 +53,9 @@ func (svc *Service) monitorStart(s *Session, l line, m *csta.MonitorStart) (csta
 	return &csta.MonitorStartResponse{MonitorCrossRefID: xref}, nil
 }
 
-func (svc *Service) monitorStop(s *Session, m *csta.MonitorStop) (csta.Message, error) {
+func (svc *Service) monitorStop(s *rccserver.Session, m *csta.MonitorStop) (csta.Message, error) {
 	if !s.RemoveMonitor(m.MonitorCrossRefID) {
-		return nil, &RequestError{Code: CodePrivilegeViolation, Answer: csta.OperationError(csta.OpInvalidMonitorCrossRefID),
+		return nil, &rccserver.RequestError{Code: rccserver.CodePrivilegeViolation, Answer: csta.OperationError(csta.OpInvalidMonitorCrossRefID),
 			Err: fmt.Errorf("monitor %q is not this session's", m.MonitorCrossRefID)}
 	}
 	l, _ := svc.lineOf(s)
@@ -108,7 +109,7 @@ func (h *lineHub) run() {
 		for _, t := range mons {
 			for _, msg := range h.svc.cstaEvents(ev, t.xref, t.m.device) {
 				if err := t.m.sess.Send(msg); err != nil {
-					t.m.sess.Log().Warn().Err(err).Str("code", string(CodeEventNotDelivered)).Str("event", msg.Root()).Msg("event not queued")
+					t.m.sess.Log().Warn().Err(err).Str("code", string(rccserver.CodeEventNotDelivered)).Str("event", msg.Root()).Msg("event not queued")
 				}
 			}
 		}
@@ -117,7 +118,7 @@ func (h *lineHub) run() {
 
 // snapshot answers SnapshotDevice inline (protocol-gaps §5.1): one entry per
 // call, the line's own connection state first.
-func (svc *Service) snapshot(s *Session, l line, device string) (csta.Message, error) {
+func (svc *Service) snapshot(s *rccserver.Session, l line, device string) (csta.Message, error) {
 	if !owns(s, l, device) {
 		return nil, privilege(device)
 	}

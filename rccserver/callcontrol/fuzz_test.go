@@ -1,4 +1,4 @@
-package rccserver
+package callcontrol
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/rccserver"
 	"github.com/rccserver/rccserver/rccserver/sipedge"
 	"github.com/rccserver/rccserver/rccserver/sipedge/sipedgetest"
 	"github.com/rccserver/rccserver/station"
@@ -30,18 +31,18 @@ type fuzzAdmission struct {
 	login *station.Login
 }
 
-func (a fuzzAdmission) Admit(context.Context, AdmitRequest) (*Grant, error) {
+func (a fuzzAdmission) Admit(context.Context, rccserver.AdmitRequest) (*rccserver.Grant, error) {
 	if !a.open.Load() {
-		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "fuzz"}
+		return nil, &rccserver.Refusal{Status: 403, Code: rccserver.CodeUserNotFound, Reason: "fuzz"}
 	}
-	return &Grant{Status: csta.StatusNormal, Value: &Line{Ext: "1010", Login: a.login}}, nil
+	return &rccserver.Grant{Status: csta.StatusNormal, Value: &Line{Ext: "1010", Login: a.login}}, nil
 }
 
 // fuzzRig is a Server wired to the real CSTA service and a real switch (on
 // loopback, phones unregistered), with one standing session whose dialog
 // the fuzz inputs can name through placeholders.
 type fuzzRig struct {
-	srv   *Server
+	srv   *rccserver.Server
 	sw    *switching.Switch
 	open  atomic.Bool
 	toTag string
@@ -55,7 +56,7 @@ const (
 
 func newFuzzRig(tb testing.TB) *fuzzRig {
 	tb.Helper()
-	text, err := os.ReadFile("../station/testdata/login.yaml")
+	text, err := os.ReadFile("../../station/testdata/login.yaml")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -76,11 +77,11 @@ func newFuzzRig(tb testing.TB) *fuzzRig {
 	swDone := make(chan error, 1)
 	go func() { swDone <- sw.Serve(context.Background()) }()
 	r := &fuzzRig{sw: sw}
-	cfg := DefaultConfig()
-	cfg.Listeners = []Listener{{Transport: "tcp", Addr: "127.0.0.1:0"}}
+	cfg := rccserver.DefaultConfig()
+	cfg.Listeners = []rccserver.Listener{{Transport: "tcp", Addr: "127.0.0.1:0"}}
 	cfg.Domains = []string{"rcc.example.com"}
 	cfg.KeepAlive = 0
-	r.srv, err = New(Options{Config: cfg, Log: zerolog.Nop(), Admission: fuzzAdmission{open: &r.open, login: login},
+	r.srv, err = rccserver.New(rccserver.Options{Config: cfg, Log: zerolog.Nop(), Admission: fuzzAdmission{open: &r.open, login: login},
 		Handler: NewService(sw, nil, zerolog.Nop())})
 	if err != nil {
 		tb.Fatal(err)
@@ -88,9 +89,12 @@ func newFuzzRig(tb testing.TB) *fuzzRig {
 	if err := r.srv.Listen(); err != nil {
 		tb.Fatal(err)
 	}
-	r.srv.codec = newCodecPool()
+	ctx, stop := context.WithCancel(context.Background())
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- r.srv.Serve(ctx) }()
 	tb.Cleanup(func() {
-		r.srv.shutdown()
+		stop()
+		<-srvDone
 		_ = sw.Close()
 		<-swDone
 	})
@@ -117,9 +121,9 @@ func (r *fuzzRig) signIn(tb testing.TB) {
 		r.toTag, _ = res.To().Params.Get("tag")
 		ack := "ACK sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKfuzzack\r\nFrom: <sip:alice@example.com>;tag=" +
 			fuzzFromTag + "\r\nTo: <sip:rcc@rcc.example.com>;tag=" + r.toTag + "\r\nCall-ID: " + fuzzCallID + "\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
-		go r.srv.routes[sip.ACK](r.parse(tb, []byte(ack)), sipedgetest.NewTx())
+		go r.srv.Handle(r.parse(tb, []byte(ack)), sipedgetest.NewTx())
 	}
-	r.srv.routes[sip.INVITE](req, tx)
+	r.srv.Handle(req, tx)
 	if len(r.srv.Sessions()) != 1 {
 		tb.Fatalf("standing session not established: %v", tx.Responses())
 	}
@@ -127,7 +131,7 @@ func (r *fuzzRig) signIn(tb testing.TB) {
 
 func (r *fuzzRig) parse(tb testing.TB, b []byte) *sip.Request {
 	tb.Helper()
-	m, err := r.srv.edge.Parser().ParseSIP(b)
+	m, err := r.srv.Edge().Parser().ParseSIP(b)
 	if err != nil {
 		tb.Fatalf("parse %q: %v", b, err)
 	}
@@ -138,7 +142,8 @@ func (r *fuzzRig) parse(tb testing.TB, b []byte) *sip.Request {
 }
 
 // FuzzRCCHandlers drives arbitrary bytes through the edge's checks and
-// sipgo's parser into the RCC side's request handlers, in-process, with a
+// sipgo's parser into the RCC side's request handlers and this CSTA
+// service, in-process, with a
 // standing session: no input may panic (the handler boundary turns a panic
 // into Cs_InternalError, which fails the target) or leave a request
 // unanswered.
@@ -166,10 +171,10 @@ func FuzzRCCHandlers(f *testing.F) {
 			r.signIn(t) // a fuzzed BYE ended it
 		}
 		data = bytes.ReplaceAll(data, []byte(toTagMark), []byte(r.toTag))
-		if code, _ := r.srv.edge.Check(data, false); code != "" {
+		if code, _ := r.srv.Edge().Check(data, false); code != "" {
 			return // refused and answered by the edge (its own fuzz target covers it)
 		}
-		m, err := r.srv.edge.Parser().ParseSIP(data)
+		m, err := r.srv.Edge().Parser().ParseSIP(data)
 		if err != nil {
 			t.Fatalf("the edge passed what sipgo cannot parse: %v", err)
 		}
@@ -179,8 +184,9 @@ func FuzzRCCHandlers(f *testing.F) {
 		}
 		req.SetSource(fuzzPeer)
 		req.SetTransport("TCP")
-		h := r.srv.routes[req.Method]
-		if h == nil {
+		switch req.Method {
+		case sip.INVITE, sip.ACK, sip.INFO, sip.UPDATE, sip.BYE, sip.OPTIONS, sip.CANCEL:
+		default:
 			return // sipgo answers 405 itself
 		}
 		tx := sipedgetest.NewTx()
@@ -189,15 +195,15 @@ func FuzzRCCHandlers(f *testing.F) {
 				tx.Terminate() // nothing will ACK a fuzzed sign-in
 			}
 		}
-		before := r.srv.metrics.refusals.snapshot()[string(CodeInternal)]
+		before := r.srv.Stats().Refusals[string(rccserver.CodeInternal)]
 		done := make(chan struct{})
-		go func() { h(req, tx); close(done) }()
+		go func() { r.srv.Handle(req, tx); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
 			t.Fatalf("handler for %s did not return", req.Method)
 		}
-		if r.srv.metrics.refusals.snapshot()[string(CodeInternal)] != before {
+		if r.srv.Stats().Refusals[string(rccserver.CodeInternal)] != before {
 			t.Fatalf("a handler panicked on %q", sipedge.Excerpt(data))
 		}
 		if req.Method != sip.ACK && len(tx.Responses()) == 0 {

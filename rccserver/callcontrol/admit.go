@@ -1,9 +1,10 @@
-package rccserver
+package callcontrol
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rccserver/rccserver/rccserver"
 
 	"github.com/rccserver/rccserver/csta"
 	"github.com/rccserver/rccserver/directory"
@@ -44,10 +45,10 @@ type LoginAdmission struct {
 }
 
 // Admit implements Admission.
-func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, error) {
+func (a *LoginAdmission) Admit(_ context.Context, req rccserver.AdmitRequest) (*rccserver.Grant, error) {
 	entry, err := a.Directory.LookupSIP(req.User)
 	if errors.Is(err, directory.ErrNotFound) {
-		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "user not in the directory"}
+		return nil, &rccserver.Refusal{Status: 403, Code: rccserver.CodeUserNotFound, Reason: "user not in the directory"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("directory lookup %s: %w", req.User, err)
@@ -55,11 +56,11 @@ func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, err
 	if entry.AccountDisabled {
 		// userAccountControl ACCOUNTDISABLE: the person may have left; the
 		// Lync attributes are often left as they were ([MS-ADTS] 2.2.16).
-		return nil, &Refusal{Status: 403, Code: CodeAccountDisabled, Reason: "the Windows account is disabled",
+		return nil, &rccserver.Refusal{Status: 403, Code: rccserver.CodeAccountDisabled, Reason: "the Windows account is disabled",
 			Detail: fmt.Sprintf("%s (%s): account %s is disabled in the directory (userAccountControl ACCOUNTDISABLE)", req.User, entry.DN, entry.Account)}
 	}
 	if !entry.Enabled || !entry.RCCEnabled {
-		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "user not enabled for remote call control",
+		return nil, &rccserver.Refusal{Status: 403, Code: rccserver.CodeUserNotFound, Reason: "user not enabled for remote call control",
 			Detail: fmt.Sprintf("%s (%s): enabled=%v rcc=%v", req.User, entry.DN, entry.Enabled, entry.RCCEnabled)}
 	}
 	line := req.Line
@@ -68,11 +69,11 @@ func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, err
 		// A client that sends no lcs:line controls the line the directory gives it.
 		line = entry.LineURI
 	case entry.LineURI != "" && directory.NormalizeLineURI(line) != directory.NormalizeLineURI(entry.LineURI):
-		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "line is not the user's line in the directory",
+		return nil, &rccserver.Refusal{Status: 403, Code: rccserver.CodeUserNotFound, Reason: "line is not the user's line in the directory",
 			Detail: fmt.Sprintf("%s asked for %s; the directory has %s (%s)", req.User, line, entry.LineURI, entry.DN)}
 	}
 	if line == "" {
-		return nil, &Refusal{Status: 403, Code: CodeUserNotFound, Reason: "user has no line in the directory", Detail: entry.DN}
+		return nil, &rccserver.Refusal{Status: 403, Code: rccserver.CodeUserNotFound, Reason: "user has no line in the directory", Detail: entry.DN}
 	}
 	login, err := a.Logins.Login(entry.Account.String(), line)
 	if err != nil {
@@ -81,13 +82,13 @@ func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, err
 			return nil, fmt.Errorf("login %s on %s: %w", entry.Account, line, err)
 		}
 		if code == station.CodeNoFeatureLicense {
-			return &Grant{Status: csta.StatusDisabled, Code: CodeNoFeatureLicense, Account: entry.Account.String()}, nil
+			return &rccserver.Grant{Status: csta.StatusDisabled, Code: rccserver.CodeNoFeatureLicense, Account: entry.Account.String()}, nil
 		}
 		status := 403
 		if code == station.CodeStationNotFound {
 			status = 404
 		}
-		return nil, &Refusal{Status: status, Code: LogCode(code), Reason: loginReasons[code], Detail: err.Error()}
+		return nil, &rccserver.Refusal{Status: status, Code: rccserver.LogCode(code), Reason: loginReasons[code], Detail: err.Error()}
 	}
 	ln := &Line{Login: login}
 	release := func() { a.Logins.Logout(login) }
@@ -103,7 +104,7 @@ func (a *LoginAdmission) Admit(_ context.Context, req AdmitRequest) (*Grant, err
 		ln.Ext = ext
 		release = func() { detach(); a.Logins.Logout(login) }
 	}
-	return &Grant{
+	return &rccserver.Grant{
 		Status:  csta.StatusNormal,
 		Account: entry.Account.String(),
 		Release: release,
@@ -121,4 +122,29 @@ var loginReasons = map[station.LogCode]string{
 	station.CodeStationNotFound:           "the line names no station",
 	station.CodeStationInactive:           "the station is not active",
 	station.CodeStationInUseByAnotherUser: "the station is in use by another user",
+}
+
+// EndStaleSessions ends, after a reload, the sessions whose login the
+// reload ended (the client learns it at once by BYE instead of failing on
+// its next request), and the sessions signed in without the feature
+// licence once it is present (so they sign in again and get service).
+func EndStaleSessions(sessions []*rccserver.Session, cfg *station.Config) {
+	licensed := cfg.Licensing.HasFeature(station.FeatureLync)
+	for _, s := range sessions {
+		var login *station.Login
+		if ln, _ := s.Grant().Value.(*Line); ln != nil {
+			login = ln.Login
+		}
+		if login == nil {
+			if licensed && s.Grant().Code == rccserver.CodeNoFeatureLicense {
+				s.Close(fmt.Errorf("%w: feature licence now present", rccserver.ErrClosedByServer))
+			}
+			continue
+		}
+		select {
+		case <-login.Done():
+			s.Close(fmt.Errorf("%w: %v", rccserver.ErrClosedByServer, login.EndReason()))
+		default:
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package rccserver
+package callcontrol
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/rccserver/rccserver/rccserver"
 	"slices"
 	"strings"
 	"sync"
@@ -43,22 +44,27 @@ type Switch interface {
 // switch, and turns the switch's events into CSTA events on every monitor
 // of the line (architecture.md §2, protocol.md §3–§4).
 type Service struct {
-	sw   Switch
-	log  zerolog.Logger
-	tel  func(device string) string // remote device → tel: URI
-	mu   sync.Mutex
-	hubs map[string]*lineHub // station extension -> fan-out of its events
+	sw    Switch
+	log   zerolog.Logger
+	names DeviceNamer // switch device → the tel: URI the client shows
+	mu    sync.Mutex
+	hubs  map[string]*lineHub // station extension -> fan-out of its events
 }
 
-// NewService builds the CSTA service. tel maps a switch device (an
+// NewService builds the CSTA service. names maps a switch device (an
 // extension or an outside number) to the tel: URI shown to the client; nil
 // uses TelURI with no dial plan.
-func NewService(sw Switch, tel func(string) string, log zerolog.Logger) *Service {
-	if tel == nil {
-		tel = func(d string) string { return TelURI(d, "") }
+func NewService(sw Switch, names DeviceNamer, log zerolog.Logger) *Service {
+	if names == nil {
+		names = plainNames{}
 	}
-	return &Service{sw: sw, tel: tel, log: log, hubs: map[string]*lineHub{}}
+	return &Service{sw: sw, names: names, log: log, hubs: map[string]*lineHub{}}
 }
+
+// plainNames names devices without a dial plan.
+type plainNames struct{}
+
+func (plainNames) TelURI(device string) string { return TelURI(device, "") }
 
 // TelURI writes a device as the tel: URI Lync expects (protocol.md §6):
 // E.164 when known, else a dial string with phone-context.
@@ -105,7 +111,7 @@ type line struct {
 	login *station.Login
 }
 
-func (svc *Service) lineOf(s *Session) (line, error) {
+func (svc *Service) lineOf(s *rccserver.Session) (line, error) {
 	ln, _ := s.Grant().Value.(*Line)
 	if ln == nil || ln.Ext == "" {
 		// A remote-number logon without RemoteLines has nothing to control.
@@ -117,7 +123,7 @@ func (svc *Service) lineOf(s *Session) (line, error) {
 // owns reports whether device names the session's own line: the exact
 // string the client signed in with, or any form that normalises to the same
 // number, the station's extension or its identification address.
-func owns(s *Session, l line, device string) bool {
+func owns(s *rccserver.Session, l line, device string) bool {
 	if device == "" || device == s.Line() {
 		return true
 	}
@@ -138,12 +144,12 @@ func owns(s *Session, l line, device string) bool {
 }
 
 func privilege(device string) error {
-	return &RequestError{Code: CodePrivilegeViolation, Answer: csta.OperationError(csta.OpPrivilegeViolationSpecifiedDevice),
+	return &rccserver.RequestError{Code: rccserver.CodePrivilegeViolation, Answer: csta.OperationError(csta.OpPrivilegeViolationSpecifiedDevice),
 		Err: fmt.Errorf("device %q is not this session's line", device)}
 }
 
 // HandleCSTA implements Handler.
-func (svc *Service) HandleCSTA(ctx context.Context, s *Session, req csta.Message) (csta.Message, error) {
+func (svc *Service) HandleCSTA(ctx context.Context, s *rccserver.Session, req csta.Message) (csta.Message, error) {
 	if _, ok := req.(*csta.GetCSTAFeatures); ok {
 		return features, nil
 	}
@@ -232,7 +238,7 @@ func (svc *Service) HandleCSTA(ctx context.Context, s *Session, req csta.Message
 			if t := forwardingType(f.Type); t != csta.ForwardingTypeUnknown {
 				item := csta.ForwardListItem{ForwardingType: t, ForwardStatus: f.On}
 				if f.On {
-					item.ForwardDN = svc.tel(f.Destination)
+					item.ForwardDN = svc.names.TelURI(f.Destination)
 				}
 				resp.ForwardingList = append(resp.ForwardingList, item)
 			}
@@ -272,7 +278,7 @@ func (svc *Service) HandleCSTA(ctx context.Context, s *Session, req csta.Message
 // check applies the privilege rule to connections: each must be on the
 // session's line (its deviceID names the line, or is empty) and its call must
 // be a call of the line's station right now.
-func (svc *Service) check(s *Session, l line, conns ...csta.ConnectionID) error {
+func (svc *Service) check(s *rccserver.Session, l line, conns ...csta.ConnectionID) error {
 	calls, err := svc.sw.Snapshot(l.ext)
 	if err != nil {
 		return switchError(err)
@@ -284,14 +290,14 @@ func (svc *Service) check(s *Session, l line, conns ...csta.ConnectionID) error 
 		if !slices.ContainsFunc(calls, func(ci switching.CallInfo) bool { return ci.CallID == c.CallID }) {
 			// Another line's call, an ended call or a made-up one: the client
 			// learns only that it is not a call it may act on.
-			return &RequestError{Code: CodePrivilegeViolation, Answer: csta.OperationError(csta.OpInvalidCallID),
+			return &rccserver.RequestError{Code: rccserver.CodePrivilegeViolation, Answer: csta.OperationError(csta.OpInvalidCallID),
 				Err: fmt.Errorf("call %q is not a call of this line", c.CallID)}
 		}
 	}
 	return nil
 }
 
-func (svc *Service) onCall(ctx context.Context, s *Session, l line, c csta.ConnectionID,
+func (svc *Service) onCall(ctx context.Context, s *rccserver.Session, l line, c csta.ConnectionID,
 	op func(context.Context, string, string) error, ok csta.Message) (csta.Message, error) {
 	if err := svc.check(s, l, c); err != nil {
 		return nil, err
@@ -307,7 +313,7 @@ func done(err error, ok csta.Message) (csta.Message, error) {
 }
 
 // echo returns the client's own device string for its connection.
-func echo(s *Session, device string) string {
+func echo(s *rccserver.Session, device string) string {
 	if device == "" {
 		return s.Line()
 	}
@@ -348,7 +354,7 @@ func switchError(err error) error {
 	default:
 		return err // logged as an internal error, answered generic
 	}
-	return &RequestError{Code: CodeRequestRefused, Answer: answer, Err: err}
+	return &rccserver.RequestError{Code: rccserver.CodeRequestRefused, Answer: answer, Err: err}
 }
 
 func forwardingType(t switching.ForwardType) csta.ForwardingType {
