@@ -41,7 +41,7 @@ func (svc *Service) monitorStart(s *rccserver.Session, l line, m *csta.MonitorSt
 		}
 		hub = &lineHub{svc: svc, ext: l.ext, sub: sub, mons: map[string]monitor{}, done: make(chan struct{})}
 		svc.hubs[l.ext] = hub
-		go hub.run()
+		svc.hubsRunning.Go(hub.run) // Close waits for it
 	}
 	hub.mu.Lock()
 	hub.mons[xref] = monitor{sess: s, device: m.MonitorObject}
@@ -82,14 +82,16 @@ func (svc *Service) dropMonitor(ext, xref string) {
 	}
 }
 
-// Close ends every subscription (at shutdown).
+// Close ends every subscription (at shutdown) and waits for the lines'
+// fan-out goroutines, which end when their subscription's channel closes.
 func (svc *Service) Close() {
 	svc.mu.Lock()
-	defer svc.mu.Unlock()
 	for ext, hub := range svc.hubs {
 		hub.sub.Close()
 		delete(svc.hubs, ext)
 	}
+	svc.mu.Unlock()
+	svc.hubsRunning.Wait()
 }
 
 func (h *lineHub) run() {

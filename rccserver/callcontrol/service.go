@@ -49,6 +49,8 @@ type Service struct {
 	names DeviceNamer // switch device → the tel: URI the client shows
 	mu    sync.Mutex
 	hubs  map[string]*lineHub // station extension -> fan-out of its events
+	// hubsRunning owns the hubs' goroutines; Close waits for them.
+	hubsRunning sync.WaitGroup
 }
 
 // NewService builds the CSTA service. names maps a switch device (an

@@ -61,9 +61,9 @@ func readmeCommands(t *testing.T) []string {
 // The fixed addresses of the embedded default (examples/rccserver.yaml) and
 // of the admin listener's default.
 var fixedPorts = []struct{ network, addr string }{
-	{"tcp", "0.0.0.0:11001"}, // RCC, facing Lync
-	{"udp", "0.0.0.0:5060"},  // phones
-	{"tcp", "0.0.0.0:5060"},
+	{"tcp", "127.0.0.1:11001"}, // RCC, facing Lync
+	{"udp", "127.0.0.1:5060"},  // phones
+	{"tcp", "127.0.0.1:5060"},
 	{"tcp", "127.0.0.1:9110"}, // admin (/healthz)
 }
 

@@ -32,8 +32,17 @@ func testConfig(t *testing.T, extra string) string {
 	}
 	dir, _ := filepath.Abs("../../../examples/directory.yaml")
 	y := string(base)
-	y = strings.Replace(y, "addr: 0.0.0.0:11001", "addr: 127.0.0.1:0", 1)
-	y = strings.Replace(y, "addr: 0.0.0.0:5060\n    - network: tcp\n      addr: 0.0.0.0:5060", "addr: 127.0.0.1:0", 1)
+	for _, fixed := range []struct{ from, to string }{
+		{"addr: 127.0.0.1:11001", "addr: 127.0.0.1:0"},
+		{"addr: 127.0.0.1:5060\n    - network: tcp\n      addr: 127.0.0.1:5060", "addr: 127.0.0.1:0"},
+	} {
+		// The embedded default's fixed ports belong to a real server: a
+		// test must never bind them, so a change of the file fails here.
+		if !strings.Contains(y, fixed.from) {
+			t.Fatalf("examples/rccserver.yaml no longer has %q", fixed.from)
+		}
+		y = strings.Replace(y, fixed.from, fixed.to, 1)
+	}
 	y = strings.Replace(y, "file: directory.yaml", "file: "+dir, 1)
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
 	// The admin listener on a free port too: 9110 belongs to a real server.

@@ -39,6 +39,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	// The only subcommand is dialplan; anything else left over is a typo or
+	// a command from another tool, never a reason to start the server.
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rccserver: unknown subcommand or argument %q (subcommands: dialplan; flags: -h)\n", fs.Arg(0))
+		return 2
+	}
 	if *showVersion {
 		fmt.Fprintf(stdout, "rccserver %s\n", version)
 		return 0
