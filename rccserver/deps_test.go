@@ -40,7 +40,7 @@ type listedPackage struct {
 	Doc        string
 }
 
-// TestImportDirection keeps the layering of architecture.md §2: csta is pure
+// TestImportDirection keeps the layering of docs/architecture.md "Import direction": csta is pure
 // (standard library only), station knows nothing of CSTA, directory knows
 // nothing of SIP or CSTA.
 func TestImportDirection(t *testing.T) {
