@@ -12,7 +12,7 @@ import (
 
 // Namespace is the ECMA-323 3rd-edition namespace we write. Decode accepts
 // any namespace (ed3, ed4, ed5, none, and the typos real phones send),
-// because peers differ and element names are what matter (protocol.md §3).
+// because peers differ and element names are what matter (docs/protocol.md "ECMA-323 XML").
 const Namespace = "http://www.ecma-international.org/standards/ecma-323/csta/ed3"
 
 // DefaultMaxSize is the largest body Decode accepts: a snapshot of many

@@ -12,7 +12,7 @@ import (
 	. "github.com/rccserver/rccserver/csta"
 )
 
-// TestLyncExamples decodes the Lync-shaped bodies of protocol.md §7 as a
+// TestLyncExamples decodes the Lync-shaped bodies of docs/protocol.md "On the wire" as a
 // client sends them (XML declaration without encoding, lcs: prefix, layout).
 func TestLyncExamples(t *testing.T) {
 	c42 := ConnectionID{CallID: "c42", DeviceID: line}

@@ -26,15 +26,15 @@ func ParseDeviceKind(s string) (DeviceKind, error) { return deviceKindTable.pars
 
 // DeviceID is a parsed device identifier. Raw keeps the string exactly as the
 // client sent it: responses and events echo Raw, never a rebuilt form,
-// because Lync compares device IDs byte for byte (protocol.md §3, §6).
+// because Lync compares device IDs byte for byte (docs/protocol.md "Device identifiers").
 type DeviceID struct {
 	Raw          string
 	Kind         DeviceKind
 	Number       string // tel: and bare: the number without visual separators; sip: the user part
 	Host         string // sip: the host part
 	PhoneContext string // tel: phone-context parameter (RFC 3966 §5.1.5)
-	Ext          string // tel: ext parameter (RFC 3966 §5.1.2), also Lync's ;ext= on E.164 lines
-	Partition    string // tel: partition parameter some PBX line URIs carry (protocol.md §6)
+	Ext          string // tel: ext parameter (RFC 3966 §3), also Lync's ;ext= on E.164 lines
+	Partition    string // tel: partition parameter some PBX line URIs carry (docs/protocol.md "Device identifiers")
 }
 
 // ParseDeviceID parses tel:, sip:/sips: and bare-digit device identifiers.
@@ -122,7 +122,8 @@ func (d DeviceID) Key() string {
 }
 
 // NormalizeNumber removes what Lync strips from numbers: space and the RFC
-// 3966 visual separators ( ) - . (protocol.md §6).
+// 3966 visual separators ( ) - . (RFC 3966 §5.1.1; docs/protocol.md
+// "Device identifiers").
 func NormalizeNumber(s string) string {
 	if !strings.ContainsAny(s, " ()-.\t") {
 		return s

@@ -16,7 +16,7 @@ func TestParseDeviceID(t *testing.T) {
 		e164, dial bool
 		key        string
 	}{
-		// The line forms of protocol.md §6.
+		// The line forms of docs/protocol.md "Device identifiers".
 		{in: "tel:73124;phone-context=dialstring;partition=BE_BRS_INT",
 			want: DeviceID{Kind: DeviceTel, Number: "73124", PhoneContext: "dialstring", Partition: "BE_BRS_INT"}, dial: true, key: "73124"},
 		{in: "tel:73124;phone-context=dialstring",

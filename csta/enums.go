@@ -38,7 +38,7 @@ func (v *LocalConnectionState) UnmarshalText(b []byte) (err error) {
 	return err
 }
 
-// SystemStatus is the status of the switching function (ECMA-269 §12.2, ECMA-323 SystemStatus; protocol-gaps §4.1).
+// SystemStatus is the status of the switching function (ECMA-269 §12.2, ECMA-323 SystemStatus; docs/protocol.md "System status").
 type SystemStatus int
 
 // SystemStatus values; the zero value is SystemStatusUnknown.

@@ -23,7 +23,7 @@ const (
 )
 
 // The schema itself misspells "systemResourceAvailibility" (ed3 and ed6,
-// protocol-gaps §2.1): we write that spelling and accept both.
+// docs/protocol.md "Negative responses"): we write that spelling and accept both.
 var errorCategoryTable = newEnumTable[ErrorCategory]("CSTAErrorCode", []string{"",
 	"operation", "security", "stateIncompatibility", "systemResourceAvailibility",
 	"subscribedResourceAvailability", "performanceManagement", "privateData",
@@ -36,7 +36,7 @@ func (c ErrorCategory) String() string { return errorCategoryTable.String(c) }
 // ParseErrorCategory returns the category for an element name.
 func ParseErrorCategory(s string) (ErrorCategory, error) { return errorCategoryTable.parse(s) }
 
-// Error tokens we emit (ECMA-323 ed3, protocol-gaps §2.2 and §2.5). Peers may
+// Error tokens we emit (ECMA-323 ed3; docs/protocol.md "Negative responses"). Peers may
 // send others; Decode keeps any token as text.
 const (
 	OpGeneric                           = "generic"
@@ -74,7 +74,7 @@ const (
 )
 
 // CSTAErrorCode is the negative response: exactly one category child whose text
-// is the error token (protocol-gaps §2). It is also a Go error, so a service
+// is the error token (ECMA-323 UniversalFailure). It is also a Go error, so a service
 // handler can return it and the dispatcher can send it unchanged.
 type CSTAErrorCode struct {
 	Category ErrorCategory

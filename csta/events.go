@@ -2,7 +2,8 @@ package csta
 
 // Events the switching function sends in INFO requests. Every event starts
 // with monitorCrossRefID; Lync drops events whose value is not its monitor's
-// (protocol.md §4). Children follow the ed3 schema order (protocol-gaps §6.4).
+// (docs/protocol.md "Monitors and events"). Children follow the ed3 schema
+// order (docs/protocol.md "ECMA-323 XML").
 
 // ServiceInitiatedEvent: the line went off-hook or MakeCall started.
 type ServiceInitiatedEvent struct {

@@ -8,7 +8,7 @@ import (
 
 // GetCSTAFeaturesResponse lists the supported services and events. On the
 // wire each list holds one element per supported entry, whose children are
-// optional boolean capability flags (protocol-gaps §1.1), e.g.
+// optional boolean capability flags (docs/protocol.md "Capability exchange"), e.g.
 // <callControlServList><answerCall><alerting>true</alerting></answerCall>…
 type GetCSTAFeaturesResponse struct {
 	SupportedServices []CapabilityList
@@ -27,7 +27,7 @@ type Capability struct {
 	Flags []string
 }
 
-// Schema order of the lists and of the entries in each (protocol-gaps §1.2).
+// Schema order of the lists and of the entries in each (ECMA-323 ed3 schema; docs/protocol.md "Capability exchange").
 var (
 	serviceListOrder = []string{"capExchangeServList", "systemStatServList", "monitoringServList",
 		"snapshotServList", "callControlServList", "callAssociatedServList", "mediaServList",

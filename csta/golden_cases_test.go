@@ -3,7 +3,7 @@ package csta_test
 import . "github.com/rccserver/rccserver/csta"
 
 // Values shared by the golden cases: a Lync dial-string line, a far end and
-// the identifiers of protocol.md §7.
+// the identifiers of docs/protocol.md "On the wire".
 const (
 	line  = "tel:73124;phone-context=dialstring"
 	far   = "tel:+3222220220"

@@ -1,19 +1,19 @@
 package csta
 
 // Requests a CSTA client sends, with the children of the ECMA-323 ed3 schema in
-// schema order (protocol.md §3, protocol-gaps §6). Only the children Lync and
+// schema order (docs/protocol.md "ECMA-323 XML"). Only the children Lync and
 // uaCSTA peers use are modelled; Decode ignores the rest.
 
 // RequestSystemStatus opens an RCC session: the body of Lync's INVITE, with
-// its line URI in the Microsoft private data (protocol.md §2.2).
+// its line URI in the Microsoft private data (docs/protocol.md "Lync private data").
 type RequestSystemStatus struct {
 	SysStatRegisterID string      `xml:"sysStatRegisterID,omitempty"`
 	Extensions        *Extensions `xml:"extensions"`
 }
 
 // SystemStatusMsg reports the switching function's status, in either
-// direction (protocol-gaps §4.1). Named with a suffix because SystemStatus is
-// the enumeration.
+// direction (docs/protocol.md "System status"). Named with a suffix because
+// SystemStatus is the enumeration.
 type SystemStatusMsg struct {
 	SysStatRegisterID string       `xml:"sysStatRegisterID,omitempty"`
 	SystemStatus      SystemStatus `xml:"systemStatus"`
@@ -76,7 +76,7 @@ type AlternateCall struct {
 }
 
 // ReconnectCall clears the active call and retrieves the held one. Its schema
-// order is activeCall, then heldCall (protocol-gaps §6.2).
+// order is activeCall, then heldCall (docs/protocol.md "ECMA-323 XML").
 type ReconnectCall struct {
 	ActiveCall ConnectionID `xml:"activeCall"`
 	HeldCall   ConnectionID `xml:"heldCall"`

@@ -3,7 +3,8 @@ package csta
 import "encoding/xml"
 
 // Positive responses, carried in the body of the 200 OK to the request's INFO
-// (protocol.md §2.4). Empty responses are valid (protocol-gaps §6.5).
+// (docs/protocol.md "Requests, responses and events in INFO"). Empty
+// responses are valid (docs/protocol.md "ECMA-323 XML").
 
 // RequestSystemStatusResponse answers RequestSystemStatus; Lync proceeds only on normal.
 type RequestSystemStatusResponse struct {
@@ -23,7 +24,7 @@ type MonitorStartResponse struct {
 type MonitorStopResponse struct{}
 
 // SnapshotDeviceResponse lists the calls at a device. We always answer inline
-// with snapshotData (protocol-gaps §5.1): an idle device has an empty list.
+// with snapshotData (docs/protocol.md "Snapshot"): an idle device has an empty list.
 type SnapshotDeviceResponse struct {
 	ServiceCrossRefID string        `xml:"crossRefIDorSnapshotData>serviceCrossRefID,omitempty"`
 	SnapshotData      *SnapshotData `xml:"crossRefIDorSnapshotData>snapshotData"`

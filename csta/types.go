@@ -20,7 +20,7 @@ type Empty struct{}
 
 // ExtendedDeviceID is the device-valued field of events (callingDevice,
 // alertingDevice, …): a choice of deviceIdentifier, notKnown or restricted
-// (ECMA-323 ExtendedDeviceID; protocol-gaps §6.3).
+// (ECMA-323 ExtendedDeviceID; docs/protocol.md "ECMA-323 XML").
 type ExtendedDeviceID struct {
 	DeviceIdentifier string `xml:"deviceIdentifier,omitempty"`
 	NotKnown         *Empty `xml:"notKnown"`
@@ -37,7 +37,7 @@ func Device(id string) ExtendedDeviceID {
 
 // RedirectionDeviceID is lastRedirectionDevice: never a deviceIdentifier, but
 // a choice of numberDialed, restricted, notKnown, notRequired, notSpecified
-// (protocol-gaps §6.3).
+// (ECMA-323 RedirectionDeviceID; docs/protocol.md "ECMA-323 XML").
 type RedirectionDeviceID struct {
 	NumberDialed string `xml:"numberDialed,omitempty"`
 	Restricted   *Empty `xml:"restricted"`
@@ -62,7 +62,7 @@ const LineNamespace = "http://schemas.microsoft.com/Lcs/2005/04/RCCExtension"
 
 // Extensions is the ECMA-323 extensions element. The only content we read or
 // write is Microsoft's <lcs:line> inside privateData/private, which carries
-// the Lync user's line URI (protocol.md §1).
+// the Lync user's line URI (docs/protocol.md "Lync private data").
 type Extensions struct {
 	Line string
 }
@@ -128,7 +128,7 @@ func (e *Extensions) UnmarshalXML(dec *xml.Decoder, start xml.StartElement) erro
 }
 
 // Destination is a device given as text, or as a <device> child as some
-// uaCSTA implementations write it (DeflectCall newDestination, protocol.md §3).
+// uaCSTA implementations write it (DeflectCall newDestination, docs/protocol.md "Device identifiers").
 type Destination string
 
 // UnmarshalXML accepts <x>tel:…</x> and <x><device>tel:…</device></x>.

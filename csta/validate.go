@@ -13,7 +13,7 @@ func need(root string, checks ...any) error {
 		case Destination:
 			ok = !blank(string(v))
 		case ConnectionID:
-			// Some uaCSTA clients leave one half empty (protocol.md §6); both empty is nothing.
+			// Some uaCSTA clients leave one half empty (docs/protocol.md "Device identifiers"); both empty is nothing.
 			ok = !blank(v.CallID) || !blank(v.DeviceID)
 		case *ConnectionID:
 			ok = v != nil && (!blank(v.CallID) || !blank(v.DeviceID))

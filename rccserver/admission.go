@@ -30,7 +30,8 @@ type Grant struct {
 
 // Refusal is an admission decision to refuse the INVITE: the SIP status, the
 // log code (also sent to the client in the reason phrase and a Warning
-// header, architecture.md §4) and a human-readable reason.
+// header, docs/troubleshooting.md "What the client receives") and a
+// human-readable reason.
 type Refusal struct {
 	Status int
 	Code   LogCode

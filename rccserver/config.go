@@ -26,7 +26,8 @@ type Listener struct {
 	// Advertise is the host[:port] written into our Contact for dialogs on
 	// this listener (defaults to the bound address). The client sends ACK and
 	// in-dialog requests there, so it must be reachable and match this
-	// listener's transport (go-ecosystem §1.2).
+	// listener's transport (RFC 3261 §12.1.1: the 2xx's Contact is the
+	// client's remote target).
 	Advertise string `mapstructure:"advertise"`
 	// Config is the certificate and, for mtls, the client policy of a tls
 	// or mtls listener: keys cert, key, chain, pkcs12, pkcs12_password,
@@ -43,7 +44,7 @@ type Listener struct {
 type Config struct {
 	Listeners []Listener `mapstructure:"listeners"`
 	// Domains are the hosts our Request-URIs may carry: the Lync static
-	// route's MatchUri and the Line Server URI host (architecture.md §1).
+	// route's MatchUri and the Line Server URI host (docs/protocol.md "Routing: static route and Record-Route").
 	Domains []string `mapstructure:"domains"`
 	// Access lists the peers (IPs and CIDRs: the Lync front ends and
 	// mediation servers) allowed on every listener; the rest are refused

@@ -40,10 +40,10 @@ type listedPackage struct {
 	Doc        string
 }
 
-// TestImportDirection keeps the layering of docs/architecture.md: csta is
-// pure (standard library only), station knows nothing of CSTA or Lync,
-// directory nothing of SIP or CSTA, the session server nothing of the
-// application it carries.
+// TestImportDirection keeps the layering of docs/architecture.md "Import
+// direction": csta is pure (standard library only), station knows nothing
+// of CSTA or Lync, directory nothing of SIP or CSTA, the session server
+// nothing of the application it carries.
 func TestImportDirection(t *testing.T) {
 	rules := []struct {
 		pkg       string

@@ -10,7 +10,7 @@ import (
 )
 
 // RequestError is a handler's refusal of a CSTA request: the CSTAErrorCode
-// the client receives and the log code written for it (architecture.md §4).
+// the client receives and the log code written for it (docs/troubleshooting.md "What the client receives").
 type RequestError struct {
 	Code   LogCode
 	Answer *csta.CSTAErrorCode
@@ -27,7 +27,7 @@ func (e *RequestError) Error() string {
 func (e *RequestError) Unwrap() error { return e.Err }
 
 // onInfo carries CSTA requests (ECMA TR/87 §7.2): the response goes in the
-// body of the 200 OK, positive or CSTAErrorCode (protocol-gaps §3.3). SIP
+// body of the 200 OK, positive or CSTAErrorCode (ECMA TR/87 §7.2; docs/protocol.md "Requests, responses and events in INFO"). SIP
 // error codes are kept for SIP problems: 481 unknown dialog, 415 wrong body.
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	sess, code := s.match(req)
@@ -81,7 +81,7 @@ func (s *Server) dispatch(sess *Session, body []byte) csta.Message {
 	}
 	switch m := msg.(type) {
 	case *csta.SystemStatusMsg:
-		// The client reports its own status; acknowledge (protocol-gaps §4.1).
+		// The client reports its own status; acknowledge (docs/protocol.md "System status").
 		sess.log.Info().Str("status", m.SystemStatus.String()).Msg("client system status")
 		return &csta.SystemStatusResponse{}
 	case *csta.RequestSystemStatus:

@@ -123,7 +123,8 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // onReInvite is a refresh (older clients re-INVITE with the same
-// RequestSystemStatus every 10 minutes, protocol.md §2.3): 200 with
+// RequestSystemStatus every 10 minutes, docs/protocol.md "Session refresh"):
+// 200 with
 // RequestSystemStatusResponse and a new Session-Expires.
 func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	sess, code := s.match(req)
@@ -167,7 +168,8 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // onUpdate is the refresh of Communicator 2007 R2 and later (every 25
-// minutes, protocol.md §2.3): 200 with a new Session-Expires, no body.
+// minutes, docs/protocol.md "Session refresh"): 200 with a new
+// Session-Expires, no body.
 func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	sess, code := s.match(req)
 	if sess == nil {
@@ -260,7 +262,8 @@ func (s *Server) negotiateInterval(req *sip.Request, tx sip.ServerTransaction, l
 }
 
 // sessionHeaders are the headers of a 200 that establishes or refreshes the
-// session (protocol.md §2.2, RFC 4028 §9: Require: timer with refresher=uac).
+// session (docs/protocol.md "Sign-in: the INVITE"; RFC 4028 §9: Require: timer
+// with refresher=uac).
 func (s *Server) sessionHeaders(sess *Session, interval time.Duration, withBody bool) []sip.Header {
 	contact := sess.contact
 	hs := []sip.Header{

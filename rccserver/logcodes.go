@@ -2,7 +2,7 @@ package rccserver
 
 // LogCode is the code written to the log (field "code") and, for refusals,
 // into the answer the client receives. The contact-center codes match the
-// guide we model (architecture.md §4); docs/troubleshooting.md explains each.
+// guide we model (docs/architecture.md "What rccserver models"); docs/troubleshooting.md explains each.
 type LogCode string
 
 // Log codes of the RCC side. Admission may refuse with others (station's

@@ -11,7 +11,7 @@ import (
 )
 
 // TestMain sets sipgo's globals once (they are unsynchronised package
-// variables, go-ecosystem §1.1 and §1.6): short timers so Timer F is 3.2 s,
+// variables: sip.SetTimers and sip.SetDefaultLogger): short timers so Timer F is 3.2 s,
 // and a quiet logger.
 func TestMain(m *testing.M) {
 	sip.SetDefaultLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))

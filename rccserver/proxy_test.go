@@ -17,7 +17,7 @@ import (
 )
 
 // frontEnd is a minimal stateful proxy standing where a Lync front end
-// stands: it record-routes the INVITE (protocol.md §2.1) and relays requests
+// stands: it record-routes the INVITE (docs/protocol.md "Routing: static route and Record-Route") and relays requests
 // both ways. It records how requests from the server reached it.
 type frontEnd struct {
 	t      *testing.T
@@ -131,7 +131,7 @@ func (fe *frontEnd) relay(req *sip.Request, tx sip.ServerTransaction) {
 // TestRecordRoutedDialog: the client signs in through a record-routing front
 // end; the server's events come back over the connection the INVITE arrived
 // on (the front end's own connection, not a new one from the server), with
-// the Route set taken from Record-Route (go-ecosystem §1.4, sipgo #361).
+// the Route set taken from Record-Route (RFC 3261 §12.2.1.1; sipgo issue #361).
 func TestRecordRoutedDialog(t *testing.T) {
 	h := start(t, harnessOpts{})
 	fe := startFrontEnd(t, h.addr)

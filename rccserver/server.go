@@ -22,7 +22,8 @@ import (
 )
 
 // allowed is our Allow header: UPDATE and INFO are essential, a gateway that
-// ignores UPDATE loses Communicator 2007 R2+ sessions (protocol.md §2.3).
+// ignores UPDATE loses Communicator 2007 R2+ sessions (docs/protocol.md
+// "Session refresh").
 const allowed = "INVITE, ACK, BYE, CANCEL, INFO, UPDATE, OPTIONS"
 
 // Options are what New needs besides the configuration.

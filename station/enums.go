@@ -31,7 +31,7 @@ func ParseUserType(s string) (UserType, error) {
 }
 
 // AnswerMethod is how the switch makes a ringing phone answer when Lync asks
-// (architecture.md §2, the switching function).
+// (docs/configuration.md, stations[].answer_method).
 type AnswerMethod int
 
 // Answer methods.

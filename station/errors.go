@@ -39,7 +39,7 @@ var (
 )
 
 // LogCode is the code logged with a refusal and carried in the answer to
-// the client (architecture.md §4). The zero value is LogCodeUnknown.
+// the client (docs/troubleshooting.md "What the client receives"). The zero value is LogCodeUnknown.
 type LogCode string
 
 // The log codes of the login service. The names are the ones of the

@@ -14,7 +14,7 @@ func newLoginService(t *testing.T) *Service {
 }
 
 // TestAdmission covers every admission outcome and its log code
-// (architecture.md §4).
+// (docs/station.md "Admission").
 func TestAdmission(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -26,7 +26,8 @@ var (
 //   - limits: a non-root bind gets at most SizeLimit entries from an unpaged
 //     search (result code 4, sizeLimitExceeded), like AD's MaxPageSize, but
 //     any total through paged results (size.prtotal=unlimited; without it
-//     slapd caps paged totals too, see go-ecosystem.md section 2.4);
+//     slapd's default sizelimit also caps the total of a paged search by a
+//     non-root bind, slapd.conf(5) "limits");
 //   - ACLs: anonymous users may only bind (and read the root DSE), users
 //     read everything but passwords;
 //   - security simple_bind: with RequireTLS, simple binds need TLS, like AD

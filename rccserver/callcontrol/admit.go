@@ -33,7 +33,7 @@ type Logins interface {
 }
 
 // LoginAdmission admits a sign-in as the guide we model does
-// (architecture.md §1 and §4): the SIP identity is looked up in the
+// (docs/station.md "Admission"): the SIP identity is looked up in the
 // directory, which must enable it for RCC and whose Windows account must
 // not be disabled; its domain account must map to
 // exactly one licensed contact-center user; the line must name a free station

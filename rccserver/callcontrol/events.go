@@ -6,7 +6,8 @@ import (
 )
 
 // cstaEvents maps one switch event to the CSTA events for one monitor, in
-// the shapes of protocol.md §4 and §7. line is the monitored device as the
+// the shapes of docs/protocol.md "Monitors and events". line is the
+// monitored device as the
 // client wrote it; every mention of the station is that string, byte-exact.
 // The switch's call ID is the CSTA callID, so one call keeps one callID
 // across the response and all events.

@@ -11,7 +11,7 @@ import (
 
 // lineHub fans the switch's events for one station out to every monitor
 // on it: one user signed in from two endpoints has two sessions, and both
-// see every event (protocol.md §9 Q8).
+// see every event (docs/protocol.md "Monitors and events").
 type lineHub struct {
 	svc  *Service
 	ext  string
@@ -118,7 +118,7 @@ func (h *lineHub) run() {
 	}
 }
 
-// snapshot answers SnapshotDevice inline (protocol-gaps §5.1): one entry per
+// snapshot answers SnapshotDevice inline (docs/protocol.md "Snapshot"): one entry per
 // call, the line's own connection state first.
 func (svc *Service) snapshot(s *rccserver.Session, l line, device string) (csta.Message, error) {
 	if !owns(s, l, device) {

@@ -18,7 +18,7 @@ const remotePrefix = "remote-"
 // remoteLines makes a remote-number logon controllable: the number becomes
 // a static-contact station of the switch whose contact is the number at the
 // trunk, so MakeCall rings the user's remote phone first, like a desk phone
-// (architecture.md §1: "calls are placed to that number"). Several sessions
+// (docs/station.md "Remote-number logon"). Several sessions
 // of one number share the station.
 type remoteLines struct {
 	sw      *switching.Switch

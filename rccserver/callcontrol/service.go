@@ -42,7 +42,8 @@ type Switch interface {
 
 // Service answers the CSTA requests of admitted sessions by driving the
 // switch, and turns the switch's events into CSTA events on every monitor
-// of the line (architecture.md §2, protocol.md §3–§4).
+// of the line (docs/architecture.md "One MakeCall"; docs/protocol.md
+// "Monitors and events").
 type Service struct {
 	sw    Switch
 	log   zerolog.Logger
@@ -68,7 +69,8 @@ type plainNames struct{}
 
 func (plainNames) TelURI(device string) string { return TelURI(device, "") }
 
-// TelURI writes a device as the tel: URI Lync expects (protocol.md §6):
+// TelURI writes a device as the tel: URI Lync expects (docs/protocol.md
+// "Device identifiers"):
 // E.164 when known, else a dial string with phone-context.
 func TelURI(device, e164 string) string {
 	switch {
@@ -335,7 +337,8 @@ func dialable(device string) string {
 	return d.Number
 }
 
-// switchError maps the switch's errors to CSTA errors (protocol-gaps §2.5).
+// switchError maps the switch's errors to CSTA errors (docs/protocol.md
+// "Negative responses").
 func switchError(err error) error {
 	var answer *csta.CSTAErrorCode
 	switch {
@@ -384,7 +387,7 @@ func switchForwardType(t csta.ForwardingType) (switching.ForwardType, bool) {
 }
 
 // newCrossRefID returns a fresh random monitor cross-reference ID: unguessable,
-// so one session cannot forge another's (protocol.md §6).
+// so one session cannot forge another's (docs/protocol.md "Monitors and events").
 func newCrossRefID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)

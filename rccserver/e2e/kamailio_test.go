@@ -158,7 +158,7 @@ func (k *kamailio) checkRouted(t *testing.T, events int, refreshed bool) {
 }
 
 // TestKamailioFrontEnd: a Lync client signs in through kamailio, which
-// record-routes the dialog as a Lync front end does (protocol.md §2.1), and
+// record-routes the dialog as a Lync front end does (docs/protocol.md "Routing: static route and Record-Route"), and
 // drives a call between two baresip phones; the server's events and the
 // client's refresh and sign-out all pass through kamailio along the route
 // set. The client is first the sipgo emulator rccserver/lynctest (every

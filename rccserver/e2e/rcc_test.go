@@ -221,7 +221,7 @@ func TestRemoteCallControl(t *testing.T) {
 	})
 }
 
-// TestRefusals: each admission refusal of architecture.md §4 end to end.
+// TestRefusals: each admission refusal of docs/troubleshooting.md "What the client receives" end to end.
 func TestRefusals(t *testing.T) {
 	s := startSite(t, "I3_FEATURE_LYNC")
 	if _, st, r := s.lync("sip:alice@example.com", aliceLine); st != 200 || r != "normal" {

@@ -139,7 +139,7 @@ func (b *bare) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // onInfo answers without reading the dialog's CSeq: an INFO may overtake
-// the ACK (go-ecosystem §1.7).
+// the ACK (sipgo hands each incoming message to its own goroutine).
 func (b *bare) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	if b.match(req) == nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))

@@ -99,7 +99,8 @@ func signIn(t *testing.T, addr, user, line string) (*lynctest.Client, error) {
 
 // TestDaemonAdmissionAndLineServices: the daemon built from configuration
 // admits through the file directory and the login service, refuses as
-// architecture.md §4 says, and answers the line services that need no call.
+// docs/troubleshooting.md "What the client receives" says, and answers the
+// line services that need no call.
 func TestDaemonAdmissionAndLineServices(t *testing.T) {
 	addr := startDaemon(t, testConfig(t, ""))
 	alice, err := signIn(t, addr, "sip:alice@example.com", "tel:+13175551010")
