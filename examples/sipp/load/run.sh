@@ -56,14 +56,14 @@ go build -o "$work/bin/rccserver" ./rccserver/cmd/rccserver
 go build -o "$work/bin/rccbare" ./rccserver/cmd/rccbare
 
 # The embedded default on loopback ports chosen by the kernel, keep-alive off.
-sed -e 's/addr: 0\.0\.0\.0:11001/addr: 127.0.0.1:0/' \
-	-e 's/addr: 0\.0\.0\.0:5060/addr: 127.0.0.1:0/' \
+sed -e 's/addr: 127\.0\.0\.1:11001/addr: 127.0.0.1:0/' \
+	-e 's/addr: 127\.0\.0\.1:5060/addr: 127.0.0.1:0/' \
 	-e 's/keepalive: 60 /keepalive: 0 /' \
 	-e "s#file: directory.yaml#file: $root/examples/directory.yaml#" \
 	examples/rccserver.yaml >"$work/rccserver.yaml"
 cat examples/station.yaml >>"$work/rccserver.yaml"
-grep -q 'keepalive: 0 ' "$work/rccserver.yaml" || {
-	echo "examples/rccserver.yaml changed shape: cannot switch keep-alive off" >&2
+grep -q 'keepalive: 0 ' "$work/rccserver.yaml" && ! grep -qE ':(11001|5060)$' "$work/rccserver.yaml" || {
+	echo "examples/rccserver.yaml changed shape: cannot switch keep-alive off or move off the fixed ports" >&2
 	exit 1
 }
 
