@@ -161,6 +161,9 @@ var rootAttr = []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: Namespace}}
 // Encode writes msg as an ed3 document with an XML declaration, in UTF-8,
 // children in schema order and strings exactly as given.
 func Encode(msg Message) ([]byte, error) {
+	if e, ok := msg.(*Encoded); ok {
+		return e.body, nil // shared: see Encoded
+	}
 	if msg == nil || registry[msg.Root()] == nil {
 		return nil, &Error{Kind: ErrUnknownMessage}
 	}
