@@ -38,11 +38,14 @@ type listedPackage struct {
 	ImportPath string
 	Standard   bool
 	Doc        string
+	Imports    []string
 }
 
 // TestImportDirection keeps the layering of architecture.md §2: csta is pure
-// (standard library only), station knows nothing of CSTA, directory knows
-// nothing of SIP or CSTA.
+// (standard library only), station knows nothing of CSTA except that
+// station/switching encodes uaCSTA bodies with csta, station knows no Lync
+// (nothing of rccserver but its leaf packages), directory knows nothing of
+// SIP or CSTA.
 func TestImportDirection(t *testing.T) {
 	rules := []struct {
 		pkg       string
@@ -56,8 +59,19 @@ func TestImportDirection(t *testing.T) {
 			return p.ImportPath == "net" || strings.HasPrefix(p.ImportPath, "net/")
 		}, "csta does no I/O"},
 		{"./../station/...", func(p listedPackage) bool {
-			return strings.HasPrefix(p.ImportPath, module+"/csta")
-		}, "station must not import csta"},
+			if !strings.HasPrefix(p.ImportPath, module+"/station") || p.ImportPath == module+"/station/switching" {
+				return false
+			}
+			for _, imp := range p.Imports {
+				if strings.HasPrefix(imp, module+"/csta") {
+					return true
+				}
+			}
+			return false
+		}, "of station only station/switching may import csta (it encodes uaCSTA bodies)"},
+		{"./../station/...", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/rccserver") && !stationMayImport(p.ImportPath)
+		}, "station knows no Lync: of rccserver it may import only the leaf packages sipedge and clock"},
 		{"./../certs/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/") && !strings.HasPrefix(p.ImportPath, module+"/certs")
 		}, "certs knows nothing of the rest of rccserver"},
@@ -72,6 +86,17 @@ func TestImportDirection(t *testing.T) {
 			}
 		}
 	}
+}
+
+// stationMayImport reports whether path is one of the rccserver packages
+// that know nothing of Lync or CSTA and that station may therefore use.
+func stationMayImport(path string) bool {
+	for _, leaf := range []string{"/rccserver/sipedge", "/rccserver/clock"} {
+		if path == module+leaf || strings.HasPrefix(path, module+leaf+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // TestPackageDocs requires a doc comment on every package of the fixed layout.
