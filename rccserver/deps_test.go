@@ -72,6 +72,9 @@ func TestImportDirection(t *testing.T) {
 		{"./../station/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/rccserver") && !stationMayImport(p.ImportPath)
 		}, "station knows no Lync: of rccserver it may import only the leaf packages sipedge and clock"},
+		{"./../rccserver/clock", func(p listedPackage) bool {
+			return !p.Standard && p.ImportPath != module+"/rccserver/clock"
+		}, "clock may import only the standard library (every layer imports it)"},
 		{"./../certs/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/") && !strings.HasPrefix(p.ImportPath, module+"/certs")
 		}, "certs knows nothing of the rest of rccserver"},
