@@ -11,6 +11,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/rccserver/clock"
 )
 
 // leg is one SIP dialog between the switch and a device (RFC 3261 §12):
@@ -283,10 +285,14 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 	}
 	defer tx.Terminate()
 
-	setup := time.NewTimer(l.sw.cfg.SetupTimeout)
+	clk := l.sw.cfg.Clock
+	setup := clk.NewTimer(l.sw.cfg.SetupTimeout)
 	defer setup.Stop()
 	cancelled := false
 	done := ctx.Done()
+	// After our CANCEL, the 487 (or a crossing 2xx) is awaited on the INVITE
+	// transaction, bounded by Timer B in case the device never answers it.
+	var cancelWait <-chan time.Time
 	for {
 		select {
 		case res := <-tx.Responses():
@@ -329,7 +335,9 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 				return inviteResult{err: cancelErr(ctx)}
 			}
 			return inviteResult{err: fmt.Errorf("%w: INVITE: %w", ErrSIP, tx.Err())}
-		case <-setup.C:
+		case <-cancelWait:
+			return inviteResult{err: cancelErr(ctx)}
+		case <-setup.C():
 			return inviteResult{err: fmt.Errorf("%w: INVITE: no response in %v: %w", ErrSIP, l.sw.cfg.SetupTimeout, sip.ErrTransactionTimeout)}
 		case <-done:
 			done = nil
@@ -339,15 +347,9 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 				return inviteResult{err: errLegLost}
 			}
 			l.sendCancel(req)
-			// Wait for the 487 (or a crossing 2xx) on the INVITE transaction,
-			// bounded by Timer B in case the device never answers the CANCEL.
-			go func() {
-				select {
-				case <-tx.Done():
-				case <-time.After(sip.Timer_B):
-					tx.Terminate()
-				}
-			}()
+			wait := clk.NewTimer(sip.Timer_B)
+			defer wait.Stop()
+			cancelWait = wait.C()
 		}
 	}
 }
@@ -373,7 +375,8 @@ func (l *leg) sendCancel(inv *sip.Request) {
 		l.sw.log.Debug().Err(err).Str("sip_call_id", l.callID).Msg("CANCEL not sent")
 		return
 	}
-	go func() {
+	// The CANCEL's own response only ends its transaction (RFC 3261 §9.1).
+	l.sw.spawnOrRun(func() {
 		defer stop()
 		defer tx.Terminate()
 		select {
@@ -381,7 +384,7 @@ func (l *leg) sendCancel(inv *sip.Request) {
 		case <-tx.Done():
 		case <-ctx.Done():
 		}
-	}()
+	})
 }
 
 // cancelPending cancels the leg's INVITE if it is still pending and marks
@@ -495,7 +498,9 @@ func (l *leg) reInvite(ctx context.Context, body []byte) (*sip.Response, error) 
 			return nil, err
 		}
 		if res.StatusCode == sip.StatusRequestPending && attempt == 0 {
-			time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+			if err := clock.Sleep(ctx, l.sw.cfg.Clock, glareWait(l.uac)); err != nil {
+				return nil, fmt.Errorf("%w: re-INVITE retry after 491: %w", ErrSIP, err)
+			}
 			continue
 		}
 		if !res.IsSuccess() {
@@ -604,27 +609,37 @@ func (sw *Switch) respond2xx(tx sip.ServerTransaction, req *sip.Request, res *si
 		return fmt.Errorf("%w: respond 2xx: %w", ErrSIP, err)
 	}
 	interval := sip.T1
-	retransmit := time.NewTimer(interval)
+	retransmit := sw.cfg.Clock.NewTimer(interval)
 	defer retransmit.Stop()
-	giveUp := time.NewTimer(64 * sip.T1)
+	giveUp := sw.cfg.Clock.NewTimer(64 * sip.T1)
 	defer giveUp.Stop()
 	reliable := sip.IsReliable(req.Transport())
 	for {
 		select {
 		case <-ch:
 			return nil
-		case <-retransmit.C:
+		case <-retransmit.C():
 			if !reliable {
 				_ = tx.Respond(res)
 			}
 			interval = min(2*interval, sip.T2)
 			retransmit.Reset(interval)
-		case <-giveUp.C:
+		case <-giveUp.C():
 			return fmt.Errorf("%w: no ACK for 2xx", ErrSIP)
 		case <-sw.ctx.Done():
 			return ErrClosed
 		}
 	}
+}
+
+// glareWait is how long to wait before retrying an INVITE that got a 491
+// (RFC 3261 §14.1): 2.1 to 4 s in units of 10 ms if we chose the dialog's
+// Call-ID (we placed the leg), 0 to 2 s otherwise.
+func glareWait(ownsCallID bool) time.Duration {
+	if ownsCallID {
+		return time.Duration(210+rand.IntN(400-210+1)) * 10 * time.Millisecond
+	}
+	return time.Duration(rand.IntN(200+1)) * 10 * time.Millisecond
 }
 
 func ackKey(callID string, seq uint32) string { return fmt.Sprintf("%s %d", callID, seq) }

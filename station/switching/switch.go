@@ -273,6 +273,23 @@ func (sw *Switch) spawn(f func()) {
 	}()
 }
 
+// spawnOrRun runs f in a goroutine that Close waits for, or right here
+// when the switch is already stopping its goroutines.
+func (sw *Switch) spawnOrRun(f func()) {
+	sw.bgMu.Lock()
+	if sw.bgStop {
+		sw.bgMu.Unlock()
+		f()
+		return
+	}
+	sw.bg.Add(1)
+	sw.bgMu.Unlock()
+	go func() {
+		defer sw.bg.Done()
+		f()
+	}()
+}
+
 // Subscribe returns a subscription to the events of station ext, or of
 // every device when ext is "". See Subscription for the queue policy.
 func (sw *Switch) Subscribe(ext string) (*Subscription, error) {
