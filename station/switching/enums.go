@@ -183,11 +183,18 @@ const (
 	EventDND
 	// EventDigits: digits were sent into a call (GenerateDigits).
 	EventDigits
+	// EventResync is not a change but a marker: events of Device ("" for
+	// every device) were dropped because the subscription's queue was full,
+	// so the state the subscriber built from events is stale. It should take
+	// a Snapshot of the device(s) and carry on. Seq is that of the first
+	// event dropped. See Subscription.
+	EventResync
 )
 
 var eventTypeNames = [...]string{
 	"unknown", "initiated", "originated", "delivered", "established", "cleared", "held",
 	"retrieved", "transferred", "diverted", "failed", "forwarding", "dnd", "digits",
+	"resync",
 }
 
 // String returns the lower-case name of t.

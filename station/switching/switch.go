@@ -301,7 +301,9 @@ func (sw *Switch) Subscribe(ext string) (*Subscription, error) {
 	return sw.pub.add(ext)
 }
 
-// DroppedEvents returns how many events all subscribers lost to full queues.
+// DroppedEvents returns how many events all subscribers lost to full queues
+// (each loss also queued an EventResync for its subscriber); a counter for
+// metrics.
 func (sw *Switch) DroppedEvents() uint64 { return sw.pub.dropped.Load() }
 
 func (sw *Switch) addLeg(l *leg) {
