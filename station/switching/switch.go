@@ -97,6 +97,7 @@ func New(cfg Config, log zerolog.Logger) (*Switch, error) {
 	}
 	sw.pub = newPublisher(cfg.EventQueue)
 	sw.model = newModel(cfg.Clock, sw.pub, exts)
+	sw.model.spawn = sw.spawn
 	sw.reg = newRegistrar(sw)
 	sw.ctx, sw.cancel = context.WithCancel(context.Background())
 
@@ -214,6 +215,7 @@ func (sw *Switch) contact(transport string) *sip.ContactHeader {
 // is called, then shuts the switch down. It returns nil after a clean
 // shutdown.
 func (sw *Switch) Serve(ctx context.Context) error {
+	// Serve owns the listener goroutines: it waits for every one below.
 	n := len(sw.udpConns) + len(sw.tcpLns)
 	errc := make(chan error, n)
 	for _, c := range sw.udpConns {
