@@ -332,6 +332,7 @@ func (sw *Switch) legByCallID(id string) *leg {
 
 // onStrayResponse sees responses that match no transaction: a retransmitted
 // 2xx to an INVITE whose ACK got lost is ACKed again (RFC 3261 §13.2.2.4).
+// (sipgo re-ACKs only through WriteAck, see leg.ack, cf. sipgo #120.)
 func (sw *Switch) onStrayResponse(res *sip.Response) {
 	if !res.IsSuccess() || res.CSeq() == nil || res.CSeq().MethodName != sip.INVITE || res.CallID() == nil {
 		return
