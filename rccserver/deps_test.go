@@ -81,6 +81,9 @@ func TestImportDirection(t *testing.T) {
 		{"./../directory/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/csta") || strings.HasPrefix(p.ImportPath, "github.com/emiago/sipgo")
 		}, "directory must not import csta or sipgo"},
+		{"./../directory/...", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/rccserver") && p.ImportPath != module+"/rccserver/clock"
+		}, "directory knows nothing of rccserver but its clock"},
 	}
 	for _, r := range rules {
 		for _, p := range goList(t, r.pkg) {
