@@ -35,6 +35,9 @@ func TestFakeAfterFuncOrderAndStop(t *testing.T) {
 func TestFakeNewTimerReset(t *testing.T) {
 	c := NewFake(start)
 	tm := c.NewTimer(time.Second)
+	if a := c.Armed(); len(a) != 1 || a[0] != time.Second {
+		t.Fatalf("Armed = %v", a)
+	}
 	if !tm.Reset(3 * time.Second) {
 		t.Fatal("Reset of an armed timer reported inactive")
 	}
@@ -65,6 +68,15 @@ func TestSleep(t *testing.T) {
 		t.Fatal("Sleep armed no timer")
 	}
 	c.Advance(time.Second)
+	if err := <-done; err != nil {
+		t.Fatalf("Sleep: %v", err)
+	}
+
+	go func() { done <- Sleep(t.Context(), c, 3*time.Second) }()
+	if !c.WaitArmed(t.Context(), 3*time.Second) {
+		t.Fatal("Sleep armed no 3s timer")
+	}
+	c.Advance(3 * time.Second)
 	if err := <-done; err != nil {
 		t.Fatalf("Sleep: %v", err)
 	}

@@ -29,6 +29,7 @@ func NewFake(start time.Time) *Fake {
 type fakeTimer struct {
 	c   *Fake
 	at  time.Time
+	d   time.Duration  // the duration it was armed with
 	seq uint64         // arming order, for timers due at the same time
 	f   func()         // AfterFunc
 	ch  chan time.Time // NewTimer
@@ -54,7 +55,7 @@ func (c *Fake) NewTimer(d time.Duration) Timer {
 func (c *Fake) arm(t *fakeTimer, d time.Duration) *fakeTimer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t.at = c.now.Add(d)
+	t.at, t.d = c.now.Add(d), d
 	c.seq++
 	t.seq = c.seq
 	c.timers[t] = struct{}{}
@@ -86,14 +87,43 @@ func (c *Fake) Timers() int {
 	return len(c.timers)
 }
 
+// Armed returns the durations the armed timers were armed with.
+func (c *Fake) Armed() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]time.Duration, 0, len(c.timers))
+	for t := range c.timers {
+		out = append(out, t.d)
+	}
+	return out
+}
+
 // WaitTimers blocks until at least n timers are armed or ctx ends; it
 // reports whether the timers are there.
 func (c *Fake) WaitTimers(ctx context.Context, n int) bool {
+	return c.wait(ctx, func() bool { return len(c.timers) >= n })
+}
+
+// WaitArmed blocks until a timer armed with duration d is armed or ctx
+// ends; it reports whether there is one.
+func (c *Fake) WaitArmed(ctx context.Context, d time.Duration) bool {
+	return c.wait(ctx, func() bool {
+		for t := range c.timers {
+			if t.d == d {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// wait blocks until ok, called with c.mu held, is true or ctx ends.
+func (c *Fake) wait(ctx context.Context, ok func() bool) bool {
 	for {
 		c.mu.Lock()
-		have, changed := len(c.timers), c.changed
+		done, changed := ok(), c.changed
 		c.mu.Unlock()
-		if have >= n {
+		if done {
 			return true
 		}
 		select {
