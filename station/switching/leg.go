@@ -447,7 +447,7 @@ func (l *leg) confirm(res *sip.Response) {
 // ack sends the ACK for the 2xx to our last INVITE (RFC 3261 §13.2.2.4),
 // carrying body when the INVITE had no offer. (Not WriteAck: it takes the
 // dialog's latest CSeq, not the INVITE's, once an early-dialog NOTIFY/INFO
-// went out, sipgo PR #355 open.)
+// went out, sipgo PR #355 open; TestSipgoDialogACKCSeq.)
 func (l *leg) ack(body []byte) {
 	l.mu.Lock()
 	req := l.newRequest(sip.ACK, l.inviteSeq)
@@ -608,7 +608,8 @@ func (l *leg) respond(code int, reason string, body []byte, hdrs ...sip.Header) 
 // T2) until the ACK arrives or 64*T1 passed (RFC 3261 §13.3.1.4, RFC 6026).
 // sent, if not nil, runs once the first copy went out. (Not
 // DialogServerSession.WriteResponse, v1.7.2: it jumps from T1 to T2 instead
-// of doubling and re-arms its 64*T1 limit at every retransmission.)
+// of doubling and re-arms its 64*T1 limit at every retransmission;
+// TestSipgoDialog2xxRetransmission.)
 func (sw *Switch) respond2xx(tx sip.ServerTransaction, req *sip.Request, res *sip.Response, sent func()) error {
 	key := ackKey(req.CallID().Value(), req.CSeq().SeqNo)
 	ch := make(chan struct{})
