@@ -6,8 +6,8 @@ import (
 )
 
 // AnswerMethod is how the switch makes a ringing phone go off-hook when a
-// client asks it to answer (architecture.md §2). It is configured per station
-// model.
+// client asks it to answer (docs/switching.md, Answer). It is configured per
+// station model.
 type AnswerMethod int
 
 // Answer methods. The zero value is AnswerUnknown, which behaves like AnswerNone.
