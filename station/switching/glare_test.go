@@ -1,8 +1,15 @@
 package switching
 
 import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 )
 
 // TestGlareWait: the 491 retry waits RFC 3261 §14.1's ranges in 10 ms units.
@@ -20,5 +27,125 @@ func TestGlareWait(t *testing.T) {
 				t.Fatalf("owner=%v: %v outside [%v, %v] in 10 ms units", tc.owner, d, tc.min, tc.max)
 			}
 		}
+	}
+}
+
+const glareSDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+
+// glarePhone is a device that answers every re-INVITE 491 until told
+// otherwise, then 200 with SDP; it counts the INVITEs and ACKs it got.
+type glarePhone struct {
+	addr    string
+	invites atomic.Int32
+	acks    atomic.Int32
+	accept  atomic.Bool
+}
+
+func startGlarePhone(t *testing.T) *glarePhone {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &glarePhone{addr: pc.LocalAddr().String()}
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		p.invites.Add(1)
+		if !p.accept.Load() {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusRequestPending, "Request Pending", nil))
+			return
+		}
+		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", []byte(glareSDP))
+		ct := sip.ContentTypeHeader("application/sdp")
+		res.AppendHeader(&ct)
+		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "1020", Host: "127.0.0.1", Port: pc.LocalAddr().(*net.UDPAddr).Port}})
+		_ = tx.Respond(res)
+	})
+	srv.OnAck(func(*sip.Request, sip.ServerTransaction) { p.acks.Add(1) })
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.ServeUDP(pc)
+	}()
+	t.Cleanup(func() {
+		_ = pc.Close()
+		<-served
+		_ = ua.Close()
+	})
+	return p
+}
+
+// glareLeg is a confirmed UAC leg of sw to the phone, as after MakeCall.
+func glareLeg(sw *Switch, p *glarePhone) *leg {
+	host, port, _ := sip.ParseAddr(p.addr)
+	target := sip.Uri{Scheme: "sip", User: "1020", Host: host, Port: port}
+	l := sw.newUACLeg("1020", target, sw.sipURI("1010"), sw.sipURI("1020"), "UDP", p.addr)
+	l.remoteTag, l.confirmed = "phone", true
+	return l
+}
+
+// TestReInviteGlare: a re-INVITE answered 491 is retried once after the
+// wait of RFC 3261 §14.1 for the Call-ID's owner, measured on the switch's
+// clock (a fake: the test never waits for real time), and the wait ends
+// with the caller's context.
+func TestReInviteGlare(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	cfg := twoStations()
+	cfg.Clock = clk
+	sw := startSwitch(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+
+	p := startGlarePhone(t)
+	l := glareLeg(sw, p)
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.reInvite(ctx, []byte(glareSDP))
+		done <- err
+	}()
+	if !clk.WaitTimers(ctx, 1) {
+		t.Fatal("no retry armed after the 491")
+	}
+	armed := clk.Armed()
+	if len(armed) != 1 || armed[0] < 2100*time.Millisecond || armed[0] > 4*time.Second {
+		t.Fatalf("retry armed %v, want one wait of 2.1-4 s (we chose the Call-ID)", armed)
+	}
+	if n := p.invites.Load(); n != 1 {
+		t.Fatalf("%d INVITEs before the wait ended, want 1", n)
+	}
+	p.accept.Store(true)
+	clk.Advance(4 * time.Second)
+	if err := <-done; err != nil {
+		t.Fatalf("re-INVITE after the retry: %v", err)
+	}
+	if n := p.invites.Load(); n != 2 {
+		t.Fatalf("%d INVITEs, want 2", n)
+	}
+
+	// The caller gives up during the wait: no second INVITE.
+	p2 := startGlarePhone(t)
+	l2 := glareLeg(sw, p2)
+	ctx2, cancel2 := context.WithCancel(ctx)
+	go func() {
+		_, err := l2.reInvite(ctx2, []byte(glareSDP))
+		done <- err
+	}()
+	if !clk.WaitTimers(ctx, 1) {
+		t.Fatal("no retry armed after the 491")
+	}
+	cancel2()
+	if err := <-done; !errors.Is(err, context.Canceled) || !errors.Is(err, ErrSIP) {
+		t.Fatalf("re-INVITE cancelled during the wait: %v, want ErrSIP wrapping context.Canceled", err)
+	}
+	if n := p2.invites.Load(); n != 1 {
+		t.Fatalf("%d INVITEs after the cancel, want 1", n)
 	}
 }
