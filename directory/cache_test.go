@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/rccserver/clock"
 )
 
 // memSource is a Source serving whatever the test puts in it.
@@ -60,7 +62,9 @@ func newFakeClock() *fakeClock { return &fakeClock{timers: make(chan *fakeTimer,
 
 func (c *fakeClock) Now() time.Time { return time.Now() }
 
-func (c *fakeClock) AfterFunc(time.Duration, func()) Timer { panic("the cache uses no AfterFunc") }
+func (c *fakeClock) AfterFunc(time.Duration, func()) clock.Timer {
+	panic("the cache uses no AfterFunc")
+}
 
 func (c *fakeClock) NewTimer(d time.Duration) Timer {
 	t := &fakeTimer{d: d, c: make(chan time.Time, 1)}

@@ -11,8 +11,8 @@ import (
 // clock abstraction); tests inject a fake.
 type Clock = clock.Clock
 
-// Timer is a timer started by a Clock.
-type Timer = clock.Timer
+// Timer is a timer started by Clock.NewTimer.
+type Timer = clock.ChanTimer
 
 // backoff gives the waits between retries after failed loads: min, then
 // doubling up to max, each reduced by a random 0-20% so that many servers

@@ -15,25 +15,31 @@ import (
 )
 
 // Clock is a source of time and timers, injected so that timer-driven code
-// can be tested without waiting.
+// can be tested without waiting. A package that needs less may declare the
+// subset it uses (e.g. Now and AfterFunc); System and Fake satisfy it.
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time
 	// AfterFunc calls f in its own goroutine after d (Fake: synchronously
-	// in Advance). The Timer's C is nil.
+	// in Advance).
 	AfterFunc(d time.Duration, f func()) Timer
 	// NewTimer returns a timer that sends the time on its C once after d.
-	NewTimer(d time.Duration) Timer
+	NewTimer(d time.Duration) ChanTimer
 }
 
-// Timer is the part of *time.Timer that callers use.
+// Timer is the part of *time.Timer that callers of AfterFunc use.
 type Timer interface {
-	// C is the channel the time is sent on; nil for AfterFunc timers.
-	C() <-chan time.Time
 	// Stop prevents the timer from firing; it reports whether it stopped it.
 	Stop() bool
 	// Reset makes the timer fire after d; it reports whether it was active.
 	Reset(d time.Duration) bool
+}
+
+// ChanTimer is a Timer that delivers on a channel (NewTimer).
+type ChanTimer interface {
+	Timer
+	// C is the channel the time is sent on.
+	C() <-chan time.Time
 }
 
 // System is the Clock of the real world.
@@ -48,7 +54,7 @@ func (System) AfterFunc(d time.Duration, f func()) Timer {
 }
 
 // NewTimer wraps time.NewTimer.
-func (System) NewTimer(d time.Duration) Timer { return systemTimer{t: time.NewTimer(d)} }
+func (System) NewTimer(d time.Duration) ChanTimer { return systemTimer{t: time.NewTimer(d)} }
 
 type systemTimer struct{ t *time.Timer }
 

@@ -48,7 +48,7 @@ func (c *Fake) AfterFunc(d time.Duration, f func()) Timer {
 }
 
 // NewTimer arms a timer that sends the fake time on C once d passed.
-func (c *Fake) NewTimer(d time.Duration) Timer {
+func (c *Fake) NewTimer(d time.Duration) ChanTimer {
 	return c.arm(&fakeTimer{c: c, ch: make(chan time.Time, 1)}, d)
 }
 

@@ -7,7 +7,7 @@ import "github.com/rccserver/rccserver/rccserver/clock"
 // tested without waiting.
 type Clock = clock.Clock
 
-// Timer is a timer started by a Clock.
+// Timer is a timer started by Clock.AfterFunc.
 type Timer = clock.Timer
 
 // SystemClock is the Clock of the real world.
