@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/rccserver/clock"
 )
 
 // CacheOptions configure a Cache. Zero values are the defaults.
@@ -70,7 +72,7 @@ func NewCache(src Source, opts CacheOptions, log zerolog.Logger) *Cache {
 	}
 	opts.RetryMin = min(opts.RetryMin, opts.RetryMax)
 	if opts.Clock == nil {
-		opts.Clock = realClock{}
+		opts.Clock = clock.System{}
 	}
 	if opts.MaxShrinkPercent <= 0 {
 		opts.MaxShrinkPercent = DefaultMaxShrinkPercent

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/rccserver/clock"
 )
 
 // memSource is a Source serving whatever the test puts in it.
@@ -60,15 +62,20 @@ func newFakeClock() *fakeClock { return &fakeClock{timers: make(chan *fakeTimer,
 
 func (c *fakeClock) Now() time.Time { return time.Now() }
 
+func (c *fakeClock) AfterFunc(time.Duration, func()) clock.Timer {
+	panic("the cache uses no AfterFunc")
+}
+
 func (c *fakeClock) NewTimer(d time.Duration) Timer {
 	t := &fakeTimer{d: d, c: make(chan time.Time, 1)}
 	c.timers <- t
 	return t
 }
 
-func (t *fakeTimer) C() <-chan time.Time { return t.c }
-func (t *fakeTimer) Stop() bool          { return true }
-func (t *fakeTimer) fire()               { t.c <- time.Now() }
+func (t *fakeTimer) C() <-chan time.Time      { return t.c }
+func (t *fakeTimer) Stop() bool               { return true }
+func (t *fakeTimer) Reset(time.Duration) bool { return true }
+func (t *fakeTimer) fire()                    { t.c <- time.Now() }
 
 // next waits for the loop's next timer.
 func (c *fakeClock) next(t *testing.T) *fakeTimer {

@@ -3,32 +3,16 @@ package directory
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/rccserver/rccserver/rccserver/clock"
 )
 
-// Clock is the time source of the cache's refresh loop; tests inject a fake.
-type Clock interface {
-	Now() time.Time
-	// NewTimer returns a timer that fires once after d.
-	NewTimer(d time.Duration) Timer
-}
+// Clock is the time source of the cache's refresh loop (the project's one
+// clock abstraction); tests inject a fake.
+type Clock = clock.Clock
 
-// Timer is the part of *time.Timer the cache uses.
-type Timer interface {
-	C() <-chan time.Time
-	Stop() bool
-}
-
-// realClock is the wall clock.
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
-
-type realTimer struct{ t *time.Timer }
-
-func (r realTimer) C() <-chan time.Time { return r.t.C }
-func (r realTimer) Stop() bool          { return r.t.Stop() }
+// Timer is a timer started by Clock.NewTimer.
+type Timer = clock.ChanTimer
 
 // backoff gives the waits between retries after failed loads: min, then
 // doubling up to max, each reduced by a random 0-20% so that many servers

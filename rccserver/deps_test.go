@@ -38,12 +38,15 @@ type listedPackage struct {
 	ImportPath string
 	Standard   bool
 	Doc        string
+	Imports    []string
 }
 
 // TestImportDirection keeps the layering of docs/architecture.md "Import
-// direction": csta is pure (standard library only), station knows nothing
-// of CSTA or Lync, directory nothing of SIP or CSTA, the session server
-// nothing of the application it carries.
+// direction": csta is pure (standard library only); station knows nothing
+// of CSTA except that station/switching encodes uaCSTA bodies with csta;
+// station knows no Lync (nothing of rccserver but its leaf packages);
+// directory nothing of SIP or CSTA; the session server nothing of the
+// application it carries.
 func TestImportDirection(t *testing.T) {
 	rules := []struct {
 		pkg       string
@@ -57,8 +60,22 @@ func TestImportDirection(t *testing.T) {
 			return p.ImportPath == "net" || strings.HasPrefix(p.ImportPath, "net/")
 		}, "csta does no I/O"},
 		{"./../station/...", func(p listedPackage) bool {
-			return strings.HasPrefix(p.ImportPath, module+"/csta")
-		}, "station must not import csta"},
+			if !strings.HasPrefix(p.ImportPath, module+"/station") || p.ImportPath == module+"/station/switching" {
+				return false
+			}
+			for _, imp := range p.Imports {
+				if strings.HasPrefix(imp, module+"/csta") {
+					return true
+				}
+			}
+			return false
+		}, "of station only station/switching may import csta (it encodes uaCSTA bodies)"},
+		{"./../station/...", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/rccserver") && !stationMayImport(p.ImportPath)
+		}, "station knows no Lync: of rccserver it may import only the leaf packages sipedge and clock"},
+		{"./../rccserver/clock", func(p listedPackage) bool {
+			return !p.Standard && p.ImportPath != module+"/rccserver/clock"
+		}, "clock may import only the standard library (every layer imports it)"},
 		{"./../certs/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/") && !strings.HasPrefix(p.ImportPath, module+"/certs")
 		}, "certs knows nothing of the rest of rccserver"},
@@ -69,12 +86,12 @@ func TestImportDirection(t *testing.T) {
 		{"./sipedge", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/") && p.ImportPath != module+"/rccserver/sipedge"
 		}, "sipedge is below everything of ours: sipgo and zerolog only"},
-		{"./../station/...", func(p listedPackage) bool {
-			return strings.HasPrefix(p.ImportPath, module+"/rccserver") && !strings.HasPrefix(p.ImportPath, module+"/rccserver/sipedge")
-		}, "station knows no Lync: of rccserver/ it may use only the SIP edge"},
 		{"./../directory/...", func(p listedPackage) bool {
 			return strings.HasPrefix(p.ImportPath, module+"/csta") || strings.HasPrefix(p.ImportPath, "github.com/emiago/sipgo")
 		}, "directory must not import csta or sipgo"},
+		{"./../directory/...", func(p listedPackage) bool {
+			return strings.HasPrefix(p.ImportPath, module+"/rccserver") && p.ImportPath != module+"/rccserver/clock"
+		}, "directory knows nothing of rccserver but its clock"},
 	}
 	for _, r := range rules {
 		for _, p := range goList(t, r.pkg) {
@@ -83,6 +100,17 @@ func TestImportDirection(t *testing.T) {
 			}
 		}
 	}
+}
+
+// stationMayImport reports whether path is one of the rccserver packages
+// that know nothing of Lync or CSTA and that station may therefore use.
+func stationMayImport(path string) bool {
+	for _, leaf := range []string{"/rccserver/sipedge", "/rccserver/clock"} {
+		if path == module+leaf || strings.HasPrefix(path, module+leaf+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // TestPackageDocs requires a doc comment on every package of the fixed layout.

@@ -21,4 +21,7 @@ import (
 const (
 	CodeDirectoryEmpty  rccserver.LogCode = directory.CodeEmpty  // a directory load returned no users: refused
 	CodeDirectoryShrunk rccserver.LogCode = directory.CodeShrunk // a refresh returned far fewer users: refused
+	// CodeEventsResynced: the switch dropped events for a slow line; its
+	// monitors were brought back in line with the switch's snapshot.
+	CodeEventsResynced rccserver.LogCode = "Cs_EventsResynced"
 )

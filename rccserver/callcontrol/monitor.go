@@ -19,6 +19,9 @@ type lineHub struct {
 	mu   sync.Mutex
 	mons map[string]monitor // cross-ref ID -> monitor
 	done chan struct{}
+	// calls are the calls this line is in, as its events said; a resync
+	// clears on the monitors the ones the switch no longer has.
+	calls map[string]bool
 }
 
 type monitor struct {
@@ -39,7 +42,7 @@ func (svc *Service) monitorStart(s *rccserver.Session, l line, m *csta.MonitorSt
 			svc.mu.Unlock()
 			return nil, switchError(err)
 		}
-		hub = &lineHub{svc: svc, ext: l.ext, sub: sub, mons: map[string]monitor{}, done: make(chan struct{})}
+		hub = &lineHub{svc: svc, ext: l.ext, sub: sub, mons: map[string]monitor{}, done: make(chan struct{}), calls: map[string]bool{}}
 		svc.hubs[l.ext] = hub
 		svc.hubsRunning.Go(hub.run) // Close waits for it
 	}
@@ -96,26 +99,71 @@ func (svc *Service) Close() {
 
 func (h *lineHub) run() {
 	for ev := range h.sub.Events() {
-		h.mu.Lock()
-		mons := make([]struct {
+		if ev.Type == switching.EventResync {
+			h.resync()
+			continue
+		}
+		if ev.CallID != "" {
+			if ev.State == switching.ConnNull {
+				delete(h.calls, ev.CallID)
+			} else {
+				h.calls[ev.CallID] = true
+			}
+		}
+		h.fanOut(ev)
+	}
+}
+
+// fanOut sends the CSTA events of ev to every monitor of the line.
+func (h *lineHub) fanOut(ev switching.Event) {
+	h.mu.Lock()
+	mons := make([]struct {
+		xref string
+		m    monitor
+	}, 0, len(h.mons))
+	for x, m := range h.mons {
+		mons = append(mons, struct {
 			xref string
 			m    monitor
-		}, 0, len(h.mons))
-		for x, m := range h.mons {
-			mons = append(mons, struct {
-				xref string
-				m    monitor
-			}{x, m})
-		}
-		h.mu.Unlock()
-		for _, t := range mons {
-			for _, msg := range h.svc.cstaEvents(ev, t.xref, t.m.device) {
-				if err := t.m.sess.Send(msg); err != nil {
-					t.m.sess.Log().Warn().Err(err).Str("code", string(rccserver.CodeEventNotDelivered)).Str("event", msg.Root()).Msg("event not queued")
-				}
+		}{x, m})
+	}
+	h.mu.Unlock()
+	for _, t := range mons {
+		for _, msg := range h.svc.cstaEvents(ev, t.xref, t.m.device) {
+			if err := t.m.sess.Send(msg); err != nil {
+				t.m.sess.Log().Warn().Err(err).Str("code", string(rccserver.CodeEventNotDelivered)).Str("event", msg.Root()).Msg("event not queued")
 			}
 		}
 	}
+}
+
+// resync follows events the switch dropped for this slow line (its queue
+// was full): the switch's snapshot is the truth, and every call the
+// monitors were told of that it no longer has is cleared on them, so no
+// ghost call stays in a client's window. Calls that began meanwhile show
+// from their next event on; SnapshotDevice gives their state at once.
+func (h *lineHub) resync() {
+	h.svc.resyncs.Add(1)
+	calls, err := h.svc.sw.Snapshot(h.ext)
+	if err != nil {
+		h.svc.log.Warn().Err(err).Str("code", string(CodeEventsResynced)).Str("device", h.ext).Msg("events dropped; snapshot failed")
+		return
+	}
+	live := map[string]bool{}
+	for _, c := range calls {
+		live[c.CallID] = true
+	}
+	var cleared []string
+	for id := range h.calls {
+		if !live[id] {
+			cleared = append(cleared, id)
+			delete(h.calls, id)
+			h.fanOut(switching.Event{Type: switching.EventCleared, Device: h.ext, CallID: id, Subject: h.ext,
+				State: switching.ConnNull, Cause: switching.CauseNormal})
+		}
+	}
+	h.svc.log.Warn().Str("code", string(CodeEventsResynced)).Str("device", h.ext).Strs("cleared", cleared).
+		Msg("events dropped for a slow line: resynchronised from the switch's snapshot")
 }
 
 // snapshot answers SnapshotDevice inline (docs/protocol.md "Snapshot"): one entry per

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
@@ -52,6 +53,7 @@ type Service struct {
 	hubs  map[string]*lineHub // station extension -> fan-out of its events
 	// hubsRunning owns the hubs' goroutines; Close waits for them.
 	hubsRunning sync.WaitGroup
+	resyncs     atomic.Int64 // lines resynchronised after dropped switch events
 }
 
 // NewService builds the CSTA service. names maps a switch device (an
@@ -164,6 +166,11 @@ func privilege(device string) error {
 	return &rccserver.RequestError{Code: rccserver.CodePrivilegeViolation, Answer: csta.OperationError(csta.OpPrivilegeViolationSpecifiedDevice),
 		Err: fmt.Errorf("device %q is not this session's line", device)}
 }
+
+// Resyncs returns how many times a line's events were resynchronised from
+// the switch's snapshot after the switch dropped some (metric
+// rcc_event_resyncs_total).
+func (svc *Service) Resyncs() int64 { return svc.resyncs.Load() }
 
 // HandleCSTA implements Handler.
 func (svc *Service) HandleCSTA(ctx context.Context, s *rccserver.Session, req csta.Message) (csta.Message, error) {

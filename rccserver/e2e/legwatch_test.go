@@ -71,7 +71,7 @@ func TestKilledPhoneConnectionCleared(t *testing.T) {
 		t.Errorf("no Cs_PhoneLegLost line in the log")
 	}
 	body := metrics(t, s)
-	for _, want := range []string{"rcc_phone_legs_lost_total 1", `rcc_phone_refusals_total{code="Cs_PhoneAuthFailed"} 0`} {
+	for _, want := range []string{"rcc_phone_legs_lost_total 1", "rcc_switch_events_dropped_total 0", `rcc_phone_refusals_total{code="Cs_PhoneAuthFailed"} 0`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

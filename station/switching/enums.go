@@ -6,8 +6,8 @@ import (
 )
 
 // AnswerMethod is how the switch makes a ringing phone go off-hook when a
-// client asks it to answer (architecture.md §2). It is configured per station
-// model.
+// client asks it to answer (docs/switching.md, Answer). It is configured per
+// station model.
 type AnswerMethod int
 
 // Answer methods. The zero value is AnswerUnknown, which behaves like AnswerNone.
@@ -183,11 +183,18 @@ const (
 	EventDND
 	// EventDigits: digits were sent into a call (GenerateDigits).
 	EventDigits
+	// EventResync is not a change but a marker: events of Device ("" for
+	// every device) were dropped because the subscription's queue was full,
+	// so the state the subscriber built from events is stale. It should take
+	// a Snapshot of the device(s) and carry on. Seq is that of the first
+	// event dropped. See Subscription.
+	EventResync
 )
 
 var eventTypeNames = [...]string{
 	"unknown", "initiated", "originated", "delivered", "established", "cleared", "held",
 	"retrieved", "transferred", "diverted", "failed", "forwarding", "dnd", "digits",
+	"resync",
 }
 
 // String returns the lower-case name of t.

@@ -70,13 +70,19 @@ type Forwarding struct {
 //
 // Delivery never blocks the switch: each subscription has a bounded queue
 // (Config.EventQueue). When it is full the event is dropped and counted in
-// Dropped; the subscriber should then resynchronise with Switch.Snapshot.
+// Dropped and in Switch.DroppedEvents, and one EventResync marker is queued
+// after the events that made it (the queue keeps a slot for it): on that
+// marker the subscriber takes a Switch.Snapshot. Further drops before the
+// next event gets through are covered by the same marker.
 type Subscription struct {
 	device  string
 	ch      chan Event
 	dropped atomic.Uint64
 	pub     *publisher
 	once    sync.Once
+	// resyncQueued: an EventResync is queued and no event came after it;
+	// guarded by pub.mu.
+	resyncQueued bool
 }
 
 // Events returns the channel the events arrive on. It is closed by Close
@@ -115,7 +121,8 @@ func (p *publisher) add(device string) (*Subscription, error) {
 	if p.closed {
 		return nil, ErrClosed
 	}
-	s := &Subscription{device: device, ch: make(chan Event, p.qlen), pub: p}
+	// One slot more than qlen for the EventResync marker.
+	s := &Subscription{device: device, ch: make(chan Event, p.qlen+1), pub: p}
 	m := p.subs[device]
 	if m == nil {
 		m = map[*Subscription]struct{}{}
@@ -148,17 +155,30 @@ func (p *publisher) publish(ev Event) {
 	ev.Seq = p.seq
 	for _, dev := range [2]string{ev.Device, ""} {
 		for s := range p.subs[dev] {
-			select {
-			case s.ch <- ev:
-			default:
-				s.dropped.Add(1)
-				p.dropped.Add(1)
-			}
+			p.offer(s, ev)
 		}
 		if ev.Device == "" {
 			break
 		}
 	}
+}
+
+// offer queues ev for s, or drops it and queues an EventResync marker.
+// Only publish sends, under p.mu, so len(s.ch) can only shrink meanwhile:
+// events take at most qlen slots and the marker the one left.
+func (p *publisher) offer(s *Subscription, ev Event) {
+	if len(s.ch) < p.qlen {
+		s.ch <- ev
+		s.resyncQueued = false
+		return
+	}
+	s.dropped.Add(1)
+	p.dropped.Add(1)
+	if s.resyncQueued {
+		return
+	}
+	s.ch <- Event{Type: EventResync, Seq: ev.Seq, Time: ev.Time, Device: s.device}
+	s.resyncQueued = true
 }
 
 func (p *publisher) close() {

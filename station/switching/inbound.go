@@ -63,7 +63,8 @@ func (sw *Switch) onStrayCancel(req *sip.Request, tx sip.ServerTransaction) erro
 	return respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 }
 
-// dialogLeg returns the leg an in-dialog request belongs to, or nil.
+// dialogLeg returns the leg an in-dialog request belongs to, or nil. (One
+// lookup for UAC and UAS legs; sipgo's dialog caches are per role.)
 func (sw *Switch) dialogLeg(req *sip.Request) *leg {
 	l := sw.legByCallID(req.CallID().Value())
 	if l == nil {

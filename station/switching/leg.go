@@ -11,12 +11,20 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/rccserver/clock"
 )
 
 // leg is one SIP dialog between the switch and a device (RFC 3261 §12):
 // the switch is the UAC of legs it places and the UAS of calls it receives.
 // Each side of a call is its own leg with its own Call-ID, tags, CSeq space
 // and SDP origin; that is what makes the switch a B2BUA.
+//
+// The dialog layer is hand-written, not sipgo's DialogUA sessions (v1.7.2):
+// those own the dialog's local CSeq (unexported, no setter) and send no
+// re-INVITE (sipgo #134, #172), while every leg here carries re-INVITEs and
+// early-dialog NOTIFY/INFO, so one counter (cseq) must number them all
+// (RFC 3261 §12.2.1.1). The reason for each piece is at the piece.
 type leg struct {
 	sw        *Switch
 	callID    string // SIP Call-ID, the key in Switch.legs
@@ -173,7 +181,8 @@ func setBody(req interface {
 }
 
 // transact sends a request in a client transaction and returns the final
-// response. Provisional responses go to onProv.
+// response. Provisional responses go to onProv. (Not Dialog*Session.Do: it
+// numbers the request from the session's own CSeq counter, see leg.)
 func (sw *Switch) transact(ctx context.Context, req *sip.Request, onProv func(*sip.Response)) (*sip.Response, error) {
 	tx, err := sw.cli.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
 	if err != nil {
@@ -242,6 +251,10 @@ type inviteResult struct {
 // cancelled with cancelPending (RFC 3261 §9.1); an INVITE nobody responds to
 // within Config.SetupTimeout is abandoned. A 2xx confirms the dialog; the
 // caller must then ACK with ack.
+//
+// Not DialogClientSession.WaitAnswer: its CANCEL loses the INVITE's
+// destination (phones are reached at their registration's source address)
+// and it gives up after 10 responses.
 func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onProv func(*sip.Response)) inviteResult {
 	ctx, cancel := context.WithCancelCause(ctx)
 	l.mu.Lock()
@@ -283,10 +296,14 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 	}
 	defer tx.Terminate()
 
-	setup := time.NewTimer(l.sw.cfg.SetupTimeout)
+	clk := l.sw.cfg.Clock
+	setup := clk.NewTimer(l.sw.cfg.SetupTimeout)
 	defer setup.Stop()
 	cancelled := false
 	done := ctx.Done()
+	// After our CANCEL, the 487 (or a crossing 2xx) is awaited on the INVITE
+	// transaction, bounded by Timer B in case the device never answers it.
+	var cancelWait <-chan time.Time
 	for {
 		select {
 		case res := <-tx.Responses():
@@ -329,7 +346,9 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 				return inviteResult{err: cancelErr(ctx)}
 			}
 			return inviteResult{err: fmt.Errorf("%w: INVITE: %w", ErrSIP, tx.Err())}
-		case <-setup.C:
+		case <-cancelWait:
+			return inviteResult{err: cancelErr(ctx)}
+		case <-setup.C():
 			return inviteResult{err: fmt.Errorf("%w: INVITE: no response in %v: %w", ErrSIP, l.sw.cfg.SetupTimeout, sip.ErrTransactionTimeout)}
 		case <-done:
 			done = nil
@@ -339,21 +358,16 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 				return inviteResult{err: errLegLost}
 			}
 			l.sendCancel(req)
-			// Wait for the 487 (or a crossing 2xx) on the INVITE transaction,
-			// bounded by Timer B in case the device never answers the CANCEL.
-			go func() {
-				select {
-				case <-tx.Done():
-				case <-time.After(sip.Timer_B):
-					tx.Terminate()
-				}
-			}()
+			wait := clk.NewTimer(sip.Timer_B)
+			defer wait.Stop()
+			cancelWait = wait.C()
 		}
 	}
 }
 
 // sendCancel cancels a pending INVITE (RFC 3261 §9.1): same Request-URI,
-// Call-ID, From, To, CSeq number and top Via as the INVITE.
+// Call-ID, From, To, CSeq number and top Via as the INVITE. (sipgo builds a
+// CANCEL only inside WaitAnswer, without the INVITE's destination.)
 func (l *leg) sendCancel(inv *sip.Request) {
 	cancel := sip.NewRequest(sip.CANCEL, inv.Recipient)
 	cancel.AppendHeader(sip.HeaderClone(inv.Via()))
@@ -373,7 +387,8 @@ func (l *leg) sendCancel(inv *sip.Request) {
 		l.sw.log.Debug().Err(err).Str("sip_call_id", l.callID).Msg("CANCEL not sent")
 		return
 	}
-	go func() {
+	// The CANCEL's own response only ends its transaction (RFC 3261 §9.1).
+	l.sw.spawnOrRun(func() {
 		defer stop()
 		defer tx.Terminate()
 		select {
@@ -381,7 +396,7 @@ func (l *leg) sendCancel(inv *sip.Request) {
 		case <-tx.Done():
 		case <-ctx.Done():
 		}
-	}()
+	})
 }
 
 // cancelPending cancels the leg's INVITE if it is still pending and marks
@@ -430,7 +445,9 @@ func (l *leg) confirm(res *sip.Response) {
 }
 
 // ack sends the ACK for the 2xx to our last INVITE (RFC 3261 §13.2.2.4),
-// carrying body when the INVITE had no offer.
+// carrying body when the INVITE had no offer. (Not WriteAck: it takes the
+// dialog's latest CSeq, not the INVITE's, once an early-dialog NOTIFY/INFO
+// went out, sipgo PR #355 open; TestSipgoDialogACKCSeq.)
 func (l *leg) ack(body []byte) {
 	l.mu.Lock()
 	req := l.newRequest(sip.ACK, l.inviteSeq)
@@ -446,7 +463,9 @@ func (l *leg) ack(body []byte) {
 }
 
 // bye ends the dialog (RFC 3261 §15.1.1) if it is confirmed, and forgets
-// the leg. It is idempotent.
+// the leg. It is idempotent. (Not Dialog*Session.Bye: its CSeq would come
+// from the session's counter, below our re-INVITEs; the UAS one also
+// ignores target refreshes.)
 func (l *leg) bye() {
 	l.mu.Lock()
 	send := l.confirmed && !l.ended
@@ -469,7 +488,8 @@ func (l *leg) sendBye() {
 // reInvite sends an in-dialog INVITE with body (an offer, or nil to ask the
 // device for one) and returns the device's 2xx. If body was an offer the
 // ACK is sent here; otherwise the caller sends it with the answer
-// (RFC 3725 flow I). A 491 (RFC 3261 §14.1) is retried once.
+// (RFC 3725 flow I). A 491 (RFC 3261 §14.1) is retried once. (sipgo's
+// dialog sessions have no re-INVITE: sipgo #134, #172.)
 func (l *leg) reInvite(ctx context.Context, body []byte) (*sip.Response, error) {
 	l.reinvite.Lock()
 	defer l.reinvite.Unlock()
@@ -495,7 +515,9 @@ func (l *leg) reInvite(ctx context.Context, body []byte) (*sip.Response, error) 
 			return nil, err
 		}
 		if res.StatusCode == sip.StatusRequestPending && attempt == 0 {
-			time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+			if err := clock.Sleep(ctx, l.sw.cfg.Clock, glareWait(l.uac)); err != nil {
+				return nil, fmt.Errorf("%w: re-INVITE retry after 491: %w", ErrSIP, err)
+			}
 			continue
 		}
 		if !res.IsSuccess() {
@@ -584,7 +606,10 @@ func (l *leg) respond(code int, reason string, body []byte, hdrs ...sip.Header) 
 
 // respond2xx sends a 2xx to an INVITE and retransmits it (T1 doubling to
 // T2) until the ACK arrives or 64*T1 passed (RFC 3261 §13.3.1.4, RFC 6026).
-// sent, if not nil, runs once the first copy went out.
+// sent, if not nil, runs once the first copy went out. (Not
+// DialogServerSession.WriteResponse, v1.7.2: it jumps from T1 to T2 instead
+// of doubling and re-arms its 64*T1 limit at every retransmission;
+// TestSipgoDialog2xxRetransmission.)
 func (sw *Switch) respond2xx(tx sip.ServerTransaction, req *sip.Request, res *sip.Response, sent func()) error {
 	key := ackKey(req.CallID().Value(), req.CSeq().SeqNo)
 	ch := make(chan struct{})
@@ -604,27 +629,37 @@ func (sw *Switch) respond2xx(tx sip.ServerTransaction, req *sip.Request, res *si
 		return fmt.Errorf("%w: respond 2xx: %w", ErrSIP, err)
 	}
 	interval := sip.T1
-	retransmit := time.NewTimer(interval)
+	retransmit := sw.cfg.Clock.NewTimer(interval)
 	defer retransmit.Stop()
-	giveUp := time.NewTimer(64 * sip.T1)
+	giveUp := sw.cfg.Clock.NewTimer(64 * sip.T1)
 	defer giveUp.Stop()
 	reliable := sip.IsReliable(req.Transport())
 	for {
 		select {
 		case <-ch:
 			return nil
-		case <-retransmit.C:
+		case <-retransmit.C():
 			if !reliable {
 				_ = tx.Respond(res)
 			}
 			interval = min(2*interval, sip.T2)
 			retransmit.Reset(interval)
-		case <-giveUp.C:
+		case <-giveUp.C():
 			return fmt.Errorf("%w: no ACK for 2xx", ErrSIP)
 		case <-sw.ctx.Done():
 			return ErrClosed
 		}
 	}
+}
+
+// glareWait is how long to wait before retrying an INVITE that got a 491
+// (RFC 3261 §14.1): 2.1 to 4 s in units of 10 ms if we chose the dialog's
+// Call-ID (we placed the leg), 0 to 2 s otherwise.
+func glareWait(ownsCallID bool) time.Duration {
+	if ownsCallID {
+		return time.Duration(210+rand.IntN(400-210+1)) * 10 * time.Millisecond
+	}
+	return time.Duration(rand.IntN(200+1)) * 10 * time.Millisecond
 }
 
 func ackKey(callID string, seq uint32) string { return fmt.Sprintf("%s %d", callID, seq) }

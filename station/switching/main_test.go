@@ -10,8 +10,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain sets sipgo's package globals once (they are unsynchronised, see
-// docs/go-ecosystem.md §1.1) and checks that nothing leaks.
+// TestMain sets sipgo's package globals once (sip.SIPDebug and the default
+// logger are plain variables, unsafe to change while tests run) and checks
+// that nothing leaks.
 func TestMain(m *testing.M) {
 	level := zerolog.WarnLevel
 	if os.Getenv("SWITCHING_DEBUG") != "" {

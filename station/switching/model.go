@@ -92,6 +92,9 @@ type model struct {
 	pub     *publisher
 	calls   map[string]*call
 	devices map[string]*deviceState
+	// spawn runs the call timers' work in goroutines the switch owns
+	// (Switch.spawn); nil runs it in the timer's own callback (unit tests).
+	spawn func(func())
 }
 
 func newModel(clock Clock, pub *publisher, stations []string) *model {
@@ -244,13 +247,20 @@ func (m *model) drop(c *call) {
 // after arms a timer bound to the call's life; f runs with m.mu held and
 // only if the call is still live.
 func (m *model) after(c *call, d time.Duration, f func()) {
-	t := m.clock.AfterFunc(d, func() {
+	fire := func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if m.calls[c.id] != c {
 			return
 		}
 		f()
+	}
+	t := m.clock.AfterFunc(d, func() {
+		if m.spawn != nil {
+			m.spawn(fire)
+			return
+		}
+		fire()
 	})
 	c.timers = append(c.timers, t)
 }

@@ -208,18 +208,52 @@ func TestSubscriberOverflowDropsAndCounts(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		pub.publish(Event{Type: EventDND, Device: "1010"})
 	}
-	if len(s.ch) != 2 || s.Dropped() != 3 || all.Dropped() != 3 || pub.dropped.Load() != 6 {
+	if len(s.ch) != 3 || s.Dropped() != 3 || all.Dropped() != 3 || pub.dropped.Load() != 6 {
 		t.Fatalf("queued %d dropped %d/%d total %d", len(s.ch), s.Dropped(), all.Dropped(), pub.dropped.Load())
 	}
+	// Two events, then one marker for the three drops, carrying the first
+	// dropped Seq and the subscription's device.
+	for _, tc := range []struct {
+		sub    *Subscription
+		device string
+	}{{s, "1010"}, {all, ""}} {
+		got := drain(tc.sub)
+		if len(got) != 3 || got[0].Type != EventDND || got[1].Type != EventDND ||
+			got[2].Type != EventResync || got[2].Seq != 3 || got[2].Device != tc.device {
+			t.Fatalf("subscription %q got %+v", tc.device, got)
+		}
+	}
+	// After the marker an event gets through; a new overflow queues a new marker.
+	for i := 0; i < 4; i++ {
+		pub.publish(Event{Type: EventDND, Device: "1010"})
+	}
+	got := drain(s)
+	if len(got) != 3 || got[2].Type != EventResync || got[2].Seq != 8 || s.Dropped() != 5 {
+		t.Fatalf("second overflow: %+v, dropped %d", got, s.Dropped())
+	}
+	pub.publish(Event{Type: EventDND, Device: "1010"})
 	s.Close()
 	s.Close()
+	pub.publish(Event{Type: EventDND, Device: "1010"})
 	if _, ok := <-s.Events(); !ok {
 		t.Fatalf("queued events lost on Close")
+	}
+	if _, ok := <-s.Events(); ok {
+		t.Fatalf("event after Close")
 	}
 	pub.close()
 	if _, err := pub.add("1010"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("add after close = %v", err)
 	}
+}
+
+// drain returns the events queued on s.
+func drain(s *Subscription) []Event {
+	var out []Event
+	for len(s.ch) > 0 {
+		out = append(out, <-s.ch)
+	}
+	return out
 }
 
 func TestFeaturesValidation(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/csta"
 )
 
 // Operations: the API the Lync side (rccserver) calls. Each one's SIP
@@ -162,7 +164,11 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 		return err
 	case AnswerUACSTA:
 		m.mu.Unlock()
-		_, err := l.request(ctx, sip.INFO, "application/csta+xml", answerCallXML(callID, ext),
+		body, err := answerCallXML(callID, ext)
+		if err != nil {
+			return err
+		}
+		_, err = l.request(ctx, sip.INFO, csta.ContentType, body,
 			sip.NewHeader("Content-Disposition", "signal;handling=required"))
 		return err
 	case AnswerAutoAnswerReoffer:
@@ -188,26 +194,13 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 }
 
 // answerCallXML is the uaCSTA AnswerCall request (ECMA-323 §17.1.1 in the
-// ECMA TR/87 profile). It is written by hand because this package must not
-// import csta:
-//
-//	<AnswerCall xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3">
-//	  <callToBeAnswered><callID>…</callID><deviceID>…</deviceID></callToBeAnswered>
-//	</AnswerCall>
-func answerCallXML(callID, device string) []byte {
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
-	b.WriteString(`<AnswerCall xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3">`)
-	b.WriteString(`<callToBeAnswered><callID>`)
-	b.WriteString(xmlEscape(callID))
-	b.WriteString(`</callID><deviceID>`)
-	b.WriteString(xmlEscape(device))
-	b.WriteString(`</deviceID></callToBeAnswered></AnswerCall>`)
-	return []byte(b.String())
-}
-
-func xmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(s)
+// ECMA TR/87 profile) for the station's alerting connection, encoded by csta.
+func answerCallXML(callID, device string) ([]byte, error) {
+	body, err := csta.Encode(&csta.AnswerCall{CallToBeAnswered: csta.ConnectionID{CallID: callID, DeviceID: device}})
+	if err != nil {
+		return nil, fmt.Errorf("%w: uaCSTA AnswerCall: %w", ErrInvalidArgument, err)
+	}
+	return body, nil
 }
 
 // Clear removes station ext from call callID (ClearConnection): its leg is

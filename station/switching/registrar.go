@@ -134,18 +134,23 @@ func (r *registrar) put(ext string, b *binding, d time.Duration) {
 		old.timer.Stop()
 	}
 	r.bindings[ext] = b
-	b.timer = r.sw.cfg.Clock.AfterFunc(d, func() {
-		r.mu.Lock()
-		expired := r.bindings[ext] == b
-		if expired {
-			delete(r.bindings, ext)
-		}
-		r.mu.Unlock()
-		if expired {
-			r.sw.log.Info().Str("device", ext).Msg("registration expired")
-			r.sw.stationGone(ext)
-		}
-	})
+	// The expiry runs in a goroutine of the switch's (spawn), so Close waits for it.
+	b.timer = r.sw.cfg.Clock.AfterFunc(d, func() { r.sw.spawn(func() { r.expire(ext, b) }) })
+}
+
+// expire drops binding b of ext if it is still the current one (RFC 3261
+// §10.2.2 expiry) and clears the station's calls.
+func (r *registrar) expire(ext string, b *binding) {
+	r.mu.Lock()
+	expired := r.bindings[ext] == b
+	if expired {
+		delete(r.bindings, ext)
+	}
+	r.mu.Unlock()
+	if expired {
+		r.sw.log.Info().Str("device", ext).Msg("registration expired")
+		r.sw.stationGone(ext)
+	}
 }
 
 // remove drops a binding (unREGISTER); the station's calls are cleared.

@@ -97,6 +97,7 @@ func New(cfg Config, log zerolog.Logger) (*Switch, error) {
 	}
 	sw.pub = newPublisher(cfg.EventQueue)
 	sw.model = newModel(cfg.Clock, sw.pub, exts)
+	sw.model.spawn = sw.spawn
 	sw.reg = newRegistrar(sw)
 	sw.ctx, sw.cancel = context.WithCancel(context.Background())
 
@@ -214,6 +215,7 @@ func (sw *Switch) contact(transport string) *sip.ContactHeader {
 // is called, then shuts the switch down. It returns nil after a clean
 // shutdown.
 func (sw *Switch) Serve(ctx context.Context) error {
+	// Serve owns the listener goroutines: it waits for every one below.
 	n := len(sw.udpConns) + len(sw.tcpLns)
 	errc := make(chan error, n)
 	for _, c := range sw.udpConns {
@@ -273,6 +275,23 @@ func (sw *Switch) spawn(f func()) {
 	}()
 }
 
+// spawnOrRun runs f in a goroutine that Close waits for, or right here
+// when the switch is already stopping its goroutines.
+func (sw *Switch) spawnOrRun(f func()) {
+	sw.bgMu.Lock()
+	if sw.bgStop {
+		sw.bgMu.Unlock()
+		f()
+		return
+	}
+	sw.bg.Add(1)
+	sw.bgMu.Unlock()
+	go func() {
+		defer sw.bg.Done()
+		f()
+	}()
+}
+
 // Subscribe returns a subscription to the events of station ext, or of
 // every device when ext is "". See Subscription for the queue policy.
 func (sw *Switch) Subscribe(ext string) (*Subscription, error) {
@@ -284,7 +303,9 @@ func (sw *Switch) Subscribe(ext string) (*Subscription, error) {
 	return sw.pub.add(ext)
 }
 
-// DroppedEvents returns how many events all subscribers lost to full queues.
+// DroppedEvents returns how many events all subscribers lost to full queues
+// (each loss also queued an EventResync for its subscriber); a counter for
+// metrics.
 func (sw *Switch) DroppedEvents() uint64 { return sw.pub.dropped.Load() }
 
 func (sw *Switch) addLeg(l *leg) {
@@ -311,6 +332,7 @@ func (sw *Switch) legByCallID(id string) *leg {
 
 // onStrayResponse sees responses that match no transaction: a retransmitted
 // 2xx to an INVITE whose ACK got lost is ACKed again (RFC 3261 §13.2.2.4).
+// (sipgo re-ACKs only through WriteAck, see leg.ack, cf. sipgo #120.)
 func (sw *Switch) onStrayResponse(res *sip.Response) {
 	if !res.IsSuccess() || res.CSeq() == nil || res.CSeq().MethodName != sip.INVITE || res.CallID() == nil {
 		return

@@ -177,12 +177,14 @@ var (
 	// The phones' side (station/switching): refusals by log code, and call legs lost.
 	mPhoneRefusals = prometheus.NewDesc("rcc_phone_refusals_total", "Refusals on the phones' listeners by log code (Cs_PhoneAccessDenied, Cs_PhoneAuthFailed, Cs_PhoneAuthRateLimited, and the SIP edge's codes).", []string{"code"}, nil)
 	mPhoneLegsLost = prometheus.NewDesc("rcc_phone_legs_lost_total", "Call legs cleared because the device stopped answering (Cs_PhoneLegLost).", nil, nil)
+	mSwitchDrop    = prometheus.NewDesc("rcc_switch_events_dropped_total", "Switch events dropped because a subscriber's queue was full (each drop queues a resync marker).", nil, nil)
+	mResyncs       = prometheus.NewDesc("rcc_event_resyncs_total", "Lines whose monitors were resynchronised from the switch's snapshot after dropped events (Cs_EventsResynced).", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
 		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mDirRefused, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures,
-		mPhoneRefusals, mPhoneLegsLost} {
+		mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs} {
 		ch <- d
 	}
 }
@@ -219,6 +221,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(mPhoneRefusals, float64(v), string(code))
 	}
+	counter(mSwitchDrop, float64(d.sw.DroppedEvents()))
+	counter(mResyncs, float64(d.csta.Resyncs()))
 	ds := d.dir.Stats()
 	counter(mDirSyncs, float64(ds.Syncs))
 	counter(mDirFailures, float64(ds.Failures))
