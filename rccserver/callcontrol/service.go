@@ -116,6 +116,10 @@ var features = csta.NewFeatures(
 // of a GetCSTAFeatures round trip (docs/performance.md).
 var featuresEncoded = mustPreencode(features)
 
+// Features returns the GetCSTAFeaturesResponse this service answers, as
+// encoded once (for baselines that must answer with the same bytes).
+func Features() *csta.Encoded { return featuresEncoded }
+
 func mustPreencode(m csta.Message) *csta.Encoded {
 	e, err := csta.Preencode(m)
 	if err != nil {

@@ -14,6 +14,10 @@
 # N      sessions (default 1000)
 # RATE   sign-ins per second while opening them (default 1000)
 # REQS   INFO requests in total, K = ceil(REQS/N) per session (default 100000)
+# REQ    the request: features (GetCSTAFeatures, default), dnd (GetDoNotDisturb)
+#        or makecall (MakeCall from a station that is not registered: the
+#        whole request path, answered resourceOutOfService)
+# KAMAILIO  0 skips the third baseline, Kamailio answering 200 statelessly
 # KEEP   keep the work directory (logs, SIPp traces) instead of removing it
 #
 # The rccserver run uses the embedded default configuration on loopback
@@ -23,6 +27,8 @@
 set -euo pipefail
 
 N=${N:-1000}
+REQ=${REQ:-features}
+KAMAILIO=${KAMAILIO:-1}
 RATE=${RATE:-1000}
 REQS=${REQS:-100000}
 K=$(((REQS + N - 1) / N))
@@ -37,6 +43,17 @@ if ! command -v sipp >/dev/null; then
 	go tool task install-test-deps
 fi
 
+ns=http://www.ecma-international.org/standards/ecma-323/csta/ed3
+case $REQ in
+features) body="<GetCSTAFeatures xmlns=\"$ns\"/>" answer=GetCSTAFeaturesResponse ;;
+dnd) body="<GetDoNotDisturb xmlns=\"$ns\"><device>tel:+13175551010</device></GetDoNotDisturb>" answer=GetDoNotDisturbResponse ;;
+makecall) body="<MakeCall xmlns=\"$ns\"><callingDevice>tel:+13175551010</callingDevice><calledDirectoryNumber>tel:+13175551020</calledDirectoryNumber><autoOriginate>doNotPrompt</autoOriginate></MakeCall>" answer=CSTAErrorCode ;;
+*)
+	echo "REQ=$REQ: want features, dnd or makecall" >&2
+	exit 2
+	;;
+esac
+
 work=$(mktemp -d /tmp/rccload.XXXXXX)
 server_pid=""
 sipp_pid=""
@@ -50,6 +67,15 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+
+# The scenario with the chosen request; Kamailio's variant checks no body.
+grep -q '<GetDoNotDisturb xmlns=' "$scenario" || {
+	echo "$scenario changed shape: cannot set the request" >&2
+	exit 1
+}
+sed -e "s|<GetDoNotDisturb xmlns=.*</GetDoNotDisturb>|$body|" \
+	-e "s|&lt;GetDoNotDisturbResponse\\[ &gt;\\]|\&lt;$answer[ \&gt;/]|" "$scenario" >"$work/rcc_load.xml"
+sed -e 's/ check_it="true"//' "$work/rcc_load.xml" >"$work/rcc_load_nocheck.xml"
 
 echo "building rccserver and rccbare" >&2
 go build -o "$work/bin/rccserver" ./rccserver/cmd/rccserver
@@ -72,6 +98,14 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # cpu_ms PID: user + system CPU time of the process so far.
 clk_tck=$(getconf CLK_TCK)
 cpu_ms() { awk -v hz="$clk_tck" '{sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat"; }
+# cpu_tree_ms PID: the same for the process and its children (Kamailio's workers).
+cpu_tree_ms() {
+	local total=0 p
+	for p in "$1" $(pgrep -P "$1" || true); do
+		total=$((total + $(cpu_ms "$p" 2>/dev/null || echo 0)))
+	done
+	echo "$total"
+}
 
 # wait_addr LOGFILE PATTERN: print the host:port the server logged.
 wait_addr() {
@@ -95,10 +129,24 @@ wait_addr() {
 load() {
 	local name=$1 log=$work/$1.log dir=$work/$1 addr
 	mkdir -p "$dir"
+	local sf=$work/rcc_load.xml
 	if [[ $name == rccbare ]]; then
-		"$work/bin/rccbare" -addr 127.0.0.1:0 2>"$log" &
+		"$work/bin/rccbare" -addr 127.0.0.1:0 -answer "$REQ" 2>"$log" &
 		server_pid=$!
 		addr=$(wait_addr "$log" 'listening on 127\.0\.0\.1:[0-9]+')
+	elif [[ $name == kamailio ]]; then
+		local port
+		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		mkdir -p "$work/kam"
+		kamailio -DD -E -f "$root/examples/sipp/load/kamailio-stateless.cfg" -w "$work/kam" -P "$work/kam/kamailio.pid" \
+			-A "LISTEN=tcp:127.0.0.1:$port" >"$log" 2>&1 &
+		server_pid=$!
+		addr=127.0.0.1:$port
+		for _ in $(seq 1 100); do
+			(echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
+			sleep 0.1
+		done
+		sf=$work/rcc_load_nocheck.xml
 	else
 		"$work/bin/rccserver" -config "$work/rccserver.yaml" 2>"$log" &
 		server_pid=$!
@@ -113,7 +161,7 @@ load() {
 	# SIPp takes local port 5060, or the next free one.
 	(
 		cd "$dir"
-		exec sipp -sf "$scenario" -t t1 -aa -i 127.0.0.1 \
+		exec sipp -sf "$sf" -t t1 -aa -i 127.0.0.1 \
 			-m "$N" -l "$N" -r "$RATE" -rp 1000 -set t0 "$t0" -set k "$K" \
 			-timeout "$((hold_ms / 1000 + 600))s" -timeout_error -nostdin \
 			-trace_logs -log_file "$dir/log" -trace_err -error_file "$dir/errors" \
@@ -126,11 +174,11 @@ load() {
 	((wait_ms > 0)) && sleep "$(awk -v ms="$wait_ms" 'BEGIN {print ms / 1000}')"
 	local rss1 cpu0 cpu1
 	rss1=$(rss_kb "$server_pid")
-	cpu0=$(cpu_ms "$server_pid")
+	cpu0=$(cpu_tree_ms "$server_pid")
 	local rc=0
 	wait "$sipp_pid" || rc=$?
 	sipp_pid=""
-	cpu1=$(cpu_ms "$server_pid")
+	cpu1=$(cpu_tree_ms "$server_pid")
 	kill -TERM "$server_pid"
 	wait "$server_pid" || echo "$name exited $? after SIGTERM" >&2
 	server_pid=""
@@ -149,28 +197,41 @@ load() {
 		}' "$dir/log"
 }
 
-echo "N=$N sessions over one TCP connection, sign-in rate $RATE/s, K=$K GetDoNotDisturb per session" >&2
-load rccbare >"$work/rccbare.result"
-bare=$(cat "$work/rccbare.result")
-echo "rccbare:   $bare" >&2
-load rccserver >"$work/rccserver.result"
-rcc=$(cat "$work/rccserver.result")
-echo "rccserver: $rcc" >&2
+echo "N=$N sessions over one TCP connection, sign-in rate $RATE/s, K=$K $REQ requests per session" >&2
+command -v kamailio >/dev/null || KAMAILIO=0
+servers="rccbare"
+((KAMAILIO)) && servers="$servers kamailio"
+servers="$servers rccserver"
+results=""
+for s in $servers; do
+	load "$s" >"$work/$s.result"
+	echo "$s: $(cat "$work/$s.result")" >&2
+	results+="$(cat "$work/$s.result")"$'\n'
+done
 
-printf '%s\n%s\n' "$bare" "$rcc" | awk -v n="$N" -v k="$K" '
+printf '%s' "$results" | awk -v n="$N" -v k="$K" '
 	{
 		name[NR] = $1; held[NR] = $2; late[NR] = $3
 		per[NR] = ($5 - $4) * 1024 / n
 		rps[NR] = ($7 > 0) ? $6 / $7 : 0
 		reqs[NR] = $6; secs[NR] = $7; rc[NR] = $8
 		us[NR] = ($6 > 0) ? $9 * 1000 / ($6 + n) : 0
+		idx[$1] = NR
 	}
 	END {
 		printf "\n%-10s %8s %6s %10s %10s %12s %14s %12s %6s\n", "server", "held", "late", "requests", "seconds", "requests/s", "RSS/session", "CPU/request", "sipp"
-		for (i = 1; i <= 2; i++)
+		bad = 0
+		for (i = 1; i <= NR; i++) {
 			printf "%-10s %8d %6d %10d %10.2f %12.0f %12.0f B %9.1f µs %6s\n", name[i], held[i], late[i], reqs[i], secs[i], rps[i], per[i], us[i], (rc[i] == 0 ? "ok" : "rc " rc[i])
-		printf "%-10s %8s %6s %10s %10s %12.2f %14.2f %12.2f\n", "ratio", "", "", "", "", (rps[1] > 0 ? rps[2] / rps[1] : 0), (per[1] > 0 ? per[2] / per[1] : 0), (us[1] > 0 ? us[2] / us[1] : 0)
-		printf "\nratio = rccserver / rccbare (goal: requests/s >= 0.8). RSS/session = (VmRSS with N held - VmRSS idle) / N.\n"
-		printf "CPU/request = server CPU time (user + system) from t0 to the end of the run / (requests + N BYEs).\n"
-		if (rc[1] != 0 || rc[2] != 0 || late[1] > 0 || late[2] > 0) exit 1
+			if (rc[i] != 0 || late[i] > 0) bad = 1
+		}
+		r = idx["rccserver"]
+		for (j = 1; j <= NR; j++) {
+			if (j == r) continue
+			printf "%-22s %12.2f %14.2f %12.2f\n", "rccserver / " name[j], (rps[j] > 0 ? rps[r] / rps[j] : 0), (per[j] > 0 ? per[r] / per[j] : 0), (us[j] > 0 ? us[r] / us[j] : 0)
+		}
+		printf "\nratios are requests/s, RSS/session and CPU/request (goals: requests/s >= 0.8 x rccbare, >= 0.5 x kamailio).\n"
+		printf "RSS/session = (VmRSS with N held - VmRSS idle) / N (Kamailio keeps no dialog: its figure is not comparable).\n"
+		printf "CPU/request = server CPU time (user + system) from t0 to the end / (requests + N BYEs); Kamailio: its main process and workers.\n"
+		exit bad
 	}'

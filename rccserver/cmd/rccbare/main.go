@@ -27,6 +27,9 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/rccserver/callcontrol"
 )
 
 const (
@@ -37,13 +40,33 @@ const (
 var (
 	signInBody = []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
 		`<RequestSystemStatusResponse xmlns="` + ns + `"><systemStatus>normal</systemStatus></RequestSystemStatusResponse>`)
-	infoBody = []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
-		`<GetDoNotDisturbResponse xmlns="` + ns + `"><doNotDisturbOn>false</doNotDisturbOn></GetDoNotDisturbResponse>`)
+	// infoBodies are the fixed INFO answers by -answer: what rccserver answers
+	// the same request with, so both servers write the same bytes.
+	infoBodies = map[string][]byte{
+		"dnd": []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+			`<GetDoNotDisturbResponse xmlns="` + ns + `"><doNotDisturbOn>false</doNotDisturbOn></GetDoNotDisturbResponse>`),
+		"features": callcontrol.Features().Bytes(),
+		"makecall": mustEncode(csta.ResourceError(csta.ResourceOutOfService)), // the load's station is not registered
+	}
+	infoBody []byte
 )
+
+func mustEncode(m csta.Message) []byte {
+	b, err := csta.Encode(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:11002", "TCP address to listen on")
+	answer := flag.String("answer", "dnd", "INFO answer body: dnd, features or makecall (what rccserver answers the load's request with)")
 	flag.Parse()
+	if infoBody = infoBodies[*answer]; infoBody == nil {
+		fmt.Fprintf(os.Stderr, "rccbare: -answer %q: want dnd, features or makecall\n", *answer)
+		os.Exit(2)
+	}
 	sip.SetDefaultLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
