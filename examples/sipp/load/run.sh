@@ -18,6 +18,9 @@
 #        or makecall (MakeCall from a station that is not registered: the
 #        whole request path, answered resourceOutOfService)
 # KAMAILIO  0 skips the third baseline, Kamailio answering 200 statelessly
+# SERVERS   which servers to load (default: rccbare kamailio rccserver)
+# PROFILE   seconds of CPU profile of rccserver from its admin listener during
+#           the request phase, written to the work directory (use KEEP=1)
 # KEEP   keep the work directory (logs, SIPp traces) instead of removing it
 #
 # The rccserver run uses the embedded default configuration on loopback
@@ -175,6 +178,10 @@ load() {
 	local rss1 cpu0 cpu1
 	rss1=$(rss_kb "$server_pid")
 	cpu0=$(cpu_tree_ms "$server_pid")
+	if [[ $name == rccserver && -n ${PROFILE:-} ]]; then
+		(sleep 1 && curl -s -o "$work/cpu.prof" "http://127.0.0.1:9110/debug/pprof/profile?seconds=$PROFILE" &&
+			echo "CPU profile: $work/cpu.prof" >&2) &
+	fi
 	local rc=0
 	wait "$sipp_pid" || rc=$?
 	sipp_pid=""
@@ -201,7 +208,7 @@ echo "N=$N sessions over one TCP connection, sign-in rate $RATE/s, K=$K $REQ req
 command -v kamailio >/dev/null || KAMAILIO=0
 servers="rccbare"
 ((KAMAILIO)) && servers="$servers kamailio"
-servers="$servers rccserver"
+servers=${SERVERS:-"$servers rccserver"}
 results=""
 for s in $servers; do
 	load "$s" >"$work/$s.result"
@@ -226,7 +233,7 @@ printf '%s' "$results" | awk -v n="$N" -v k="$K" '
 			if (rc[i] != 0 || late[i] > 0) bad = 1
 		}
 		r = idx["rccserver"]
-		for (j = 1; j <= NR; j++) {
+		for (j = 1; r && j <= NR; j++) {
 			if (j == r) continue
 			printf "%-22s %12.2f %14.2f %12.2f\n", "rccserver / " name[j], (rps[j] > 0 ? rps[r] / rps[j] : 0), (per[j] > 0 ? per[r] / per[j] : 0), (us[j] > 0 ? us[r] / us[j] : 0)
 		}
