@@ -39,6 +39,7 @@ func (d *daemon) adminHandler() http.Handler {
 	mux.HandleFunc("GET /debug/sessions", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.sessionsView()) })
 	mux.HandleFunc("GET /debug/calls", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.callsView()) })
 	mux.HandleFunc("GET /debug/logins", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.loginsView()) })
+	mux.HandleFunc("GET /debug/stations", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.stationsView()) })
 	// Go's profiler, for performance work (docs/performance.md); loopback only, like the rest.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
@@ -126,6 +127,21 @@ func (d *daemon) callsView() []callView {
 		for _, c := range calls {
 			out = append(out, callView{Station: st.Extension, CallID: c.CallID, State: c.State.String(), Calling: c.Calling, Called: c.Called})
 		}
+	}
+	return out
+}
+
+type stationView struct {
+	Extension  string `json:"extension"`
+	Name       string `json:"name"`
+	Registered bool   `json:"registered"`
+	User       string `json:"user,omitempty"`
+}
+
+func (d *daemon) stationsView() []stationView {
+	out := []stationView{}
+	for _, st := range (apiViews{d}).Stations() {
+		out = append(out, stationView{Extension: st.Extension, Name: st.Name, Registered: d.sw.Registered(st.Extension), User: st.User})
 	}
 	return out
 }
