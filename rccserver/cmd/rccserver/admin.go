@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/rccserver/rccserver/rccserver"
 	"github.com/rccserver/rccserver/station"
 	"github.com/rccserver/rccserver/station/switching"
 )
@@ -193,12 +194,16 @@ var (
 	// The phones' side (station/switching): refusals by log code, and call legs lost.
 	mPhoneRefusals = prometheus.NewDesc("rcc_phone_refusals_total", "Refusals on the phones' listeners by log code (Cs_PhoneAccessDenied, Cs_PhoneAuthFailed, Cs_PhoneAuthRateLimited, and the SIP edge's codes).", []string{"code"}, nil)
 	mPhoneLegsLost = prometheus.NewDesc("rcc_phone_legs_lost_total", "Call legs cleared because the device stopped answering (Cs_PhoneLegLost).", nil, nil)
+	// Latency: CSTA requests from decode to answer, event INFOs from send to 2xx.
+	mRequestSeconds = prometheus.NewDesc("rcc_csta_request_duration_seconds", "Time from a decoded CSTA request to its answer.", nil, nil)
+	mEventSeconds   = prometheus.NewDesc("rcc_event_delivery_duration_seconds", "Round trip of CSTA event INFOs answered 2xx.", nil, nil)
+	mSwitchDropped  = prometheus.NewDesc("rcc_switch_events_dropped_total", "Switch events lost to full subscriber queues (CSTA monitors, the API stream).", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
 		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mDirRefused, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures,
-		mPhoneRefusals, mPhoneLegsLost} {
+		mPhoneRefusals, mPhoneLegsLost, mRequestSeconds, mEventSeconds, mSwitchDropped} {
 		ch <- d
 	}
 }
@@ -223,6 +228,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for code, v := range st.Refusals {
 		counter(mRefusals, float64(v), code)
 	}
+	for desc, h := range map[*prometheus.Desc]rccserver.Histogram{mRequestSeconds: st.RequestLatency, mEventSeconds: st.EventLatency} {
+		ch <- prometheus.MustNewConstHistogram(desc, h.Count, h.SumSeconds, h.Buckets)
+	}
+	counter(mSwitchDropped, float64(d.sw.DroppedEvents()))
 	counter(mAccessDenied, float64(st.AccessDenied))
 	counter(mTLSFailures, float64(st.TLSFailures))
 	for _, ts := range d.rcc.TLSStatus() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -74,6 +75,19 @@ func TestStatusAndAPIListener(t *testing.T) {
 	res.Body.Close()
 	if len(sessions) != 1 || sessions[0].Station != "1010" || sessions[0].User != "sip:alice@example.com" {
 		t.Errorf("/v1/sessions: %+v", sessions)
+	}
+
+	// The latency histograms render on /metrics.
+	mres, err := http.Get("http://" + d.adminAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(mres.Body)
+	mres.Body.Close()
+	for _, want := range []string{`rcc_csta_request_duration_seconds_bucket{le="0.005"}`, "rcc_event_delivery_duration_seconds_count", "rcc_switch_events_dropped_total 0"} {
+		if !strings.Contains(string(mb), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 
 	var out, errb bytes.Buffer
