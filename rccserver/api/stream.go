@@ -13,7 +13,7 @@ import (
 // events is the event stream, Server-Sent Events (HTML Living Standard,
 // "Server-sent events"): one-way, plain HTTP, and resumable with
 // Last-Event-ID, which is all a consumer of call events needs (docs/api.md
-// "Why SSE"). Without Last-Event-ID the stream starts with the next event;
+// "The event stream"). Without Last-Event-ID the stream starts with the next event;
 // with it, the events after it are replayed from the window, or, if the
 // window no longer holds them, an "event: reset" comes first.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, tok *Token) error {
