@@ -1,4 +1,3 @@
-// Package deb_test builds the Debian package and checks what is in it.
 package deb_test
 
 import (
