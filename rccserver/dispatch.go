@@ -3,6 +3,7 @@ package rccserver
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -91,9 +92,13 @@ func (s *Server) dispatch(sess *Session, body []byte) csta.Message {
 		sess.log.Info().Str("code", string(sess.grant.Code)).Str("request", msg.Root()).Msg("request refused: service disabled")
 		return csta.ResourceError(csta.ResourceOutOfService)
 	}
+	start := time.Now()
 	resp, err := s.handler.HandleCSTA(sess.ctx, sess, msg)
 	result := "ok"
-	defer func() { s.metrics.byRequest.inc(msg.Root() + " " + result) }()
+	defer func() {
+		s.metrics.requestLatency.observe(time.Since(start))
+		s.metrics.byRequest.inc(msg.Root() + " " + result)
+	}()
 	switch {
 	case err == nil && resp != nil:
 		return resp

@@ -507,6 +507,10 @@ type Stats struct {
 	ByRequest map[RequestKey]int64
 	// Refusals counts refused sign-ins and requests by log code.
 	Refusals map[string]int64
+	// RequestLatency is the time from a decoded CSTA request to its answer.
+	RequestLatency Histogram
+	// EventLatency is the round trip of event INFOs answered 2xx.
+	EventLatency Histogram
 }
 
 // Stats returns the current counters.
@@ -522,6 +526,8 @@ func (s *Server) Stats() Stats {
 		TLSFailures:       s.guard.handshakeFailures.Load(),
 		ByRequest:         map[RequestKey]int64{},
 		Refusals:          s.metrics.refusals.snapshot(),
+		RequestLatency:    s.metrics.requestLatency.snapshot(),
+		EventLatency:      s.metrics.eventLatency.snapshot(),
 	}
 	for k, v := range s.metrics.byRequest.snapshot() {
 		root, result, _ := strings.Cut(k, " ")
@@ -534,6 +540,7 @@ type metrics struct {
 	sessions, eventsSent, eventsFailed, eventsDropped, keepAliveFailures, requests atomic.Int64
 	byRequest                                                                      counters // "root result" -> count
 	refusals                                                                       counters // log code -> count
+	requestLatency, eventLatency                                                   latency
 }
 
 // errAs is errors.As for a target type, returning the match.

@@ -196,6 +196,7 @@ func (s *Session) drain() {
 		cseq := s.localCSeq
 		s.mu.Unlock()
 
+		sent := time.Now()
 		err := s.srv.sendInDialog(s, m.method, cseq, m.body)
 		switch {
 		case m.keepalive:
@@ -205,6 +206,7 @@ func (s *Session) drain() {
 			s.log.Warn().Err(err).Str("code", string(CodeEventNotDelivered)).Str("event", m.root).Msg("event not delivered")
 		default:
 			s.srv.metrics.eventsSent.Add(1)
+			s.srv.metrics.eventLatency.observe(time.Since(sent))
 		}
 	}
 }

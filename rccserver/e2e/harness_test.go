@@ -18,6 +18,7 @@ import (
 	"github.com/rccserver/rccserver/certs"
 	"github.com/rccserver/rccserver/csta"
 	"github.com/rccserver/rccserver/directory/ldaptest"
+	"github.com/rccserver/rccserver/rccserver/api"
 	"github.com/rccserver/rccserver/rccserver/lynctest"
 	"github.com/rccserver/rccserver/station/switching/phonetest"
 )
@@ -57,6 +58,7 @@ type site struct {
 	tlsAddr  string // the tls listener, when siteOptions.tls is set
 	phoneReg string // the switch's UDP address phones register at
 	admin    string // admin listener
+	api      string // API listener, when siteOptions.api is set
 	config   string // the configuration file
 	cmd      *exec.Cmd
 	logs     *syncBuffer
@@ -161,6 +163,8 @@ type siteOptions struct {
 	limits   string          // YAML flow mapping for listen.limits, e.g. "{idle_timeout: 2}"
 	phoneLim string          // the same for phones.limits
 	wrap     []string        // a command the binary runs under, e.g. prlimit
+	// api turns the API listener on with e2eAllToken ("*") and e2eOneToken (1010 only).
+	api bool
 	// samba makes the directory the package's shared Samba AD DC (with
 	// adUsers(); adUsers above is ignored) instead of a new slapd.
 	samba bool
@@ -198,6 +202,12 @@ func startSiteWith(t *testing.T, o siteOptions) *site {
 	if phoneLim == "" {
 		phoneLim = "{}"
 	}
+	apiYAML := ""
+	if o.api {
+		s.api = "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
+		apiYAML = fmt.Sprintf("api:\n  listen: %q\n  buffer: 64\n  tokens:\n    - {name: all, sha256: %s, stations: [\"*\"]}\n    - {name: one, sha256: %s, stations: [\"1010\"]}\n",
+			s.api, api.HashToken(e2eAllToken), api.HashToken(e2eOneToken))
+	}
 	cfg := fmt.Sprintf(`listen:
   listeners: [%s]
   domains: [rcc.example.com]
@@ -220,7 +230,7 @@ directory:
   base_dn: %q
 log: {level: debug, format: json}
 admin: {listen: %q}
-%s%s`, listeners, limits, phoneListen, phoneLim, url, caFile, bindDN, password, baseDN, s.admin,
+%s%s%s`, listeners, limits, phoneListen, phoneLim, url, caFile, bindDN, password, baseDN, s.admin, apiYAML,
 		contactCenter(features, o.ccUsers, o.trunk), dialPlan(t))
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
 	s.config = path

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/rccserver/rccserver/rccserver"
 	"github.com/rccserver/rccserver/station"
 	"github.com/rccserver/rccserver/station/switching"
 )
@@ -39,6 +40,7 @@ func (d *daemon) adminHandler() http.Handler {
 	mux.HandleFunc("GET /debug/sessions", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.sessionsView()) })
 	mux.HandleFunc("GET /debug/calls", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.callsView()) })
 	mux.HandleFunc("GET /debug/logins", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.loginsView()) })
+	mux.HandleFunc("GET /debug/stations", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.stationsView()) })
 	// Go's profiler, for performance work (docs/performance.md); loopback only, like the rest.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
@@ -130,6 +132,21 @@ func (d *daemon) callsView() []callView {
 	return out
 }
 
+type stationView struct {
+	Extension  string `json:"extension"`
+	Name       string `json:"name"`
+	Registered bool   `json:"registered"`
+	User       string `json:"user,omitempty"`
+}
+
+func (d *daemon) stationsView() []stationView {
+	out := []stationView{}
+	for _, st := range (apiViews{d}).Stations() {
+		out = append(out, stationView{Extension: st.Extension, Name: st.Name, Registered: d.sw.Registered(st.Extension), User: st.User})
+	}
+	return out
+}
+
 type loginView struct {
 	User    string `json:"user"`
 	State   string `json:"state"`
@@ -177,14 +194,17 @@ var (
 	// The phones' side (station/switching): refusals by log code, and call legs lost.
 	mPhoneRefusals = prometheus.NewDesc("rcc_phone_refusals_total", "Refusals on the phones' listeners by log code (Cs_PhoneAccessDenied, Cs_PhoneAuthFailed, Cs_PhoneAuthRateLimited, and the SIP edge's codes).", []string{"code"}, nil)
 	mPhoneLegsLost = prometheus.NewDesc("rcc_phone_legs_lost_total", "Call legs cleared because the device stopped answering (Cs_PhoneLegLost).", nil, nil)
-	mSwitchDrop    = prometheus.NewDesc("rcc_switch_events_dropped_total", "Switch events dropped because a subscriber's queue was full (each drop queues a resync marker).", nil, nil)
+	mSwitchDrop    = prometheus.NewDesc("rcc_switch_events_dropped_total", "Switch events lost to full subscriber queues (CSTA monitors, the API stream); each drop queues a resync marker.", nil, nil)
 	mResyncs       = prometheus.NewDesc("rcc_event_resyncs_total", "Lines whose monitors were resynchronised from the switch's snapshot after dropped events (Cs_EventsResynced).", nil, nil)
+	// Latency: CSTA requests from decode to answer, event INFOs from send to 2xx.
+	mRequestSeconds = prometheus.NewDesc("rcc_csta_request_duration_seconds", "Time from a decoded CSTA request to its answer.", nil, nil)
+	mEventSeconds   = prometheus.NewDesc("rcc_event_delivery_duration_seconds", "Round trip of CSTA event INFOs answered 2xx.", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
 		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mDirRefused, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures,
-		mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs} {
+		mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs, mRequestSeconds, mEventSeconds} {
 		ch <- d
 	}
 }
@@ -208,6 +228,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for code, v := range st.Refusals {
 		counter(mRefusals, float64(v), code)
+	}
+	for desc, h := range map[*prometheus.Desc]rccserver.Histogram{mRequestSeconds: st.RequestLatency, mEventSeconds: st.EventLatency} {
+		ch <- prometheus.MustNewConstHistogram(desc, h.Count, h.SumSeconds, h.Buckets)
 	}
 	counter(mAccessDenied, float64(st.AccessDenied))
 	counter(mTLSFailures, float64(st.TLSFailures))

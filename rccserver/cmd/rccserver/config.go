@@ -18,6 +18,7 @@ import (
 	"github.com/rccserver/rccserver/directory"
 	"github.com/rccserver/rccserver/examples"
 	"github.com/rccserver/rccserver/rccserver"
+	"github.com/rccserver/rccserver/rccserver/api"
 	"github.com/rccserver/rccserver/rccserver/sipedge"
 	"github.com/rccserver/rccserver/station"
 )
@@ -66,6 +67,8 @@ type fileConfig struct {
 		// Listen is the admin HTTP listener (metrics, health, reload); "" disables it.
 		Listen string `mapstructure:"listen"`
 	} `mapstructure:"admin"`
+	// API is the HTTP API for other systems and the operator page (rccserver/api).
+	API api.Config `mapstructure:"api"`
 	// Other holds the remaining top-level sections: station's (users,
 	// stations, …) and, if any, typos — which loadConfig reports.
 	Other map[string]any `mapstructure:",remain"`
@@ -192,6 +195,9 @@ func loadConfig(path string, sets ...string) (*config, error) {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			errs = append(errs, fmt.Errorf("admin.listen: %q: %w", a, err))
 		}
+	}
+	if err := c.file.API.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
 }

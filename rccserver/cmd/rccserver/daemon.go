@@ -24,6 +24,7 @@ import (
 	"github.com/rccserver/rccserver/directory"
 	"github.com/rccserver/rccserver/examples"
 	"github.com/rccserver/rccserver/rccserver"
+	"github.com/rccserver/rccserver/rccserver/api"
 	"github.com/rccserver/rccserver/rccserver/callcontrol"
 	"github.com/rccserver/rccserver/station"
 	"github.com/rccserver/rccserver/station/switching"
@@ -54,9 +55,12 @@ type daemon struct {
 	sw      *switching.Switch
 	csta    *callcontrol.Service
 	rcc     *rccserver.Server
+	api     *api.Server // nil when api.listen is off
 	started chan struct{}
 	// adminAddr is the bound admin listener, "" when off.
 	adminAddr string
+	// apiAddr is the bound API listener, "" when off.
+	apiAddr string
 
 	reloadMu sync.Mutex
 	stopping atomic.Bool
@@ -92,6 +96,12 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.file.API.Listen != "" {
+		d.api, err = api.New(api.Options{Config: cfg.file.API, Switch: d.sw, Views: apiViews{d}, Log: log})
+		if err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -125,10 +135,30 @@ func (d *daemon) run(ctx context.Context) error {
 			return fmt.Errorf("admin.listen: %w", err)
 		}
 	}
+	var apiLn net.Listener
+	if d.api != nil {
+		var err error
+		if apiLn, err = net.Listen("tcp", d.cfg.file.API.Listen); err != nil {
+			return fmt.Errorf("api.listen: %w", err)
+		}
+		if err := d.api.Start(); err != nil {
+			_ = apiLn.Close()
+			return fmt.Errorf("api: %w", err)
+		}
+		defer d.api.Close()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
+	if apiLn != nil {
+		d.apiAddr = apiLn.Addr().String()
+		wg.Go(func() {
+			if err := d.api.Serve(ctx, apiLn); err != nil {
+				errc <- fmt.Errorf("api: %w", err)
+			}
+		})
+	}
 	if adminLn != nil {
 		d.adminAddr = adminLn.Addr().String()
 		wg.Go(func() {
@@ -164,7 +194,7 @@ func (d *daemon) run(ctx context.Context) error {
 	})
 	close(d.started)
 	_, _ = sd.SdNotify(false, sd.SdNotifyReady)
-	d.log.Info().Str("config", d.cfg.source).Str("admin", d.adminAddr).Msg("rccserver running")
+	d.log.Info().Str("config", d.cfg.source).Str("admin", d.adminAddr).Str("api", d.apiAddr).Msg("rccserver running")
 	var err error
 	select {
 	case <-ctx.Done():

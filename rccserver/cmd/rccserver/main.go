@@ -22,8 +22,15 @@ func main() {
 
 // run is main without the process exit, so tests can call it.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "dialplan" {
-		return runDialplan(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "dialplan":
+			return runDialplan(args[1:], stdout, stderr)
+		case "api-token":
+			return runAPIToken(args[1:], stdout, stderr)
+		case "status":
+			return runStatus(args[1:], stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("rccserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -39,10 +46,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	// The only subcommand is dialplan; anything else left over is a typo or
-	// a command from another tool, never a reason to start the server.
+	// The subcommands are above; anything else left over is a typo or a
+	// command from another tool, never a reason to start the server.
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "rccserver: unknown subcommand or argument %q (subcommands: dialplan; flags: -h)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "rccserver: unknown subcommand or argument %q (subcommands: dialplan, status, api-token; flags: -h)\n", fs.Arg(0))
 		return 2
 	}
 	if *showVersion {

@@ -106,6 +106,9 @@ func restartNeeded(old, new *config) []string {
 	if old.file.Admin != new.file.Admin {
 		out = append(out, "admin")
 	}
+	if !reflect.DeepEqual(old.file.API, new.file.API) {
+		out = append(out, "api (listener and tokens)")
+	}
 	return out
 }
 
