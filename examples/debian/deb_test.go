@@ -1,11 +1,15 @@
 package debian_test
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func run(t *testing.T, name string, args ...string) string {
@@ -72,4 +76,96 @@ func TestDebianPackage(t *testing.T) {
 	// The packaged configuration is valid (its directory file moved with the tree).
 	run(t, bin, "-check", "-config", filepath.Join(root, "etc/rccserver/rccserver.yaml"),
 		"-set", "directory.file="+filepath.Join(root, "etc/rccserver/directory.yaml"))
+}
+
+// TestDebianPackageInstalls installs the package on this machine (CI runs
+// as root on Debian 12), starts the server the way its unit does — as the
+// rccserver user, with the packaged configuration — checks /healthz, and
+// purges the package. Without systemd (containers, CI) postinst leaves the
+// start to us; with it, postinst has started the unit, which the test then
+// stops first.
+func TestDebianPackageInstalls(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("installing a package needs root (CI runs as root)")
+	}
+	for _, tool := range []string{"dpkg", "runuser", "dpkg-deb"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s missing: %v", tool, err)
+		}
+	}
+	lockFixedPorts(t) // the packaged configuration is the demo's, on its fixed loopback ports
+	deb := strings.TrimSpace(run(t, "bash", "build.sh", "v0.0.0-test", t.TempDir()))
+	if out, err := exec.Command("dpkg", "-s", "rccserver").CombinedOutput(); err == nil && strings.Contains(string(out), "Status: install ok installed") {
+		t.Fatal("a package named rccserver is already installed here; this test would replace it")
+	}
+	cmd := exec.Command("dpkg", "-i", deb)
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("dpkg -i: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("dpkg", "--purge", "rccserver").CombinedOutput(); err != nil {
+			t.Errorf("dpkg --purge: %v\n%s", err, out)
+		}
+	})
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		_ = exec.Command("systemctl", "stop", "rccserver.service").Run()
+	}
+	run(t, "getent", "passwd", "rccserver")
+	srv := exec.Command("runuser", "-u", "rccserver", "--", "/usr/bin/rccserver", "-config", "/etc/rccserver/rccserver.yaml")
+	srv.Dir = "/"
+	var logs strings.Builder
+	srv.Stdout, srv.Stderr = &logs, &logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
+	defer func() {
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = srv.Process.Kill()
+			<-exited
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get("http://127.0.0.1:9110/healthz")
+		if err == nil {
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 && strings.TrimSpace(string(body)) == "ok" {
+				return
+			}
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("the installed server exited: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the installed server did not answer /healthz in 30 s: %v\n%s", err, logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// lockFixedPorts takes the machine-wide lock every user of the demo's fixed
+// ports holds (rccserver/e2e's README test, examples/demo/run.sh).
+func lockFixedPorts(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "rccserver-fixed-ports.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the fixed ports' lock %s is held by someone else for 120 s", f.Name())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Cleanup(func() { _ = f.Close() })
 }
