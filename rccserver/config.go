@@ -59,6 +59,14 @@ type Config struct {
 	RequestTimeout time.Duration `mapstructure:"request_timeout"`
 	// QueueSize bounds each session's queue of outbound events.
 	QueueSize int `mapstructure:"queue_size"`
+	// EventWindow bounds the INFOs (events, keep-alives) of one session
+	// whose answer is awaited; when full, the oldest is no longer awaited
+	// (docs/sessions.md). Events never wait for an earlier one's answer.
+	EventWindow int `mapstructure:"event_window"`
+	// StrictKeepAlive ends a session whose keep-alive INFO is unanswered or
+	// answered 408, as earlier versions did. Off by default: liveness comes
+	// from the session timer, the connection and 481s (docs/sessions.md).
+	StrictKeepAlive bool `mapstructure:"strict_keepalive"`
 	// ShutdownTimeout bounds how long SIGTERM waits for BYEs to be answered.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 }
@@ -73,6 +81,7 @@ func DefaultConfig() Config {
 		KeepAlive:       60 * time.Second,
 		RequestTimeout:  32 * time.Second,
 		QueueSize:       1024,
+		EventWindow:     32,
 		ShutdownTimeout: 5 * time.Second,
 	}
 }
@@ -137,6 +146,9 @@ func (c Config) Validate() error {
 	}
 	if c.QueueSize <= 0 {
 		bad("session.queue_size", "%d must be positive", c.QueueSize)
+	}
+	if c.EventWindow <= 0 {
+		bad("session.event_window", "%d must be positive", c.EventWindow)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("session.shutdown_timeout", "%v must be positive", c.ShutdownTimeout)

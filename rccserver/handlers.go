@@ -159,6 +159,7 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	for _, h := range s.sessionHeaders(sess, interval, body != nil) {
 		res.AppendHeader(h)
 	}
+	sess.addDialogRoute(req, res)
 	if err := tx.Respond(res); err != nil {
 		sess.log.Warn().Err(err).Msg("re-INVITE answer not sent")
 		return

@@ -98,11 +98,12 @@ func New(opts Options) (*Server, error) {
 	s.guard = newGuard(opts.Config.Access, opts.Log, &s.metrics.refusals)
 	// RewriteContact is moot: every request we originate goes through sendInDialog.
 	s.dialogUA = sipgo.DialogUA{Client: cli, RewriteContact: true}
-	srv.OnInvite(s.track(s.onInvite))
+	// In-dialog requests run in the client's order (order.go).
+	srv.OnInvite(s.track(s.inOrder(s.onInvite)))
 	srv.OnAck(s.track(s.onAck))
-	srv.OnInfo(s.track(s.onInfo))
-	srv.OnUpdate(s.track(s.onUpdate))
-	srv.OnBye(s.track(s.onBye))
+	srv.OnInfo(s.track(s.inOrder(s.onInfo)))
+	srv.OnUpdate(s.track(s.inOrder(s.onUpdate)))
+	srv.OnBye(s.track(s.inOrder(s.onBye)))
 	srv.OnOptions(s.track(s.onOptions))
 	srv.OnCancel(s.track(func(req *sip.Request, tx sip.ServerTransaction) {
 		// Our INVITE answers are final at once; nothing is left to cancel (RFC 3261 §9.2).
@@ -413,7 +414,13 @@ type Stats struct {
 	EventsFailed      int64
 	EventsDropped     int64
 	KeepAliveFailures int64
-	Requests          int64
+	// Unanswered counts INFOs we sent (events and keep-alives) that got no
+	// answer in time or a 408; they end no session (docs/sessions.md).
+	Unanswered int64
+	// WindowFull counts INFOs no longer awaited because the session's
+	// window of outstanding INFOs was full.
+	WindowFull int64
+	Requests   int64
 	// AccessDenied counts Cs_AccessDenied refusals at the transport:
 	// addresses outside listen.access and MTLS certificates the policy refused.
 	AccessDenied int64
@@ -434,6 +441,8 @@ func (s *Server) Stats() Stats {
 		EventsFailed:      s.metrics.eventsFailed.Load(),
 		EventsDropped:     s.metrics.eventsDropped.Load(),
 		KeepAliveFailures: s.metrics.keepAliveFailures.Load(),
+		Unanswered:        s.metrics.unanswered.Load(),
+		WindowFull:        s.metrics.windowFull.Load(),
 		Requests:          s.metrics.requests.Load(),
 		AccessDenied:      s.guard.denied.Load(),
 		TLSFailures:       s.guard.handshakeFailures.Load(),
@@ -449,6 +458,7 @@ func (s *Server) Stats() Stats {
 
 type metrics struct {
 	sessions, eventsSent, eventsFailed, eventsDropped, keepAliveFailures, requests atomic.Int64
+	unanswered, windowFull                                                         atomic.Int64
 	byRequest                                                                      counters // "root result" -> count
 	refusals                                                                       counters // log code -> count
 }

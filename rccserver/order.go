@@ -1,0 +1,121 @@
+package rccserver
+
+import (
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// gapWait bounds how long a client request waits for a lower CSeq that has
+// not arrived: sipgo hands each message to its own goroutine, so a request
+// read first from the connection may reach us a moment after the next one.
+const gapWait = 200 * time.Millisecond
+
+// requestOrder makes the requests of one dialog run one at a time in CSeq
+// order, which is their order on the client's connection: RFC 3261
+// §12.2.1.1 has a UAC number the requests of a dialog contiguously,
+// increasing by one. Without it, a MonitorStop followed at once by a BYE
+// could be handled BYE first, and the MonitorStop would get a 481.
+//
+// A request waits while the one before it (CSeq − 1) is being handled or
+// waiting its own turn; if that one has not arrived at all, it waits at
+// most gapWait, then the hole is skipped. Requests at or below the last
+// handled CSeq (late or repeated) run at once. The zero value is ready; its
+// fields are under the session's mutex.
+type requestOrder struct {
+	started bool
+	done    uint32              // highest CSeq handled (or skipped) so far
+	present map[uint32]struct{} // CSeqs arrived and not yet handled
+	changed chan struct{}       // closed and replaced whenever done or present changes
+}
+
+// enterTurn blocks until it is req's turn in s's dialog and returns the
+// CSeq to pass to leaveTurn.
+func (s *Session) enterTurn(req *sip.Request) uint32 {
+	cs := req.CSeq()
+	if cs == nil {
+		return 0
+	}
+	seq := cs.SeqNo
+	s.mu.Lock()
+	o := &s.order
+	if !o.started {
+		o.started, o.done = true, s.inviteCSeq
+		o.present, o.changed = map[uint32]struct{}{}, make(chan struct{})
+	}
+	o.present[seq] = struct{}{}
+	o.notifyLocked()
+	var gap Timer
+	var gapped chan struct{}
+	defer func() {
+		if gap != nil {
+			gap.Stop()
+		}
+	}()
+	for seq > o.done+1 && !s.ended {
+		if _, ok := o.present[o.done+1]; ok {
+			// The previous request is here: wait for it, however long.
+			if gap != nil {
+				gap.Stop()
+				gap, gapped = nil, nil
+			}
+		} else if gap == nil {
+			// It has not arrived: wait a little, then skip the hole.
+			gapped = make(chan struct{})
+			ch := gapped
+			gap = s.srv.clock.AfterFunc(gapWait, func() { close(ch) })
+		}
+		changed := o.changed
+		s.mu.Unlock()
+		select {
+		case <-changed:
+			s.mu.Lock()
+		case <-gapped:
+			s.mu.Lock()
+			gap, gapped = nil, nil
+			if _, ok := o.present[o.done+1]; !ok && seq > o.done+1 {
+				o.done = seq - 1 // the missing ones are not coming: skip them
+				o.notifyLocked()
+			}
+		}
+	}
+	s.mu.Unlock()
+	return seq
+}
+
+// leaveTurn marks req (CSeq seq) handled and lets the next one run.
+func (s *Session) leaveTurn(seq uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := &s.order
+	if !o.started {
+		return
+	}
+	delete(o.present, seq)
+	if seq > o.done {
+		o.done = seq
+	}
+	o.notifyLocked()
+}
+
+func (o *requestOrder) notifyLocked() {
+	close(o.changed)
+	o.changed = make(chan struct{})
+}
+
+// inOrder wraps the handler of in-dialog requests so that the requests of
+// one dialog run in CSeq order (requestOrder). Requests outside a known
+// dialog (a new INVITE, a stray BYE) pass straight through.
+func (s *Server) inOrder(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		sess := s.match(req)
+		if sess == nil {
+			h(req, tx)
+			return
+		}
+		seq := sess.enterTurn(req)
+		defer sess.leaveTurn(seq)
+		h(req, tx)
+	}
+}
