@@ -28,9 +28,9 @@ func TestSIPpClientAnswersNoInfo(t *testing.T) {
 	}
 	y := string(b)
 	for old, repl := range map[string]string{
-		"session_expires: 1800": "session_expires: 20",
-		"min_se: 90":            "min_se: 10",
-		"keepalive: 60 ":        "keepalive: 5 ",
+		"session_expires: 1800":                 "session_expires: 20",
+		"min_se: 90":                            "min_se: 10",
+		"keepalive: 60 ":                        "keepalive: 5 ",
 		"network: udp\n      addr: 127.0.0.1:0": "network: udp\n      addr: 127.0.0.1:" + strconv.Itoa(phonePort),
 	} {
 		if !strings.Contains(y, old) {
