@@ -32,6 +32,9 @@ func (e *RequestError) Unwrap() error { return e.Err }
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	sess := s.match(req)
 	if sess == nil {
+		if s.lateMonitorStop(req, tx) {
+			return
+		}
 		s.unknownDialog(req, tx)
 		return
 	}

@@ -1,10 +1,13 @@
 package rccserver
 
 import (
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/csta"
 )
 
 // gapWait bounds how long a client request waits for a lower CSeq that has
@@ -118,4 +121,65 @@ func (s *Server) inOrder(h sipgo.RequestHandler) sipgo.RequestHandler {
 		defer sess.leaveTurn(seq)
 		h(req, tx)
 	}
+}
+
+// byeGrace is how long a dialog the client ended with BYE is remembered,
+// so that a MonitorStop it sent just before its BYE still gets its answer.
+const byeGrace = 5 * time.Second
+
+// endedDialogs remembers the dialogs their clients just ended with BYE.
+// Requests of one dialog are put in CSeq order (requestOrder), but not
+// every client numbers them as RFC 3261 §12.2.1.1 asks (pidgin-sipe starts
+// again after each 2xx to its INVITE), and a front end may pass on two
+// requests in either order. A MonitorStop that comes after the BYE of its
+// own sign-out is answered MonitorStopResponse: ending the session already
+// stopped the monitor. Anything else in such a dialog gets 481 as usual.
+type endedDialogs struct {
+	mu   sync.Mutex
+	byID map[string]struct{}
+}
+
+func (e *endedDialogs) add(clock Clock, id string) {
+	e.mu.Lock()
+	if e.byID == nil {
+		e.byID = map[string]struct{}{}
+	}
+	e.byID[id] = struct{}{}
+	e.mu.Unlock()
+	clock.AfterFunc(byeGrace, func() {
+		e.mu.Lock()
+		delete(e.byID, id)
+		e.mu.Unlock()
+	})
+}
+
+func (e *endedDialogs) has(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.byID[id]
+	return ok
+}
+
+// lateMonitorStop answers a MonitorStop that arrives in a dialog its client
+// has just ended with BYE, and reports whether it did.
+func (s *Server) lateMonitorStop(req *sip.Request, tx sip.ServerTransaction) bool {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil || !s.ended.has(id) || !isCSTA(req) {
+		return false
+	}
+	msg, err := csta.Decode(req.Body())
+	if _, ok := msg.(*csta.MonitorStop); err != nil || !ok {
+		return false
+	}
+	body, err := csta.Encode(&csta.MonitorStopResponse{})
+	if err != nil {
+		return false
+	}
+	s.log.Debug().Str("call_id", req.CallID().Value()).Str("peer", req.Source()).Msg("MonitorStop after the BYE of its sign-out: answered (the monitor ended with the session)")
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
+	ct := sip.ContentTypeHeader(csta.ContentType)
+	res.AppendHeader(&ct)
+	res.AppendHeader(sip.NewHeader("Content-Disposition", "signal;handling=required"))
+	_ = tx.Respond(res)
+	return true
 }

@@ -215,3 +215,28 @@ func TestStrictKeepAlive(t *testing.T) {
 		})
 	}
 }
+
+// TestMonitorStopAfterBye: a MonitorStop that reaches the server just after
+// the BYE of the same sign-out (a client that reuses CSeqs, or a front end
+// that passes the two on in either order) is answered, not 481: ending the
+// session stopped the monitor. Other requests still get 481.
+func TestMonitorStopAfterBye(t *testing.T) {
+	h := start(t, harnessOpts{handler: burstHandler{}})
+	c := h.client(lynctest.Options{})
+	ctx := ctxT(t, 5*time.Second)
+	if err := c.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSessions(0, time.Second)
+	body, _ := csta.Encode(&csta.MonitorStop{MonitorCrossRefID: "x1"})
+	res, err := c.RequestRaw(ctx, csta.ContentType, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := csta.Decode(res.Body()); res.StatusCode != 200 || err != nil || m.Root() != "MonitorStopResponse" {
+		t.Fatalf("MonitorStop after BYE: %d %q", res.StatusCode, res.Body())
+	}
+	if n := h.srv.Stats().Refusals[string(rccserver.CodeUnknownDialog)]; n != 0 {
+		t.Fatalf("%d Cs_UnknownDialog refusals", n)
+	}
+}

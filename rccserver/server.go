@@ -50,6 +50,7 @@ type Server struct {
 	mu       sync.RWMutex
 	sessions map[string]*Session          // dialog ID -> session
 	awaiting sync.Map                     // dialog ID -> session whose 200 is not yet acknowledged
+	ended    endedDialogs                 // dialogs just ended by the client's BYE (order.go)
 	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
 	closing  atomic.Bool
 	handlers inflight       // sipgo handler calls in progress

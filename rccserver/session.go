@@ -476,6 +476,9 @@ func (s *Session) end(reason error, bye bool) {
 	s.mu.Unlock()
 
 	s.cancel(reason)
+	if errors.Is(reason, ErrRemoteBye) {
+		s.srv.ended.add(s.srv.clock, s.id) // for a MonitorStop just behind the BYE (order.go)
+	}
 	s.srv.removeSession(s)
 	if bye {
 		s.srv.work.Go(func() {

@@ -298,7 +298,7 @@ func TestUnknownDialog481(t *testing.T) {
 	h.waitSessions(0, time.Second)
 	for _, send := range []func() (*sip.Response, error){
 		func() (*sip.Response, error) {
-			return c.RequestRaw(ctx, csta.ContentType, []byte(`<MonitorStop><monitorCrossRefID>1</monitorCrossRefID></MonitorStop>`))
+			return c.RequestRaw(ctx, csta.ContentType, []byte(`<GetDoNotDisturb><device>tel:1</device></GetDoNotDisturb>`))
 		},
 		func() (*sip.Response, error) { return c.Update(ctx) },
 	} {
