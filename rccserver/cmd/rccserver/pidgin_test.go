@@ -21,6 +21,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/station/switching/phonetest"
 )
 
 // TestPidginSipe signs alice in with pidgin-sipe, the open-source Lync
@@ -31,14 +32,16 @@ import (
 // request both ways as a front end does; it answers none of the server's
 // INFOs itself. The test sees rccserver admit alice, pidgin-sipe accept
 // the RCC line (its debug log), GetCSTAFeatures and MonitorStart answered,
-// the session outlive two re-INVITE refreshes with a keep-alive every 5 s,
-// and the sign-out (MonitorStop, then BYE at once) handled in order.
+// a click-to-dial placed from pidgin-sipe between two baresip phones with
+// its events matched by pidgin-sipe, the session outlive two re-INVITE
+// refreshes with a keep-alive every 5 s, and the sign-out (MonitorStop,
+// then BYE at once) answered without a 481.
 //
 // pidgin-sipe 1.25 on Debian 12 needs an LD_PRELOAD fix for its XML parser
 // (testdata/sipe_sax_fix.c, built here). Peers: bitlbee-libpurple,
 // pidgin-sipe, a C compiler and libxml2's headers (Taskfile APT_PACKAGES).
-// SIPE_LOG=file keeps pidgin-sipe's whole debug log when a wait fails;
-// SIPE_FE_LOG=file writes what the front end relayed.
+// SIPE_LOG=file keeps pidgin-sipe's whole debug log, SIPE_FE_LOG=file what
+// the front end relayed.
 func TestPidginSipe(t *testing.T) {
 	for _, bin := range []string{"bitlbee", "cc"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -58,10 +61,12 @@ func TestPidginSipe(t *testing.T) {
 	y := string(b)
 	// pidgin-sipe re-INVITEs 60 s before expiry: a 75 s interval makes it
 	// refresh every 15 s.
+	phonePort := phonetest.FreePort(t)
 	for old, repl := range map[string]string{
-		"session_expires: 1800": "session_expires: 75",
-		"min_se: 90":            "min_se: 70",
-		"keepalive: 60 ":        "keepalive: 5 ",
+		"session_expires: 1800":                 "session_expires: 75",
+		"min_se: 90":                            "min_se: 70",
+		"keepalive: 60 ":                        "keepalive: 5 ",
+		"network: udp\n      addr: 127.0.0.1:0": "network: udp\n      addr: 127.0.0.1:" + strconv.Itoa(phonePort),
 	} {
 		if !strings.Contains(y, old) {
 			t.Fatalf("configuration lacks %q", old)
@@ -72,13 +77,25 @@ func TestPidginSipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startBinary(t, buildDaemon(t), path)
+	registrar := "127.0.0.1:" + strconv.Itoa(phonePort)
+	alice := registeredPhone(t, "1010", "auto", registrar)
+	bob := registeredPhone(t, "1020", "manual", registrar)
 	fe := startSipeFrontEnd(t, d.addr)
 	// pidgin-sipe closes its connection right after its sign-out BYE; a
 	// front end still handles what it read, but sipgo drops a request whose
 	// connection is gone before a handler sees it. The holder keeps the
 	// front end's side open a moment longer.
 	hold := startConnHolder(t, fe.addr())
-	bee := startBitlbee(t, preload)
+	callFile := filepath.Join(t.TempDir(), "call")
+	bee := startBitlbee(t, preload, "SIPE_CALL_FILE="+callFile)
+	t.Cleanup(func() {
+		if f := os.Getenv("SIPE_LOG"); f != "" {
+			_ = os.WriteFile(f, []byte(bee.tail(1<<24)), 0o600)
+		}
+		if f := os.Getenv("SIPE_FE_LOG"); f != "" {
+			_ = os.WriteFile(f, []byte(fe.dump()), 0o600)
+		}
+	})
 	for _, cmd := range []string{
 		"account add sipe alice@example.com secret",
 		"account sipe set server " + hold,
@@ -99,6 +116,32 @@ func TestPidginSipe(t *testing.T) {
 	fe.waitFor(t, 10*time.Second, "MonitorStart answered", func(r relayed) bool {
 		return r.method == sip.INFO && r.reqRoot == "MonitorStart" && r.status == 200 && r.resRoot == "MonitorStartResponse"
 	})
+
+	// Click-to-dial from pidgin-sipe (the preload hands it the number):
+	// MakeCall, alice's phone answers by itself, bob's rings and is
+	// answered; pidgin-sipe follows the call's events, then bob hangs up.
+	if err := os.WriteFile(callFile, []byte("tel:+13175551020"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fe.waitFor(t, 10*time.Second, "MakeCall answered", func(r relayed) bool {
+		return r.method == sip.INFO && r.reqRoot == "MakeCall" && r.status == 200 && r.resRoot == "MakeCallResponse"
+	})
+	bee.waitFor(t, 5*time.Second, "process_csta_make_call_response: call_id=")
+	alice.WaitEvent("CALL_ESTABLISHED")
+	bee.waitFor(t, 5*time.Second, "sipe_csta_update_id_and_status: device_id=(tel:+13175551010)") // Originated
+	bob.WaitEvent("CALL_INCOMING")
+	bee.waitFor(t, 5*time.Second, "sipe_csta_update_id_and_status: device_id=(tel:+13175551020)") // Delivered
+	bob.Accept()
+	bob.WaitEvent("CALL_ESTABLISHED")
+	bee.waitForN(t, 5*time.Second, 2, "sipe_csta_update_id_and_status: device_id=(tel:+13175551020)") // Established
+	bob.Hangup()
+	alice.WaitEvent("CALL_CLOSED")
+	// Every event carried pidgin-sipe's monitorCrossRefID. (After the first
+	// ConnectionCleared it forgets the call, so it logs the second one, for
+	// the other party, as "callID (…) does not match": that is expected.)
+	if strings.Contains(bee.tail(1<<24), "monitorCrossRefID (") {
+		t.Errorf("pidgin-sipe did not match an event to its monitor")
+	}
 
 	// Two refreshes, each a re-INVITE answered 200 with the dialog's
 	// Record-Route; keep-alives relayed to pidgin-sipe all the while.
@@ -125,9 +168,6 @@ func TestPidginSipe(t *testing.T) {
 	}
 	if strings.Contains(raw, "Cs_UnknownDialog") {
 		t.Errorf("a request of pidgin-sipe's sign-out was refused as an unknown dialog:\n%s", d.log.tail(4000))
-	}
-	if f := os.Getenv("SIPE_FE_LOG"); f != "" {
-		_ = os.WriteFile(f, []byte(fe.dump()), 0o600)
 	}
 	if t.Failed() {
 		t.Logf("front end saw:\n%s\npidgin-sipe (end):\n%s", fe.dump(), bee.tail(8000))
@@ -162,7 +202,7 @@ type bitlbee struct {
 	changed chan struct{}
 }
 
-func startBitlbee(t *testing.T, preload string) *bitlbee {
+func startBitlbee(t *testing.T, preload string, env ...string) *bitlbee {
 	t.Helper()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "bitlbee.conf")
@@ -182,7 +222,7 @@ func startBitlbee(t *testing.T, preload string) *bitlbee {
 	b := &bitlbee{t: t, conn: conn, done: make(chan struct{}), changed: make(chan struct{})}
 	b.cmd = exec.Command("bitlbee", "-I", "-c", conf, "-d", dir)
 	b.cmd.Stdin, b.cmd.Stdout = theirs, theirs
-	b.cmd.Env = append(os.Environ(), "LD_PRELOAD="+preload, "BITLBEE_DEBUG=1", "PURPLE_UNSAFE_DEBUG=1", "PURPLE_VERBOSE_DEBUG=1", "HOME="+dir)
+	b.cmd.Env = append(append(os.Environ(), "LD_PRELOAD="+preload, "BITLBEE_DEBUG=1", "PURPLE_UNSAFE_DEBUG=1", "PURPLE_VERBOSE_DEBUG=1", "HOME="+dir), env...)
 	stderr, err := b.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -241,11 +281,17 @@ func (b *bitlbee) command(cmd string) {
 
 func (b *bitlbee) waitFor(t *testing.T, limit time.Duration, text string) {
 	t.Helper()
+	b.waitForN(t, limit, 1, text)
+}
+
+// waitForN waits until text occurs n times in the log.
+func (b *bitlbee) waitForN(t *testing.T, limit time.Duration, n int, text string) {
+	t.Helper()
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
 		b.mu.Lock()
-		found, changed := strings.Contains(b.log.String(), text), b.changed
+		found, changed := strings.Count(b.log.String(), text) >= n, b.changed
 		b.mu.Unlock()
 		if found {
 			return
@@ -255,9 +301,6 @@ func (b *bitlbee) waitFor(t *testing.T, limit time.Duration, text string) {
 		case <-b.done:
 			t.Fatalf("bitlbee ended before %q:\n%s", text, b.tail(8000))
 		case <-deadline.C:
-			if f := os.Getenv("SIPE_LOG"); f != "" {
-				_ = os.WriteFile(f, []byte(b.tail(1<<24)), 0o600)
-			}
 			t.Fatalf("no %q from pidgin-sipe within %v:\n%s", text, limit, b.tail(8000))
 		}
 	}
