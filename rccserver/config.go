@@ -63,6 +63,9 @@ type Config struct {
 	// whose answer is awaited; when full, the oldest is no longer awaited
 	// (docs/sessions.md). Events never wait for an earlier one's answer.
 	EventWindow int `mapstructure:"event_window"`
+	// ConnectionWindow bounds the awaited INFOs of all the sessions on one
+	// client connection (a front end carries many users on one).
+	ConnectionWindow int `mapstructure:"connection_window"`
 	// StrictKeepAlive ends a session whose keep-alive INFO is unanswered or
 	// answered 408, as earlier versions did. Off by default: liveness comes
 	// from the session timer, the connection and 481s (docs/sessions.md).
@@ -74,15 +77,16 @@ type Config struct {
 // DefaultConfig returns the defaults: TCP on 11001, 1800 s sessions, 60 s keep-alive.
 func DefaultConfig() Config {
 	return Config{
-		Listeners:       []Listener{{Transport: "tcp", Addr: fmt.Sprintf("0.0.0.0:%d", DefaultPort)}},
-		Domains:         []string{"localhost", "127.0.0.1"},
-		SessionExpires:  1800 * time.Second,
-		MinSE:           90 * time.Second,
-		KeepAlive:       60 * time.Second,
-		RequestTimeout:  32 * time.Second,
-		QueueSize:       1024,
-		EventWindow:     32,
-		ShutdownTimeout: 5 * time.Second,
+		Listeners:        []Listener{{Transport: "tcp", Addr: fmt.Sprintf("0.0.0.0:%d", DefaultPort)}},
+		Domains:          []string{"localhost", "127.0.0.1"},
+		SessionExpires:   1800 * time.Second,
+		MinSE:            90 * time.Second,
+		KeepAlive:        60 * time.Second,
+		RequestTimeout:   32 * time.Second,
+		QueueSize:        1024,
+		EventWindow:      32,
+		ConnectionWindow: 4096,
+		ShutdownTimeout:  5 * time.Second,
 	}
 }
 
@@ -149,6 +153,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventWindow <= 0 {
 		bad("session.event_window", "%d must be positive", c.EventWindow)
+	}
+	if c.ConnectionWindow <= 0 {
+		bad("session.connection_window", "%d must be positive", c.ConnectionWindow)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("session.shutdown_timeout", "%v must be positive", c.ShutdownTimeout)

@@ -183,3 +183,32 @@ func (s *Server) lateMonitorStop(req *sip.Request, tx sip.ServerTransaction) boo
 	_ = tx.Respond(res)
 	return true
 }
+
+// connWindows counts, per client connection (the INVITE's source), the INFOs
+// whose answer is awaited, for Config.ConnectionWindow.
+type connWindows struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// acquire takes a place on peer's connection if fewer than limit are taken.
+func (w *connWindows) acquire(peer string, limit int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n == nil {
+		w.n = map[string]int{}
+	}
+	if w.n[peer] >= limit {
+		return false
+	}
+	w.n[peer]++
+	return true
+}
+
+func (w *connWindows) release(peer string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n[peer]--; w.n[peer] <= 0 {
+		delete(w.n, peer)
+	}
+}

@@ -240,3 +240,38 @@ func TestMonitorStopAfterBye(t *testing.T) {
 		t.Fatalf("%d Cs_UnknownDialog refusals", n)
 	}
 }
+
+// TestConnectionWindow: two sessions on one connection (as behind a front
+// end) share its window of awaited INFOs; past it, the second session's
+// INFOs still leave at once, unawaited, and are counted.
+func TestConnectionWindow(t *testing.T) {
+	ua, err := lynctest.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ua.Close() }) // after the server's stop: its BYEs find the clients
+	h := start(t, harnessOpts{handler: burstHandler{n: 5}, cfg: func(c *rccserver.Config) {
+		c.ConnectionWindow = 3
+		c.RequestTimeout = 5 * time.Second
+	}})
+	silent := func(csta.Message) int { return 0 }
+	first := h.client(lynctest.Options{UA: ua, InfoStatus: silent})
+	second := h.client(lynctest.Options{UA: ua, InfoStatus: silent, User: "sip:bob@example.com"})
+	for _, c := range []*lynctest.Client{first, second} {
+		makeCall(t, c)
+		for i := range 5 {
+			if _, err := c.NextEvent(ctxT(t, time.Second)); err != nil {
+				t.Fatalf("event %d: %v", i, err)
+			}
+		}
+	}
+	// first: 3 awaited, then 2 that each give up its oldest; second: the
+	// connection is full and it awaits nothing, so none of its 5 is awaited.
+	deadline := time.Now().Add(2 * time.Second)
+	for h.srv.Stats().WindowFull < 7 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := h.srv.Stats(); st.WindowFull != 7 {
+		t.Fatalf("window full %d, want 7", st.WindowFull)
+	}
+}

@@ -51,6 +51,7 @@ type Server struct {
 	sessions map[string]*Session          // dialog ID -> session
 	awaiting sync.Map                     // dialog ID -> session whose 200 is not yet acknowledged
 	ended    endedDialogs                 // dialogs just ended by the client's BYE (order.go)
+	windows  connWindows                  // awaited INFOs per client connection (order.go)
 	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
 	closing  atomic.Bool
 	handlers inflight       // sipgo handler calls in progress

@@ -183,6 +183,7 @@ type pending struct {
 	tx      sip.ClientTransaction
 	stop    chan struct{} // closed when the wait is given up (window full)
 	stopped bool          // stop is closed; under Session.mu
+	slot    bool          // holds a place in its connection's window; under Session.mu
 }
 
 // drain writes the queued INFOs one after another, each with the next CSeq,
@@ -191,11 +192,14 @@ type pending struct {
 // transactions in progress; the CSeq of each is higher than the last
 // (§12.2.1.1), and one writer per session keeps that order on the wire.
 //
-// At most cfg.EventWindow INFOs are outstanding. When the window is full the
-// oldest outstanding INFO is given up: it was written already (on TCP the
-// client has it), we only stop waiting for its answer, and count it
-// (Stats.WindowFull). A client that never answers thus gets every event at
-// once and costs at most EventWindow transactions.
+// At most cfg.EventWindow INFOs of a session, and cfg.ConnectionWindow of
+// all the sessions on one client connection (a front end multiplexes its
+// users), are outstanding. When a window is full the session's oldest
+// outstanding INFO is given up: it was written already (on TCP the client
+// has it), we only stop waiting for its answer, and count it
+// (Stats.WindowFull); a session with none outstanding on a full connection
+// sends its INFO without awaiting the answer. A client that never answers
+// thus gets every event at once and costs a bounded number of transactions.
 func (s *Session) drain() {
 	for {
 		s.mu.Lock()
@@ -210,11 +214,18 @@ func (s *Session) drain() {
 		s.localCSeq++
 		cseq := s.localCSeq
 		var oldest *pending
-		if len(s.pending) >= s.srv.cfg.EventWindow {
-			oldest = s.pending[0]
-			s.pending = s.pending[1:]
-			oldest.stopped = true
-			close(oldest.stop)
+		slot := false
+		switch {
+		case len(s.pending) >= s.srv.cfg.EventWindow:
+			oldest = s.giveUpOldestLocked()
+		case s.srv.windows.acquire(s.peer, s.srv.cfg.ConnectionWindow):
+			slot = true
+		case len(s.pending) > 0:
+			oldest = s.giveUpOldestLocked()
+		}
+		if oldest != nil {
+			// The new INFO takes the given-up one's place on the connection.
+			slot, oldest.slot = oldest.slot, false
 		}
 		s.mu.Unlock()
 		if oldest != nil {
@@ -224,20 +235,42 @@ func (s *Session) drain() {
 
 		tx, err := s.srv.startInDialog(s, m.method, cseq, m.body)
 		if err != nil {
+			if slot {
+				s.srv.windows.release(s.peer)
+			}
 			s.answered(m, err)
 			continue
 		}
-		p := &pending{m: m, cseq: cseq, tx: tx, stop: make(chan struct{})}
+		if !slot {
+			// The connection's window is full and this session awaits
+			// nothing: the INFO is written, its answer not awaited.
+			tx.Terminate()
+			s.srv.metrics.windowFull.Add(1)
+			s.log.Debug().Uint32("cseq", cseq).Str("event", m.root).Msg("connection's INFO window full: answer not awaited")
+			continue
+		}
+		p := &pending{m: m, cseq: cseq, tx: tx, stop: make(chan struct{}), slot: true}
 		s.mu.Lock()
 		if s.ended {
 			s.mu.Unlock()
 			tx.Terminate()
+			s.srv.windows.release(s.peer)
 			continue // the loop ends at the top
 		}
 		s.pending = append(s.pending, p)
 		s.mu.Unlock()
 		s.srv.work.Go(func() { s.await(p) })
 	}
+}
+
+// giveUpOldestLocked stops waiting for the session's oldest outstanding INFO
+// and returns it.
+func (s *Session) giveUpOldestLocked() *pending {
+	oldest := s.pending[0]
+	s.pending = s.pending[1:]
+	oldest.stopped = true
+	close(oldest.stop)
+	return oldest
 }
 
 // await waits for one outstanding INFO's answer, up to RequestTimeout, and
@@ -252,8 +285,12 @@ func (s *Session) await(p *pending) {
 	if i := slices.Index(s.pending, p); i >= 0 {
 		s.pending = slices.Delete(s.pending, i, i+1)
 	}
-	ended := s.ended
+	ended, slot := s.ended, p.slot
+	p.slot = false
 	s.mu.Unlock()
+	if slot {
+		s.srv.windows.release(s.peer)
+	}
 	if errors.Is(err, errStopped) || ended {
 		return
 	}

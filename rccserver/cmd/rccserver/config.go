@@ -36,6 +36,7 @@ type fileConfig struct {
 		RequestTimeout  int  `mapstructure:"request_timeout"`
 		QueueSize       int  `mapstructure:"queue_size"`
 		EventWindow     int  `mapstructure:"event_window"`
+		ConnWindow      int  `mapstructure:"connection_window"`
 		StrictKeepAlive bool `mapstructure:"strict_keepalive"`
 		ShutdownTimeout int  `mapstructure:"shutdown_timeout"`
 	} `mapstructure:"session"`
@@ -197,6 +198,9 @@ func sipConfig(f fileConfig) rccserver.Config {
 	}
 	if f.Session.EventWindow != 0 {
 		c.EventWindow = f.Session.EventWindow
+	}
+	if f.Session.ConnWindow != 0 {
+		c.ConnectionWindow = f.Session.ConnWindow
 	}
 	c.StrictKeepAlive = f.Session.StrictKeepAlive
 	return c
