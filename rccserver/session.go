@@ -44,6 +44,7 @@ type Session struct {
 	inflight   int        // requests being handled: events wait until their response is out
 	pending    []*pending // INFOs sent whose answer is awaited, oldest (lowest CSeq) first
 	silent     bool       // an INFO went unanswered: later ones are logged at debug
+	pipelined  bool       // the client left an INFO unanswered for answerHold: INFOs no longer wait
 	// confirmed: the 200 to the INVITE has been acknowledged (or given up
 	// on); until then nothing we originate may leave (RFC 3261 §15: no BYE
 	// before the ACK), and sipgo is still writing the dialog's response.
@@ -184,11 +185,21 @@ type pending struct {
 	stop    chan struct{} // closed when the wait is given up (window full)
 	stopped bool          // stop is closed; under Session.mu
 	slot    bool          // holds a place in its connection's window; under Session.mu
+	done    chan struct{} // closed when the answer (or its absence) has been acted on
 }
 
-// drain writes the queued INFOs one after another, each with the next CSeq,
-// and does not wait for their answers: a goroutine per outstanding INFO
-// waits (Session.await). RFC 3261 §17.1 lets a UAC have several
+// answerHold is how long the writer waits for the previous INFO's answer
+// before it sends the next one, while the client answers promptly. A client
+// that answers keeps the one-INFO-at-a-time flow it always had (some
+// clients, SIPp scenarios among them, handle one request at a time); a
+// client that leaves an INFO unanswered this long has its session switched
+// to pipelined delivery for good, so it waits at most this long, once.
+const answerHold = 200 * time.Millisecond
+
+// drain writes the queued INFOs one after another, each with the next CSeq.
+// While the client answers promptly, each INFO waits for the previous one's
+// answer (answerHold); once it has not, INFOs no longer wait: a goroutine
+// per outstanding INFO waits for its answer (Session.await). RFC 3261 §17.1 lets a UAC have several
 // transactions in progress; the CSeq of each is higher than the last
 // (§12.2.1.1), and one writer per session keeps that order on the wire.
 //
@@ -249,7 +260,7 @@ func (s *Session) drain() {
 			s.log.Debug().Uint32("cseq", cseq).Str("event", m.root).Msg("connection's INFO window full: answer not awaited")
 			continue
 		}
-		p := &pending{m: m, cseq: cseq, tx: tx, stop: make(chan struct{}), slot: true}
+		p := &pending{m: m, cseq: cseq, tx: tx, stop: make(chan struct{}), slot: true, done: make(chan struct{})}
 		s.mu.Lock()
 		if s.ended {
 			s.mu.Unlock()
@@ -258,9 +269,33 @@ func (s *Session) drain() {
 			continue // the loop ends at the top
 		}
 		s.pending = append(s.pending, p)
+		pipelined := s.pipelined
 		s.mu.Unlock()
 		s.srv.work.Go(func() { s.await(p) })
+		if !pipelined {
+			s.holdForAnswer(p)
+		}
 	}
+}
+
+// holdForAnswer waits up to answerHold for p to be answered; if it is not,
+// the session's INFOs stop waiting for answers from then on.
+func (s *Session) holdForAnswer(p *pending) {
+	ctx, cancel := context.WithTimeout(s.ctx, answerHold)
+	defer cancel()
+	select {
+	case <-p.done:
+		return
+	case <-ctx.Done():
+	}
+	if s.ctx.Err() != nil {
+		return
+	}
+	s.mu.Lock()
+	s.pipelined = true
+	s.mu.Unlock()
+	s.log.Info().Uint32("cseq", p.cseq).Str("event", p.m.root).Dur("hold", answerHold).
+		Msg("client does not answer INFOs promptly: INFOs no longer wait for answers")
 }
 
 // giveUpOldestLocked stops waiting for the session's oldest outstanding INFO
@@ -277,6 +312,7 @@ func (s *Session) giveUpOldestLocked() *pending {
 // acts on it. It returns early when the session ends or the window gives
 // the INFO up.
 func (s *Session) await(p *pending) {
+	defer close(p.done)
 	ctx, cancel := context.WithTimeout(s.ctx, s.srv.cfg.RequestTimeout)
 	err := awaitFinal(ctx, p.m.method, p.tx, p.stop)
 	cancel()
