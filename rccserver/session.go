@@ -185,7 +185,6 @@ type pending struct {
 	stop    chan struct{} // closed when the wait is given up (window full)
 	stopped bool          // stop is closed; under Session.mu
 	slot    bool          // holds a place in its connection's window; under Session.mu
-	done    chan struct{} // closed when the answer (or its absence) has been acted on
 }
 
 // answerHold is how long the writer waits for the previous INFO's answer
@@ -260,7 +259,7 @@ func (s *Session) drain() {
 			s.log.Debug().Uint32("cseq", cseq).Str("event", m.root).Msg("connection's INFO window full: answer not awaited")
 			continue
 		}
-		p := &pending{m: m, cseq: cseq, tx: tx, stop: make(chan struct{}), slot: true, done: make(chan struct{})}
+		p := &pending{m: m, cseq: cseq, tx: tx, stop: make(chan struct{}), slot: true}
 		s.mu.Lock()
 		if s.ended {
 			s.mu.Unlock()
@@ -271,31 +270,32 @@ func (s *Session) drain() {
 		s.pending = append(s.pending, p)
 		pipelined := s.pipelined
 		s.mu.Unlock()
-		s.srv.work.Go(func() { s.await(p) })
-		if !pipelined {
-			s.holdForAnswer(p)
+		if !pipelined && s.answeredInTime(p) {
+			continue
 		}
+		s.srv.work.Go(func() { s.await(p) })
 	}
 }
 
-// holdForAnswer waits up to answerHold for p to be answered; if it is not,
-// the session's INFOs stop waiting for answers from then on.
-func (s *Session) holdForAnswer(p *pending) {
+// answeredInTime waits up to answerHold for p's final answer and, if it
+// comes, acts on it here, as the one-at-a-time flow always did. If it does
+// not, the session's INFOs stop waiting for answers from then on, and the
+// caller hands p to a waiter.
+func (s *Session) answeredInTime(p *pending) bool {
 	ctx, cancel := context.WithTimeout(s.ctx, answerHold)
-	defer cancel()
-	select {
-	case <-p.done:
-		return
-	case <-ctx.Done():
+	err := awaitFinal(ctx, p.m.method, p.tx, p.stop)
+	held := ctx.Err() != nil && s.ctx.Err() == nil && !errors.Is(err, errStopped)
+	cancel()
+	if held {
+		s.mu.Lock()
+		s.pipelined = true
+		s.mu.Unlock()
+		s.log.Info().Uint32("cseq", p.cseq).Str("event", p.m.root).Dur("hold", answerHold).
+			Msg("client does not answer INFOs promptly: INFOs no longer wait for answers")
+		return false
 	}
-	if s.ctx.Err() != nil {
-		return
-	}
-	s.mu.Lock()
-	s.pipelined = true
-	s.mu.Unlock()
-	s.log.Info().Uint32("cseq", p.cseq).Str("event", p.m.root).Dur("hold", answerHold).
-		Msg("client does not answer INFOs promptly: INFOs no longer wait for answers")
+	s.finish(p, err)
+	return true
 }
 
 // giveUpOldestLocked stops waiting for the session's oldest outstanding INFO
@@ -312,10 +312,15 @@ func (s *Session) giveUpOldestLocked() *pending {
 // acts on it. It returns early when the session ends or the window gives
 // the INFO up.
 func (s *Session) await(p *pending) {
-	defer close(p.done)
 	ctx, cancel := context.WithTimeout(s.ctx, s.srv.cfg.RequestTimeout)
 	err := awaitFinal(ctx, p.m.method, p.tx, p.stop)
 	cancel()
+	s.finish(p, err)
+}
+
+// finish ends p's transaction, frees its places in the windows and acts on
+// its outcome.
+func (s *Session) finish(p *pending, err error) {
 	p.tx.Terminate()
 	s.mu.Lock()
 	if i := slices.Index(s.pending, p); i >= 0 {
