@@ -134,8 +134,9 @@ func (s *Session) Monitors() map[string]string {
 
 // Send queues msg (an event or SystemStatus) for delivery as an INFO in this
 // dialog. Messages of one session leave in order, in CSeq order on the
-// dialog's connection, without waiting for the previous one's answer
-// (Session.drain); a slow client delays only its own session.
+// dialog's connection; once the client has left one unanswered they no
+// longer wait for each other's answers (Session.drain). A slow client
+// delays only its own session.
 func (s *Session) Send(msg csta.Message) error {
 	body, err := csta.Encode(msg)
 	if err != nil {
