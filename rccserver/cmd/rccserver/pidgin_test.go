@@ -323,9 +323,10 @@ type sipeFrontEnd struct {
 	self   sip.Uri // our Record-Route
 
 	mu      sync.Mutex
-	client  string    // pidgin-sipe's connection
-	started []relayed // requests as relayed, before their answer
-	seen    []relayed // requests with their final answer
+	client  string         // pidgin-sipe's connection
+	started []relayed      // requests as relayed, before their answer
+	seen    []relayed      // requests with their final answer
+	open    map[string]int // Call-ID -> pidgin-sipe's requests not yet answered
 	changed chan struct{}
 }
 
@@ -367,7 +368,7 @@ func startSipeFrontEnd(t *testing.T, server string) *sipeFrontEnd {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	fe := &sipeFrontEnd{t: t, cli: cli, ln: ln, server: server, changed: make(chan struct{}),
+	fe := &sipeFrontEnd{t: t, cli: cli, ln: ln, server: server, changed: make(chan struct{}), open: map[string]int{},
 		self: sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: port, UriParams: sip.NewParams(), Headers: sip.NewParams()}}
 	fe.self.UriParams.Add("transport", "tcp")
 	fe.self.UriParams.Add("lr", "")
@@ -464,6 +465,28 @@ func (fe *sipeFrontEnd) relay(req *sip.Request, tx sip.ServerTransaction) {
 		r.PrependHeader(&sip.RecordRouteHeader{Address: fe.self})
 	}
 	rec := relayed{fromServer: fromServer, inDialog: inDialog, method: req.Method, cseq: req.CSeq().SeqNo, reqRoot: bodyRoot(req.Body())}
+	callID := req.CallID().Value()
+	if fromServer {
+		// sipgo hands each message to its own goroutine; a front end
+		// passes a connection's messages on in order. So a request from
+		// the server waits until the answers it read before it (to
+		// pidgin-sipe's requests in this dialog) have been passed on:
+		// a MakeCallResponse reaches pidgin-sipe before the call's events.
+		fe.waitAnswered(callID, time.Second)
+	} else {
+		fe.mu.Lock()
+		fe.open[callID]++
+		fe.mu.Unlock()
+		defer func() {
+			fe.mu.Lock()
+			if fe.open[callID]--; fe.open[callID] <= 0 {
+				delete(fe.open, callID)
+			}
+			close(fe.changed)
+			fe.changed = make(chan struct{})
+			fe.mu.Unlock()
+		}()
+	}
 	fe.mu.Lock()
 	fe.started = append(fe.started, rec)
 	fe.mu.Unlock()
@@ -497,6 +520,26 @@ func (fe *sipeFrontEnd) relay(req *sip.Request, tx sip.ServerTransaction) {
 			rec.status = sip.StatusRequestTimeout
 			fe.record(rec)
 			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusRequestTimeout, "Request Timeout", nil))
+			return
+		}
+	}
+}
+
+// waitAnswered waits, at most limit, until pidgin-sipe's requests in the
+// dialog callID have been answered.
+func (fe *sipeFrontEnd) waitAnswered(callID string, limit time.Duration) {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		fe.mu.Lock()
+		n, changed := fe.open[callID], fe.changed
+		fe.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
 			return
 		}
 	}
