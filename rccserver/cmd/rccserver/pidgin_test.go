@@ -377,10 +377,7 @@ func startSipeFrontEnd(t *testing.T, server string) *sipeFrontEnd {
 	for _, m := range []sip.RequestMethod{sip.INVITE, sip.INFO, sip.BYE, sip.UPDATE} {
 		srv.OnRequest(m, fe.relay)
 	}
-	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
-		r, _ := fe.prepare(req)
-		_ = fe.cli.WriteRequest(r, sipgo.ClientRequestAddVia)
-	})
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { fe.relayAck(req) })
 	srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
 		// SERVICE, OPTIONS and the rest of a Lync sign-in: accepted, ignored.
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
@@ -392,6 +389,26 @@ func startSipeFrontEnd(t *testing.T, server string) *sipeFrontEnd {
 }
 
 func (fe *sipeFrontEnd) addr() string { return fe.ln.Addr().String() }
+
+// relayAck passes an ACK on (end to end: no transaction of its own).
+func (fe *sipeFrontEnd) relayAck(req *sip.Request) {
+	r, _ := fe.prepare(req)
+	_ = fe.cli.WriteRequest(r, sipgo.ClientRequestAddVia)
+}
+
+// ackFromTransaction relays the ACK of a 2xx if sipgo hands it to the
+// INVITE's server transaction rather than to OnAck: pidgin-sipe's Via has
+// no RFC 3261 branch, so its ACK can match the INVITE's transaction by the
+// RFC 2543 rules. Without this the server would keep retransmitting its
+// 200 and hold the session's events until the ACK (RFC 3261 §13.3.1.4).
+func (fe *sipeFrontEnd) ackFromTransaction(tx sip.ServerTransaction) {
+	select {
+	case ack := <-tx.Acks():
+		fe.relayAck(ack)
+	case <-tx.Done():
+	case <-time.After(2 * time.Second):
+	}
+}
 
 // register accepts any REGISTER at once: a direct 200 skips
 // authentication. pidgin-sipe subscribes to provisioning only if the 200
@@ -509,6 +526,9 @@ func (fe *sipeFrontEnd) relay(req *sip.Request, tx sip.ServerTransaction) {
 			if !res.IsProvisional() {
 				rec.status, rec.resRoot = res.StatusCode, bodyRoot(res.Body())
 				fe.record(rec)
+				if req.Method == sip.INVITE && res.IsSuccess() {
+					fe.ackFromTransaction(tx)
+				}
 				return
 			}
 		case <-ctr.Done():
