@@ -218,8 +218,10 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		s.unknownDialog(req, tx)
 		return
 	}
-	s.respond(req, tx, sip.StatusOK, "OK")
+	// End first: once the 200 is out the client may close its connection,
+	// and the session must not be ended as "connection closed" first.
 	sess.end(ErrRemoteBye, false)
+	s.respond(req, tx, sip.StatusOK, "OK")
 }
 
 // onOptions answers capability probes, in or out of a dialog: load
