@@ -71,6 +71,17 @@ type Config struct {
 	RequestTimeout time.Duration `mapstructure:"request_timeout"`
 	// QueueSize bounds each session's queue of outbound events.
 	QueueSize int `mapstructure:"queue_size"`
+	// EventWindow bounds the INFOs (events, keep-alives) of one session
+	// whose answer is awaited; when full, the oldest is no longer awaited
+	// (docs/sessions.md). Events never wait for an earlier one's answer.
+	EventWindow int `mapstructure:"event_window"`
+	// ConnectionWindow bounds the awaited INFOs of all the sessions on one
+	// client connection (a front end carries many users on one).
+	ConnectionWindow int `mapstructure:"connection_window"`
+	// StrictKeepAlive ends a session whose keep-alive INFO is unanswered or
+	// answered 408, as earlier versions did. Off by default: liveness comes
+	// from the session timer, the connection and 481s (docs/sessions.md).
+	StrictKeepAlive bool `mapstructure:"strict_keepalive"`
 	// ShutdownTimeout bounds how long SIGTERM waits for BYEs to be answered.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 }
@@ -78,14 +89,16 @@ type Config struct {
 // DefaultConfig returns the defaults: TCP on 11001, 1800 s sessions, 60 s keep-alive.
 func DefaultConfig() Config {
 	return Config{
-		Listeners:       []Listener{{Transport: "tcp", Addr: fmt.Sprintf("0.0.0.0:%d", DefaultPort)}},
-		Domains:         []string{"localhost", "127.0.0.1"},
-		SessionExpires:  1800 * time.Second,
-		MinSE:           90 * time.Second,
-		KeepAlive:       60 * time.Second,
-		RequestTimeout:  32 * time.Second,
-		QueueSize:       1024,
-		ShutdownTimeout: 5 * time.Second,
+		Listeners:        []Listener{{Transport: "tcp", Addr: fmt.Sprintf("0.0.0.0:%d", DefaultPort)}},
+		Domains:          []string{"localhost", "127.0.0.1"},
+		SessionExpires:   1800 * time.Second,
+		MinSE:            90 * time.Second,
+		KeepAlive:        60 * time.Second,
+		RequestTimeout:   32 * time.Second,
+		QueueSize:        1024,
+		EventWindow:      32,
+		ConnectionWindow: 4096,
+		ShutdownTimeout:  5 * time.Second,
 	}
 }
 
@@ -158,6 +171,12 @@ func (c Config) Validate() error {
 	}
 	if c.QueueSize <= 0 {
 		bad("session.queue_size", "%d must be positive", c.QueueSize)
+	}
+	if c.EventWindow <= 0 {
+		bad("session.event_window", "%d must be positive", c.EventWindow)
+	}
+	if c.ConnectionWindow <= 0 {
+		bad("session.connection_window", "%d must be positive", c.ConnectionWindow)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("session.shutdown_timeout", "%v must be positive", c.ShutdownTimeout)

@@ -33,6 +33,9 @@ func (e *RequestError) Unwrap() error { return e.Err }
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	sess, code := s.match(req)
 	if sess == nil {
+		if s.lateMonitorStop(req, tx) {
+			return
+		}
 		s.unknownDialog(req, tx, code)
 		return
 	}

@@ -25,4 +25,16 @@ var (
 	ErrNoACK = errors.New("rccserver: no ACK for 200 OK")
 	// ErrClosedByServer: server logic closed the session (Session.Close).
 	ErrClosedByServer = errors.New("rccserver: closed by server")
+	// ErrTransport: a request we sent could not be written, or its
+	// connection failed while it waited for the answer.
+	ErrTransport = errors.New("rccserver: transport failure")
+	// ErrNoAnswer: a request we sent got no final answer in time.
+	ErrNoAnswer = errors.New("rccserver: no answer")
+	// ErrDialogGone: the client answered 481 to a request we sent in the
+	// dialog (RFC 3261 §12.2.2): it no longer knows the session.
+	ErrDialogGone = errors.New("rccserver: dialog gone at the client")
 )
+
+// errStopped: the wait for an answer was given up (window full, session
+// ended); never a session's end reason.
+var errStopped = errors.New("rccserver: wait for the answer given up")

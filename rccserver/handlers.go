@@ -160,6 +160,7 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	for _, h := range s.sessionHeaders(sess, interval, body != nil) {
 		res.AppendHeader(h)
 	}
+	sess.addDialogRoute(req, res)
 	if err := tx.Respond(res); err != nil {
 		sess.log.Warn().Err(err).Msg("re-INVITE answer not sent")
 		return
@@ -219,8 +220,10 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		s.unknownDialog(req, tx, code)
 		return
 	}
-	s.respond(req, tx, sip.StatusOK, "OK")
+	// End first: once the 200 is out the client may close its connection,
+	// and the session must not be ended as "connection closed" first.
 	sess.end(ErrRemoteBye, false)
+	s.respond(req, tx, sip.StatusOK, "OK")
 }
 
 // onOptions answers capability probes, in or out of a dialog: load

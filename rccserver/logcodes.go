@@ -23,8 +23,11 @@ const (
 	CodeAccountDisabled    LogCode = "Cs_AccountDisabled" // the Windows account is disabled in AD (userAccountControl ACCOUNTDISABLE)
 	CodePrivilegeViolation LogCode = "Cs_PrivilegeViolation"
 	CodeKeepAliveFailed    LogCode = "Cs_KeepAliveFailed"
-	CodeSessionExpired     LogCode = "Cs_SessionExpired"
-	CodeEventNotDelivered  LogCode = "Cs_EventNotDelivered"
-	CodeInternal           LogCode = "Cs_InternalError"
-	CodeRequestRefused     LogCode = "Cs_RequestRefused" // the switch refused a CSTA request (state, number, …)
+	// CodeKeepAliveUnanswered: a keep-alive got no answer (or a 408); the
+	// session is kept unless session.strict_keepalive is set.
+	CodeKeepAliveUnanswered LogCode = "Cs_KeepAliveUnanswered"
+	CodeSessionExpired      LogCode = "Cs_SessionExpired"
+	CodeEventNotDelivered   LogCode = "Cs_EventNotDelivered"
+	CodeInternal            LogCode = "Cs_InternalError"
+	CodeRequestRefused      LogCode = "Cs_RequestRefused" // the switch refused a CSTA request (state, number, …)
 )

@@ -159,6 +159,16 @@ func TestRecordRoutedDialog(t *testing.T) {
 	if res, err := c.Update(ctx); err != nil || res.StatusCode != 200 {
 		t.Fatalf("UPDATE through the front end: %v %v", res, err)
 	}
+	// The front end record-routes only the initial INVITE; the 200 to a
+	// re-INVITE still carries the dialog's Record-Route (a client that
+	// rebuilds its route set from it keeps routing through the front end).
+	res, err := c.ReInvite(ctx)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("re-INVITE through the front end: %v %v", res, err)
+	}
+	if rr := header(res, "Record-Route"); !strings.Contains(rr, fe.self.Host+":"+strconv.Itoa(fe.self.Port)) {
+		t.Errorf("200 to the re-INVITE: Record-Route %q does not name the front end", rr)
+	}
 	fe.mu.Lock()
 	defer fe.mu.Unlock()
 	if len(fe.fromSrv) != 3 {

@@ -2,6 +2,7 @@ package rccserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/emiago/sipgo"
@@ -11,13 +12,29 @@ import (
 )
 
 // sendInDialog sends a request we originate in s's dialog and waits for its
-// final response. It builds the request per RFC 3261 §12.2.1.1 — Request-URI
-// the client's Contact, Route the INVITE's Record-Route set in order, our own
-// CSeq — and pins it to the connection the INVITE arrived on. sipgo's
-// dlg.Do would open a new connection when the dialog is record-routed
-// (sipgo issue #361, go-ecosystem §1.4); a Lync front end expects our
-// requests back on its own connection.
+// final response (BYE uses it; events and keep-alives are pipelined, see
+// Session.drain).
 func (srv *Server) sendInDialog(s *Session, method sip.RequestMethod, cseq uint32, body []byte) error {
+	tx, err := srv.startInDialog(s, method, cseq, body)
+	if err != nil {
+		return err
+	}
+	defer tx.Terminate()
+	ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.RequestTimeout)
+	defer cancel()
+	return awaitFinal(ctx, method, tx, nil)
+}
+
+// startInDialog builds a request we originate in s's dialog and writes it.
+// It builds the request per RFC 3261 §12.2.1.1 — Request-URI the client's
+// Contact, Route the INVITE's Record-Route set in order, our own CSeq — and
+// pins it to the connection the INVITE arrived on. sipgo's dlg.Do would open
+// a new connection when the dialog is record-routed (sipgo issue #361); a
+// Lync front end expects our requests back on its own connection.
+//
+// sipgo writes the request before it returns the transaction, so requests
+// started one after another leave on the connection in that order.
+func (srv *Server) startInDialog(s *Session, method sip.RequestMethod, cseq uint32, body []byte) (sip.ClientTransaction, error) {
 	inv := s.dlg.InviteRequest
 	req := sip.NewRequest(method, inv.Contact().Address)
 	from := s.dlg.InviteResponse.To().AsFrom() // carries our To-tag
@@ -46,9 +63,15 @@ func (srv *Server) sendInDialog(s *Session, method sip.RequestMethod, cseq uint3
 	defer cancel()
 	tx, err := srv.cli.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
 	if err != nil {
-		return fmt.Errorf("%s: %w", method, err)
+		// The request could not be written: the connection is gone.
+		return nil, fmt.Errorf("%s: %w: %w", method, ErrTransport, err)
 	}
-	defer tx.Terminate()
+	return tx, nil
+}
+
+// awaitFinal waits for tx's final response until ctx ends or stop closes
+// (nil: never). A transport failure of the transaction wraps ErrTransport.
+func awaitFinal(ctx context.Context, method sip.RequestMethod, tx sip.ClientTransaction, stop <-chan struct{}) error {
 	for {
 		select {
 		case res := <-tx.Responses():
@@ -57,9 +80,14 @@ func (srv *Server) sendInDialog(s *Session, method sip.RequestMethod, cseq uint3
 			}
 			return answerError(method, res)
 		case <-tx.Done():
-			return fmt.Errorf("%s: %w", method, tx.Err())
+			if err := tx.Err(); errors.Is(err, sip.ErrTransactionTransport) {
+				return fmt.Errorf("%s: %w: %w", method, ErrTransport, err)
+			}
+			return fmt.Errorf("%s: %w: %w", method, ErrNoAnswer, tx.Err())
 		case <-ctx.Done():
-			return fmt.Errorf("%s: no final response: %w", method, ctx.Err())
+			return fmt.Errorf("%s: %w: %w", method, ErrNoAnswer, ctx.Err())
+		case <-stop:
+			return errStopped
 		}
 	}
 }
@@ -83,8 +111,14 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("%s answered %d %s", e.Method, e.Status, e.Reason)
 }
 
-// endsDialog reports whether the answer means the dialog is gone: 408 and
-// 481 (RFC 3261 §12.2.1.2), which the guide's keep-alive treats as fatal.
-func (e *RejectedError) endsDialog() bool {
-	return e.Status == sip.StatusRequestTimeout || e.Status == sip.StatusCallTransactionDoesNotExists
+// dialogGone reports whether the answer says the dialog no longer exists at
+// the client: 481 (RFC 3261 §12.2.2). A 408 is not that: it is a proxy or
+// the client's transaction layer saying nobody answered in time
+// (RFC 3261 §16.7, §17.1.2.2), which on a healthy connection means a client
+// that does not answer INFOs, not a dead session.
+func (e *RejectedError) dialogGone() bool {
+	return e.Status == sip.StatusCallTransactionDoesNotExists
 }
+
+// timedOut reports whether the answer is a 408 Request Timeout.
+func (e *RejectedError) timedOut() bool { return e.Status == sip.StatusRequestTimeout }

@@ -54,6 +54,8 @@ type Server struct {
 	mu       sync.RWMutex
 	sessions map[string]*Session          // dialog ID -> session
 	awaiting sync.Map                     // dialog ID -> session whose 200 is not yet acknowledged
+	ended    endedDialogs                 // dialogs just ended by the client's BYE (order.go)
+	windows  connWindows                  // awaited INFOs per client connection (order.go)
 	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
 	closing  atomic.Bool
 	handlers inflight       // sipgo handler calls in progress
@@ -104,9 +106,10 @@ func New(opts Options) (*Server, error) {
 	s.guard = newGuard(opts.Config.Access, opts.Log, &s.metrics.refusals)
 	// RewriteContact is moot: every request we originate goes through sendInDialog.
 	s.dialogUA = sipgo.DialogUA{Client: cli, RewriteContact: true}
+	// In-dialog requests run in the client's order (order.go).
 	s.routes = map[sip.RequestMethod]sipgo.RequestHandler{
-		sip.INVITE: s.track(s.onInvite), sip.ACK: s.track(s.onAck), sip.INFO: s.track(s.onInfo),
-		sip.UPDATE: s.track(s.onUpdate), sip.BYE: s.track(s.onBye), sip.OPTIONS: s.track(s.onOptions),
+		sip.INVITE: s.track(s.inOrder(s.onInvite)), sip.ACK: s.track(s.onAck), sip.INFO: s.track(s.inOrder(s.onInfo)),
+		sip.UPDATE: s.track(s.inOrder(s.onUpdate)), sip.BYE: s.track(s.inOrder(s.onBye)), sip.OPTIONS: s.track(s.onOptions),
 		sip.CANCEL: s.track(func(req *sip.Request, tx sip.ServerTransaction) {
 			// Our INVITE answers are final at once; nothing is left to cancel (RFC 3261 §9.2).
 			s.respond(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
@@ -496,7 +499,13 @@ type Stats struct {
 	EventsFailed      int64
 	EventsDropped     int64
 	KeepAliveFailures int64
-	Requests          int64
+	// Unanswered counts INFOs we sent (events and keep-alives) that got no
+	// answer in time or a 408; they end no session (docs/sessions.md).
+	Unanswered int64
+	// WindowFull counts INFOs no longer awaited because the session's
+	// window of outstanding INFOs was full.
+	WindowFull int64
+	Requests   int64
 	// AccessDenied counts Cs_AccessDenied refusals at the transport:
 	// addresses outside listen.access and MTLS certificates the policy refused.
 	AccessDenied int64
@@ -521,6 +530,8 @@ func (s *Server) Stats() Stats {
 		EventsFailed:      s.metrics.eventsFailed.Load(),
 		EventsDropped:     s.metrics.eventsDropped.Load(),
 		KeepAliveFailures: s.metrics.keepAliveFailures.Load(),
+		Unanswered:        s.metrics.unanswered.Load(),
+		WindowFull:        s.metrics.windowFull.Load(),
 		Requests:          s.metrics.requests.Load(),
 		AccessDenied:      s.guard.denied.Load(),
 		TLSFailures:       s.guard.handshakeFailures.Load(),
@@ -538,6 +549,7 @@ func (s *Server) Stats() Stats {
 
 type metrics struct {
 	sessions, eventsSent, eventsFailed, eventsDropped, keepAliveFailures, requests atomic.Int64
+	unanswered, windowFull                                                         atomic.Int64
 	byRequest                                                                      counters // "root result" -> count
 	refusals                                                                       counters // log code -> count
 	requestLatency, eventLatency                                                   latency

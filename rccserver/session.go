@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,15 +36,17 @@ type Session struct {
 	cancel context.CancelCauseFunc
 
 	mu         sync.Mutex
-	localCSeq  uint32 // CSeq of requests we send; our own counter (go-ecosystem §1.4)
+	localCSeq  uint32 // CSeq of requests we send; our own counter, not sipgo's dialog counter
 	inviteCSeq uint32 // CSeq of the INVITE that created the dialog
 	interval   time.Duration
 	expiry     Timer
 	keepalive  Timer
 	queue      []outbound
-	sending    bool // a drain goroutine is running
-	inflight   int  // requests being handled: events wait until their response is out
-	kaPending  bool // a keep-alive is queued or in flight
+	sending    bool       // a drain goroutine is running
+	inflight   int        // requests being handled: events wait until their response is out
+	pending    []*pending // INFOs sent whose answer is awaited, oldest (lowest CSeq) first
+	silent     bool       // an INFO went unanswered: later ones are logged at debug
+	pipelined  bool       // the client left an INFO unanswered for answerHold: INFOs no longer wait
 	// confirmed: the 200 to the INVITE has been acknowledged (or given up
 	// on); until then nothing we originate may leave (RFC 3261 §15: no BYE
 	// before the ACK), and sipgo is still writing the dialog's response.
@@ -53,6 +56,7 @@ type Session struct {
 	ended     bool
 	endHooks  []func(error)
 	monitors  map[string]string // monitorCrossRefID -> monitored device, byte-exact
+	order     requestOrder      // the client's requests, handled in CSeq order (order.go)
 }
 
 type outbound struct {
@@ -60,6 +64,7 @@ type outbound struct {
 	body      []byte
 	root      string
 	keepalive bool
+	sent      time.Time // when it went out, for rcc_event_delivery_duration_seconds
 }
 
 // ID returns the dialog ID.
@@ -138,8 +143,10 @@ func (s *Session) Monitors() map[string]string {
 }
 
 // Send queues msg (an event or SystemStatus) for delivery as an INFO in this
-// dialog. Messages of one session leave in order, one transaction at a time;
-// a slow client delays only its own session.
+// dialog. Messages of one session leave in order, in CSeq order on the
+// dialog's connection; once the client has left one unanswered they no
+// longer wait for each other's answers (Session.drain). A slow client
+// delays only its own session.
 func (s *Session) Send(msg csta.Message) error {
 	body, err := csta.Encode(msg)
 	if err != nil {
@@ -181,6 +188,39 @@ func (s *Session) kickLocked() {
 	s.srv.work.Go(s.drain)
 }
 
+// pending is one INFO we sent whose final answer is awaited.
+type pending struct {
+	m       outbound
+	cseq    uint32
+	tx      sip.ClientTransaction
+	stop    chan struct{} // closed when the wait is given up (window full)
+	stopped bool          // stop is closed; under Session.mu
+	slot    bool          // holds a place in its connection's window; under Session.mu
+}
+
+// answerHold is how long the writer waits for the previous INFO's answer
+// before it sends the next one, while the client answers promptly. A client
+// that answers keeps the one-INFO-at-a-time flow it always had (some
+// clients, SIPp scenarios among them, handle one request at a time); a
+// client that leaves an INFO unanswered this long has its session switched
+// to pipelined delivery for good, so it waits at most this long, once.
+const answerHold = 200 * time.Millisecond
+
+// drain writes the queued INFOs one after another, each with the next CSeq.
+// While the client answers promptly, each INFO waits for the previous one's
+// answer (answerHold); once it has not, INFOs no longer wait: a goroutine
+// per outstanding INFO waits for its answer (Session.await). RFC 3261 §17.1 lets a UAC have several
+// transactions in progress; the CSeq of each is higher than the last
+// (§12.2.1.1), and one writer per session keeps that order on the wire.
+//
+// At most cfg.EventWindow INFOs of a session, and cfg.ConnectionWindow of
+// all the sessions on one client connection (a front end multiplexes its
+// users), are outstanding. When a window is full the session's oldest
+// outstanding INFO is given up: it was written already (on TCP the client
+// has it), we only stop waiting for its answer, and count it
+// (Stats.WindowFull); a session with none outstanding on a full connection
+// sends its INFO without awaiting the answer. A client that never answers
+// thus gets every event at once and costs a bounded number of transactions.
 func (s *Session) drain() {
 	for {
 		s.mu.Lock()
@@ -194,21 +234,191 @@ func (s *Session) drain() {
 		s.queue = s.queue[1:]
 		s.localCSeq++
 		cseq := s.localCSeq
-		s.mu.Unlock()
-
-		sent := time.Now()
-		err := s.srv.sendInDialog(s, m.method, cseq, m.body)
+		var oldest *pending
+		slot := false
 		switch {
-		case m.keepalive:
-			s.keepAliveDone(err)
-		case err != nil:
-			s.srv.metrics.eventsFailed.Add(1)
-			s.log.Warn().Err(err).Str("code", string(CodeEventNotDelivered)).Str("event", m.root).Msg("event not delivered")
-		default:
-			s.srv.metrics.eventsSent.Add(1)
-			s.srv.metrics.eventLatency.observe(time.Since(sent))
+		case len(s.pending) >= s.srv.cfg.EventWindow:
+			oldest = s.giveUpOldestLocked()
+		case s.srv.windows.acquire(s.peer, s.srv.cfg.ConnectionWindow):
+			slot = true
+		case len(s.pending) > 0:
+			oldest = s.giveUpOldestLocked()
 		}
+		if oldest != nil {
+			// The new INFO takes the given-up one's place on the connection.
+			slot, oldest.slot = oldest.slot, false
+		}
+		s.mu.Unlock()
+		if oldest != nil {
+			s.srv.metrics.windowFull.Add(1)
+			s.log.Debug().Uint32("cseq", oldest.cseq).Str("event", oldest.m.root).Msg("INFO window full: oldest answer no longer awaited")
+		}
+
+		m.sent = time.Now()
+		tx, err := s.srv.startInDialog(s, m.method, cseq, m.body)
+		if err != nil {
+			if slot {
+				s.srv.windows.release(s.peer)
+			}
+			s.answered(m, err)
+			continue
+		}
+		if !slot {
+			// The connection's window is full and this session awaits
+			// nothing: the INFO is written, its answer not awaited.
+			tx.Terminate()
+			s.srv.metrics.windowFull.Add(1)
+			s.log.Debug().Uint32("cseq", cseq).Str("event", m.root).Msg("connection's INFO window full: answer not awaited")
+			continue
+		}
+		p := &pending{m: m, cseq: cseq, tx: tx, stop: make(chan struct{}), slot: true}
+		s.mu.Lock()
+		if s.ended {
+			s.mu.Unlock()
+			tx.Terminate()
+			s.srv.windows.release(s.peer)
+			continue // the loop ends at the top
+		}
+		s.pending = append(s.pending, p)
+		pipelined := s.pipelined
+		s.mu.Unlock()
+		if !pipelined && s.answeredInTime(p) {
+			continue
+		}
+		s.srv.work.Go(func() { s.await(p) })
 	}
+}
+
+// answeredInTime waits up to answerHold for p's final answer and, if it
+// comes, acts on it here, as the one-at-a-time flow always did. If it does
+// not, the session's INFOs stop waiting for answers from then on, and the
+// caller hands p to a waiter.
+func (s *Session) answeredInTime(p *pending) bool {
+	ctx, cancel := context.WithTimeout(s.ctx, answerHold)
+	err := awaitFinal(ctx, p.m.method, p.tx, p.stop)
+	held := ctx.Err() != nil && s.ctx.Err() == nil && !errors.Is(err, errStopped)
+	cancel()
+	if held {
+		s.mu.Lock()
+		s.pipelined = true
+		s.mu.Unlock()
+		s.log.Info().Uint32("cseq", p.cseq).Str("event", p.m.root).Dur("hold", answerHold).
+			Msg("client does not answer INFOs promptly: INFOs no longer wait for answers")
+		return false
+	}
+	s.finish(p, err)
+	return true
+}
+
+// giveUpOldestLocked stops waiting for the session's oldest outstanding INFO
+// and returns it.
+func (s *Session) giveUpOldestLocked() *pending {
+	oldest := s.pending[0]
+	s.pending = s.pending[1:]
+	oldest.stopped = true
+	close(oldest.stop)
+	return oldest
+}
+
+// await waits for one outstanding INFO's answer, up to RequestTimeout, and
+// acts on it. It returns early when the session ends or the window gives
+// the INFO up.
+func (s *Session) await(p *pending) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.srv.cfg.RequestTimeout)
+	err := awaitFinal(ctx, p.m.method, p.tx, p.stop)
+	cancel()
+	s.finish(p, err)
+}
+
+// finish ends p's transaction, frees its places in the windows and acts on
+// its outcome.
+func (s *Session) finish(p *pending, err error) {
+	p.tx.Terminate()
+	s.mu.Lock()
+	if i := slices.Index(s.pending, p); i >= 0 {
+		s.pending = slices.Delete(s.pending, i, i+1)
+	}
+	ended, slot := s.ended, p.slot
+	p.slot = false
+	s.mu.Unlock()
+	if slot {
+		s.srv.windows.release(s.peer)
+	}
+	if errors.Is(err, errStopped) || ended {
+		return
+	}
+	s.answered(p.m, err)
+}
+
+// answered acts on the outcome of an INFO we sent (docs/sessions.md,
+// "Liveness"). The session ends on a 481 (the client no longer knows the
+// dialog, RFC 3261 §12.2.2) and on a transport failure. No answer in time,
+// or a 408, is counted and logged but ends nothing: the connection is
+// alive, and the session timer (RFC 4028) is what proves the client is
+// still there — unless session.strict_keepalive asks to end the session
+// on an unanswered keep-alive, as earlier versions did.
+func (s *Session) answered(m outbound, err error) {
+	rej, rejected := errAs[*RejectedError](err)
+	switch {
+	case err == nil:
+		if !m.keepalive {
+			s.srv.metrics.eventsSent.Add(1)
+			s.srv.metrics.eventLatency.observe(time.Since(m.sent))
+		}
+		return
+	case rejected && rej.dialogGone():
+		s.fail(m, fmt.Errorf("%w: %w", ErrDialogGone, err))
+		return
+	case errors.Is(err, ErrTransport):
+		s.fail(m, err)
+		return
+	case errors.Is(err, ErrNoAnswer) || (rejected && rej.timedOut()):
+		s.srv.metrics.unanswered.Add(1)
+		if !m.keepalive {
+			s.srv.metrics.eventsFailed.Add(1)
+		}
+		if m.keepalive && s.srv.cfg.StrictKeepAlive {
+			s.fail(m, err)
+			return
+		}
+		s.mu.Lock()
+		first := !s.silent
+		s.silent = true
+		s.mu.Unlock()
+		code := CodeEventNotDelivered
+		if m.keepalive {
+			code = CodeKeepAliveUnanswered
+		}
+		ev := s.log.Debug()
+		if first {
+			ev = s.log.Warn() // once per session: a client that never answers would flood the log
+		}
+		ev.Err(err).Str("code", string(code)).Str("event", m.root).Msg("INFO not answered; session kept (its connection and session timer say it is alive)")
+		return
+	}
+	// Any other answer (415, 501, …) proves the client is there.
+	if m.keepalive {
+		s.log.Info().Err(err).Msg("keep-alive answered with an error status; session kept")
+		return
+	}
+	s.srv.metrics.eventsFailed.Add(1)
+	s.log.Warn().Err(err).Str("code", string(CodeEventNotDelivered)).Str("event", m.root).Msg("event not delivered")
+}
+
+// fail ends the session because an INFO we sent showed it is gone. No BYE
+// follows a 481 (the client has no dialog to end, RFC 3261 §12.2.1.2) or a
+// transport failure (nothing can reach it).
+func (s *Session) fail(m outbound, err error) {
+	bye := !errors.Is(err, ErrDialogGone) && !errors.Is(err, ErrTransport)
+	if m.keepalive {
+		s.srv.metrics.keepAliveFailures.Add(1)
+		s.log.Warn().Err(err).Str("code", string(CodeKeepAliveFailed)).Msg("keep-alive failed: ending session")
+		s.end(fmt.Errorf("%w: %w", ErrKeepAliveFailed, err), bye)
+		return
+	}
+	s.srv.metrics.eventsFailed.Add(1)
+	s.log.Warn().Err(err).Str("code", string(CodeEventNotDelivered)).Str("event", m.root).Msg("event INFO failed: ending session")
+	s.end(err, bye)
 }
 
 // confirm records the end of the INVITE's 200 OK: acknowledged (ok) or not.
@@ -222,7 +432,8 @@ func (s *Session) confirm(ok bool) {
 }
 
 // beginRequest holds outbound events while a client request is handled, so
-// its response leaves before the events it caused (protocol.md §9 Q7).
+// its response leaves before the events it caused (docs/protocol.md
+// "Order: the response before its events").
 func (s *Session) beginRequest() {
 	s.mu.Lock()
 	s.inflight++
@@ -241,7 +452,7 @@ func (s *Session) endRequest() {
 // order; a strict "greater than the last" rule (RFC 3261 §12.2.2) would then
 // refuse good requests. We refuse only requests that claim to precede the
 // dialog's INVITE, and never call sipgo's ReadRequest, whose check races the
-// ACK (go-ecosystem §1.7).
+// ACK (sipgo hands each incoming message to its own goroutine).
 func (s *Session) checkCSeq(req *sip.Request) error {
 	cs := req.CSeq()
 	if cs == nil {
@@ -253,6 +464,22 @@ func (s *Session) checkCSeq(req *sip.Request) error {
 		return fmt.Errorf("CSeq %d does not follow the INVITE's %d", cs.SeqNo, s.inviteCSeq)
 	}
 	return nil
+}
+
+// addDialogRoute gives res, the 200 to a re-INVITE, the dialog's
+// Record-Route set when the request brought none of its own (sipgo copies
+// a request's Record-Route into its 2xx, RFC 3261 §12.1.1). The route set
+// of a dialog does not change on a target refresh (§12.2), so repeating it
+// is harmless; a client that rebuilds its route set from every 2xx to an
+// INVITE (pidgin-sipe does) would otherwise lose it and send its next
+// refresh without Route, past the front end.
+func (s *Session) addDialogRoute(req *sip.Request, res *sip.Response) {
+	if req.GetHeader("Record-Route") != nil {
+		return
+	}
+	for _, rr := range s.dlg.InviteRequest.GetHeaders("Record-Route") {
+		res.AppendHeader(sip.NewHeader("Record-Route", rr.Value()))
+	}
 }
 
 // refresh (re)arms the session timer. Without a refresh, the side that does
@@ -279,6 +506,8 @@ func (s *Session) expired() {
 }
 
 // scheduleKeepAlive arms the next keep-alive INFO (guide: every n seconds).
+// The period runs from one keep-alive to the next, whether or not the last
+// one was answered: an unanswered keep-alive never delays the next.
 func (s *Session) scheduleKeepAlive() {
 	period := s.srv.cfg.KeepAlive
 	if period <= 0 {
@@ -297,37 +526,12 @@ func (s *Session) scheduleKeepAlive() {
 }
 
 func (s *Session) keepAliveDue() {
-	s.mu.Lock()
-	if s.ended || s.kaPending {
-		s.mu.Unlock()
-		return
-	}
-	s.kaPending = true
-	s.mu.Unlock()
+	s.scheduleKeepAlive()
 	// Keep-alive body: CSTA SystemStatus normal (docs/sessions.md). It also
 	// tells the client the switch is still in service.
-	if err := s.enqueue(outbound{method: sip.INFO, body: keepAliveBody, root: "SystemStatus", keepalive: true}); err != nil {
-		s.keepAliveDone(err)
+	if err := s.enqueue(outbound{method: sip.INFO, body: keepAliveBody, root: "SystemStatus", keepalive: true}); err != nil && !errors.Is(err, ErrSessionClosed) {
+		s.log.Warn().Err(err).Msg("keep-alive not queued")
 	}
-}
-
-func (s *Session) keepAliveDone(err error) {
-	s.mu.Lock()
-	s.kaPending = false
-	s.mu.Unlock()
-	if rej, ok := errAs[*RejectedError](err); ok && !rej.endsDialog() {
-		// Only 408 and 481 mean the dialog is gone; a client that merely
-		// does not understand our INFO is still there.
-		s.log.Info().Err(err).Msg("keep-alive answered with an error status; session kept")
-		err = nil
-	}
-	if err != nil {
-		s.srv.metrics.keepAliveFailures.Add(1)
-		s.log.Warn().Err(err).Str("code", string(CodeKeepAliveFailed)).Msg("keep-alive failed: ending session")
-		s.end(fmt.Errorf("%w: %w", ErrKeepAliveFailed, err), true)
-		return
-	}
-	s.scheduleKeepAlive()
 }
 
 var keepAliveBody = func() []byte {
@@ -348,6 +552,9 @@ func (s *Session) end(reason error, bye bool) {
 	}
 	s.ended = true
 	s.queue = nil
+	if s.order.started {
+		s.order.notifyLocked() // requests waiting their turn run now (and find the session gone)
+	}
 	if s.expiry != nil {
 		s.expiry.Stop()
 	}
@@ -361,6 +568,9 @@ func (s *Session) end(reason error, bye bool) {
 	s.mu.Unlock()
 
 	s.cancel(reason)
+	if errors.Is(reason, ErrRemoteBye) {
+		s.srv.ended.add(s.srv.clock, s.id) // for a MonitorStop just behind the BYE (order.go)
+	}
 	s.srv.removeSession(s)
 	if bye {
 		s.srv.work.Go(func() {

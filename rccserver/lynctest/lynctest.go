@@ -56,6 +56,14 @@ type Client struct {
 	byes   chan *sip.Request
 	ended  atomic.Bool
 	mu     sync.Mutex
+
+	// The server's INFOs are queued in CSeq order, as a client reading its
+	// connection in order sees them: sipgo hands each incoming request to
+	// its own goroutine, and the server does not wait for one INFO's
+	// answer before it sends the next.
+	infoMu   sync.Mutex
+	nextCSeq uint32           // CSeq of the next INFO to queue (0: not started, 1)
+	held     map[uint32]Event // arrived before an INFO with a lower CSeq
 }
 
 // Event is an INFO the server sent, decoded.
@@ -143,16 +151,48 @@ func (c *Client) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	if c.opts.InfoStatus != nil {
 		status = c.opts.InfoStatus(msg)
 	}
-	if err == nil {
-		select {
-		case c.events <- Event{Msg: msg, Req: req}:
-		default:
-		}
-	}
+	c.queueInOrder(req, msg, err)
 	if status == 0 {
 		return // leave the transaction unanswered: the server's Timer F must fire
 	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, status, "Answer", nil))
+}
+
+// queueInOrder queues the decoded INFOs in CSeq order (undecodable ones
+// keep their place but are not queued).
+func (c *Client) queueInOrder(req *sip.Request, msg csta.Message, decodeErr error) {
+	c.infoMu.Lock()
+	defer c.infoMu.Unlock()
+	seq := req.CSeq().SeqNo
+	if c.held == nil {
+		c.held = map[uint32]Event{}
+	}
+	if c.nextCSeq == 0 {
+		c.nextCSeq = 1 // rccserver numbers the requests it sends in a dialog from 1
+	}
+	ev := Event{Msg: msg, Req: req}
+	if decodeErr != nil {
+		ev.Msg = nil
+	}
+	if seq < c.nextCSeq {
+		seq = c.nextCSeq // late or repeated: queue it now
+	}
+	c.held[seq] = ev
+	for {
+		e, ok := c.held[c.nextCSeq]
+		if !ok {
+			return
+		}
+		delete(c.held, c.nextCSeq)
+		c.nextCSeq++
+		if e.Msg == nil {
+			continue
+		}
+		select {
+		case c.events <- e:
+		default:
+		}
+	}
 }
 
 // SignIn sends the INVITE with RequestSystemStatus and, on 2xx, the ACK. It
@@ -353,6 +393,58 @@ func (c *Client) Bye(ctx context.Context) error {
 	defer registry.Delete(c.callID)
 	c.ended.Store(true)
 	return c.dlg.Bye(ctx)
+}
+
+// SignOut sends INFO MonitorStop for xref and a BYE back to back, the BYE
+// written before the MonitorStop is answered (pidgin-sipe signs out that
+// way), and returns both final answers.
+func (c *Client) SignOut(ctx context.Context, xref string) (stop, bye *sip.Response, err error) {
+	body, err := csta.Encode(&csta.MonitorStop{MonitorCrossRefID: xref})
+	if err != nil {
+		return nil, nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer registry.Delete(c.callID)
+	info := sip.NewRequest(sip.INFO, c.dlg.InviteResponse.Contact().Address)
+	ct := sip.ContentTypeHeader(csta.ContentType)
+	info.AppendHeader(&ct)
+	info.AppendHeader(sip.NewHeader("Content-Disposition", "signal;handling=required"))
+	info.SetBody(body)
+	infoTx, err := c.dlg.TransactionRequest(ctx, info)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer infoTx.Terminate()
+	byeTx, err := c.dlg.TransactionRequest(ctx, sip.NewRequest(sip.BYE, c.dlg.InviteResponse.Contact().Address))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer byeTx.Terminate()
+	c.ended.Store(true)
+	if stop, err = final(ctx, infoTx); err != nil {
+		return nil, nil, fmt.Errorf("MonitorStop: %w", err)
+	}
+	if bye, err = final(ctx, byeTx); err != nil {
+		return stop, nil, fmt.Errorf("BYE: %w", err)
+	}
+	return stop, bye, nil
+}
+
+// final waits for tx's final response.
+func final(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, error) {
+	for {
+		select {
+		case res := <-tx.Responses():
+			if !res.IsProvisional() {
+				return res, nil
+			}
+		case <-tx.Done():
+			return nil, tx.Err()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // NextEvent waits for the next INFO the server sent.

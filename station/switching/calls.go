@@ -195,6 +195,12 @@ func (sw *Switch) ring(c *call, cn *connection, l *leg, offer []byte, hdrs []Hea
 			l.bye()
 			return
 		}
+		if cn.state == ConnNull {
+			// Answered without a provisional response: the connection
+			// still passed through alerting (ECMA-269 §17.2, Delivered
+			// then Established), so monitors see the usual two states.
+			_ = m.set(c, cn, ConnAlerting, EventDelivered, cause, nil)
+		}
 		_ = m.set(c, cn, ConnConnected, EventEstablished, CauseNormal, nil)
 		c.ringing = nil
 		m.mu.Unlock()

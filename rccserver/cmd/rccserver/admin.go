@@ -180,6 +180,8 @@ var (
 	mEventsFailed = prometheus.NewDesc("rcc_events_failed_total", "CSTA event INFOs refused or unanswered.", nil, nil)
 	mEventsDrop   = prometheus.NewDesc("rcc_events_dropped_total", "CSTA events dropped because a session's queue was full.", nil, nil)
 	mKeepAlive    = prometheus.NewDesc("rcc_keepalive_failures_total", "Keep-alive INFOs that ended a session.", nil, nil)
+	mUnanswered   = prometheus.NewDesc("rcc_infos_unanswered_total", "Event and keep-alive INFOs with no answer in time or a 408 (sessions kept).", nil, nil)
+	mWindowFull   = prometheus.NewDesc("rcc_info_window_full_total", "INFOs whose answer was no longer awaited because the session's window was full.", nil, nil)
 	mRefusals     = prometheus.NewDesc("rcc_refusals_total", "Refused sign-ins and requests by log code.", []string{"code"}, nil)
 	mDirSyncs     = prometheus.NewDesc("rcc_directory_syncs_total", "Successful directory loads.", nil, nil)
 	mDirFailures  = prometheus.NewDesc("rcc_directory_sync_failures_total", "Failed directory loads.", nil, nil)
@@ -203,8 +205,8 @@ var (
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
-		mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mDirRefused, mRegistered, mCalls, mCertDays, mAccessDenied, mTLSFailures,
-		mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs, mRequestSeconds, mEventSeconds} {
+		mUnanswered, mWindowFull, mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mDirRefused, mRegistered, mCalls, mCertDays,
+		mAccessDenied, mTLSFailures, mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs, mRequestSeconds, mEventSeconds} {
 		ch <- d
 	}
 }
@@ -223,6 +225,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(mEventsFailed, float64(st.EventsFailed))
 	counter(mEventsDrop, float64(st.EventsDropped))
 	counter(mKeepAlive, float64(st.KeepAliveFailures))
+	counter(mUnanswered, float64(st.Unanswered))
+	counter(mWindowFull, float64(st.WindowFull))
 	for k, v := range st.ByRequest {
 		counter(mRequests, float64(v), k.Request, k.Result)
 	}

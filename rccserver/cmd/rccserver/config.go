@@ -34,12 +34,15 @@ type fileConfig struct {
 		Limits    fileLimits           `mapstructure:"limits"`
 	} `mapstructure:"listen"`
 	Session struct {
-		SessionExpires  int `mapstructure:"session_expires"`
-		MinSE           int `mapstructure:"min_se"`
-		KeepAlive       int `mapstructure:"keepalive"`
-		RequestTimeout  int `mapstructure:"request_timeout"`
-		QueueSize       int `mapstructure:"queue_size"`
-		ShutdownTimeout int `mapstructure:"shutdown_timeout"`
+		SessionExpires  int  `mapstructure:"session_expires"`
+		MinSE           int  `mapstructure:"min_se"`
+		KeepAlive       int  `mapstructure:"keepalive"`
+		RequestTimeout  int  `mapstructure:"request_timeout"`
+		QueueSize       int  `mapstructure:"queue_size"`
+		EventWindow     int  `mapstructure:"event_window"`
+		ConnWindow      int  `mapstructure:"connection_window"`
+		StrictKeepAlive bool `mapstructure:"strict_keepalive"`
+		ShutdownTimeout int  `mapstructure:"shutdown_timeout"`
 	} `mapstructure:"session"`
 	Phones struct {
 		Listen []struct {
@@ -227,6 +230,13 @@ func sipConfig(f fileConfig) rccserver.Config {
 	if f.Session.QueueSize != 0 {
 		c.QueueSize = f.Session.QueueSize
 	}
+	if f.Session.EventWindow != 0 {
+		c.EventWindow = f.Session.EventWindow
+	}
+	if f.Session.ConnWindow != 0 {
+		c.ConnectionWindow = f.Session.ConnWindow
+	}
+	c.StrictKeepAlive = f.Session.StrictKeepAlive
 	return c
 }
 

@@ -70,7 +70,7 @@ func TestSIPpScenarios(t *testing.T) {
 
 // buildDaemon builds this command into a temporary directory, with the race
 // detector when the test itself runs with it.
-func buildDaemon(t *testing.T) string {
+func buildDaemon(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "rccserver")
 	args := []string{"build", "-o", bin}
@@ -109,7 +109,7 @@ type binary struct {
 
 // startBinary runs the daemon on config and waits until its RCC listener
 // accepts TCP. The configuration binds port 0; the log names the port.
-func startBinary(t *testing.T, bin, config string) *binary {
+func startBinary(t testing.TB, bin, config string) *binary {
 	t.Helper()
 	b := &binary{log: newJSONLog(), done: make(chan struct{})}
 	b.cmd = exec.Command(bin, "-config", config)
