@@ -376,10 +376,49 @@ func switchError(err error) error {
 		answer = csta.ResourceError(csta.ResourceOutOfService)
 	case errors.Is(err, switching.ErrInvalidArgument):
 		answer = csta.OperationError(csta.OpInvalidParameterValue)
+	case errors.Is(err, switching.ErrNoResponse):
+		// The phone or trunk did not answer in time (docs/csta.md "SIP failures").
+		answer = csta.ResourceError(csta.ResourceOutOfService)
+	case errors.Is(err, switching.ErrSIP):
+		code, ok := switching.SIPStatus(err)
+		if !ok {
+			// A transport failure: the peer cannot be reached.
+			answer = csta.ResourceError(csta.ResourceOutOfService)
+			break
+		}
+		answer = sipStatusError(code)
 	default:
 		return err // logged as an internal error, answered generic
 	}
 	return &rccserver.RequestError{Code: rccserver.CodeRequestRefused, Answer: answer, Err: err}
+}
+
+// sipStatusError maps a phone's or trunk's final SIP failure (RFC 3261 §21)
+// to the ECMA-269 §9.2 error category and value a CSTA client can act on;
+// the table is in docs/csta.md "SIP failures".
+func sipStatusError(code int) *csta.CSTAErrorCode {
+	switch code {
+	case 486, 600, 491: // Busy Here, Busy Everywhere, Request Pending
+		return csta.ResourceError(csta.ResourceBusy)
+	case 404, 410, 484, 485, 604: // Not Found, Gone, Address Incomplete, Ambiguous, Does Not Exist Anywhere
+		return csta.OperationError(csta.OpInvalidDestination)
+	case 481: // Call/Transaction Does Not Exist: the phone no longer has the call
+		return csta.StateError(csta.StateInvalidConnectionState)
+	case 403, 401, 407: // Forbidden, unauthenticated
+		return csta.OperationError(csta.OpPrivilegeViolationSpecifiedDevice)
+	case 405, 415, 420, 488, 501, 606: // method, body, extension or media refused
+		return csta.OperationError(csta.OpRequestIncompatibleWithObject)
+	case 603: // Decline: the user refused
+		return csta.OperationError(csta.OpRequestIncompatibleWithObject)
+	case 408, 480: // Request Timeout, Temporarily Unavailable
+		return csta.ResourceError(csta.ResourceOutOfService)
+	case 502, 503, 504: // Bad Gateway, Service Unavailable, Server Time-out: the network
+		return csta.ResourceError(csta.ResourceNetworkOutOfService)
+	}
+	if code >= 500 {
+		return csta.ResourceError(csta.ResourceOutOfService)
+	}
+	return csta.OperationError(csta.OpGeneric)
 }
 
 func forwardingType(t switching.ForwardType) csta.ForwardingType {

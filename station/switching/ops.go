@@ -161,7 +161,7 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 		// dialog makes the phone go off-hook (the phone then sends 200 OK).
 		_, err := l.request(ctx, sip.NOTIFY, "", nil,
 			sip.NewHeader("Event", "talk"), sip.NewHeader("Subscription-State", "active"))
-		return err
+		return answerRefused(ext, st.AnswerMethod, err)
 	case AnswerUACSTA:
 		m.mu.Unlock()
 		body, err := answerCallXML(callID, ext)
@@ -170,7 +170,7 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 		}
 		_, err = l.request(ctx, sip.INFO, csta.ContentType, body,
 			sip.NewHeader("Content-Disposition", "signal;handling=required"))
-		return err
+		return answerRefused(ext, st.AnswerMethod, err)
 	case AnswerAutoAnswerReoffer:
 		// Offer the call again with the auto-answer hints; the old INVITE is
 		// cancelled. The connection stays alerting until the phone answers.
@@ -191,6 +191,24 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 		m.mu.Unlock()
 		return fmt.Errorf("%w: %s (answer method %s)", ErrAnswerNotSupported, ext, st.AnswerMethod)
 	}
+}
+
+// answerRefused turns a phone's refusal of the answer request into
+// ErrAnswerNotSupported: a phone without the event package or uaCSTA answers
+// 481 (no dialog for an unsolicited NOTIFY, RFC 6665 §4.1.3), 489 (unknown
+// event package, RFC 6665 §8.3.2), 405/501 (method not supported, RFC 3261
+// §21.4.6, §21.5.2) or 415 (body type, RFC 3261 §21.4.13). The phone keeps
+// ringing; other failures are returned as they are.
+func answerRefused(ext string, m AnswerMethod, err error) error {
+	code, ok := SIPStatus(err)
+	if !ok {
+		return err
+	}
+	switch code {
+	case 405, 415, 481, 489, 501:
+		return fmt.Errorf("%w: the phone of %s refused the %s answer request: %w", ErrAnswerNotSupported, ext, m, err)
+	}
+	return err
 }
 
 // answerCallXML is the uaCSTA AnswerCall request (ECMA-323 §17.1.1 in the
