@@ -28,6 +28,7 @@ type Switch interface {
 	Hold(ctx context.Context, ext, callID string) error
 	Retrieve(ctx context.Context, ext, callID string) error
 	Alternate(ctx context.Context, ext, activeCallID, heldCallID string) error
+	Reconnect(ctx context.Context, ext, activeCallID, heldCallID string) error
 	Consult(ctx context.Context, ext, activeCallID, dest string) (switching.CallRef, error)
 	Transfer(ctx context.Context, ext, heldCallID, activeCallID string) error
 	SingleStepTransfer(ctx context.Context, ext, callID, dest string) error
@@ -214,10 +215,7 @@ func (svc *Service) HandleCSTA(ctx context.Context, s *rccserver.Session, req cs
 		if err := svc.check(s, l, m.ActiveCall, m.HeldCall); err != nil {
 			return nil, err
 		}
-		if err := svc.sw.Clear(ctx, l.ext, m.ActiveCall.CallID); err != nil {
-			return nil, switchError(err)
-		}
-		return done(svc.sw.Retrieve(ctx, l.ext, m.HeldCall.CallID), &csta.ReconnectCallResponse{})
+		return done(svc.sw.Reconnect(ctx, l.ext, m.ActiveCall.CallID, m.HeldCall.CallID), &csta.ReconnectCallResponse{})
 	case *csta.ConsultationCall:
 		if err := svc.check(s, l, m.ExistingCall); err != nil {
 			return nil, err

@@ -317,8 +317,10 @@ func TestEveryAdvertisedService(t *testing.T) {
 		if _, ok := dr.do(t, alice, &csta.ReconnectCall{ActiveCall: conn(id1), HeldCall: conn(id2)}).(*csta.ReconnectCallResponse); !ok {
 			t.Fatal("ReconnectCall refused")
 		}
-		until(t, alice, func(e *csta.ConnectionClearedEvent) bool { return e.DroppedConnection.CallID == id1 })
+		// The held call is retrieved first, then the active one cleared
+		// (all or nothing: a failed retrieve leaves both calls as they were).
 		until(t, alice, func(e *csta.RetrievedEvent) bool { return e.RetrievedConnection.CallID == id2 })
+		until(t, alice, func(e *csta.ConnectionClearedEvent) bool { return e.DroppedConnection.CallID == id1 })
 		b.WaitEvent("CALL_CLOSED") // bob's call really ended
 		quiet(t, c, "CALL_CLOSED", 200*time.Millisecond)
 		c.Hangup()

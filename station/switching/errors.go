@@ -36,6 +36,11 @@ var (
 	ErrSIP = errors.New("switching: SIP request failed")
 )
 
+// ErrRollbackFailed: a two-step operation (hold, retrieve, alternate,
+// transfer) failed half-way and undoing its first step failed too; it is
+// joined to the first failure.
+var ErrRollbackFailed = errors.New("switching: rollback failed")
+
 // ErrNoResponse: a SIP peer (phone or trunk) sent no final response in time
 // (RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F, or the setup timeout).
 // It is wrapped together with ErrSIP.
