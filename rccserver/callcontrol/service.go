@@ -392,7 +392,7 @@ func switchError(err error) error {
 }
 
 // sipStatusError maps a phone's or trunk's final SIP failure (RFC 3261 §21)
-// to the ECMA-269 §9.2 error category and value a CSTA client can act on;
+// to the ECMA-269 error category and value (ECMA-323 CSTAErrorCode) a CSTA client can act on;
 // the table is in docs/csta.md "SIP failures".
 func sipStatusError(code int) *csta.CSTAErrorCode {
 	switch code {

@@ -398,6 +398,22 @@ func TestEveryAdvertisedService(t *testing.T) {
 		until(t, alice, func(e *csta.DoNotDisturbEvent) bool { return !e.DoNotDisturbOn })
 	})
 
+	t.Run("BlockedNumber", func(t *testing.T) {
+		settle()
+		// The demo plan blocks 900 numbers (target: none): refused at once
+		// (docs/dialplan.md "Blocked numbers"), nothing dialled, no event.
+		ans := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: "tel:+19005551234"})
+		if e, ok := ans.(*csta.CSTAErrorCode); !ok || e.Category != csta.CategoryOperation || e.Value != csta.OpInvalidDestination {
+			t.Fatalf("MakeCall to a blocked number: %v, want operation/invalidDestination", ans)
+		}
+		quiet(t, a, "CALL_ESTABLISHED", 300*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		if ev, err := alice.NextEvent(ctx); err == nil {
+			t.Fatalf("event %s after a refused MakeCall", ev.Msg.Root())
+		}
+	})
+
 	t.Run("MonitorStop", func(t *testing.T) {
 		settle()
 		if _, ok := dr.do(t, alice, &csta.MonitorStop{MonitorCrossRefID: xref}).(*csta.MonitorStopResponse); !ok {
