@@ -43,3 +43,22 @@ func TestSwitchErrorSIP(t *testing.T) {
 		}
 	}
 }
+
+// TestStateErrors: a request the connection's state does not allow says
+// which state was missing.
+func TestStateErrors(t *testing.T) {
+	err := fmt.Errorf("%w: 1010 is connected, not alerting", switching.ErrInvalidState)
+	for ok, want := range map[csta.Message]string{
+		&csta.AnswerCallResponse{}:      csta.StateNoCallToAnswer,
+		&csta.RetrieveCallResponse{}:    csta.StateNoHeldCall,
+		&csta.HoldCallResponse{}:        csta.StateNoActiveCall,
+		&csta.ClearConnectionResponse{}: csta.StateNoCallToClear,
+		&csta.TransferCallResponse{}:    csta.StateInvalidConnectionState,
+	} {
+		_, got := done(err, ok)
+		var re *rccserver.RequestError
+		if !errors.As(got, &re) || re.Answer.Category != csta.CategoryStateIncompatibility || re.Answer.Value != want {
+			t.Errorf("%T: %v, want stateIncompatibility/%s", ok, got, want)
+		}
+	}
+}

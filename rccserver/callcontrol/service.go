@@ -329,9 +329,31 @@ func (svc *Service) onCall(ctx context.Context, s *rccserver.Session, l line, c 
 
 func done(err error, ok csta.Message) (csta.Message, error) {
 	if err != nil {
+		if errors.Is(err, switching.ErrInvalidState) {
+			if v := stateValue(ok); v != "" {
+				return nil, &rccserver.RequestError{Code: rccserver.CodeRequestRefused, Answer: csta.StateError(v), Err: err}
+			}
+		}
 		return nil, switchError(err)
 	}
 	return ok, nil
+}
+
+// stateValue names, for a request the connection's state does not allow,
+// the ECMA-269 stateIncompatibility value that says which state was missing
+// (docs/csta.md "SIP failures"); "" keeps invalidConnectionState.
+func stateValue(ok csta.Message) string {
+	switch ok.(type) {
+	case *csta.AnswerCallResponse:
+		return csta.StateNoCallToAnswer
+	case *csta.RetrieveCallResponse:
+		return csta.StateNoHeldCall
+	case *csta.HoldCallResponse, *csta.GenerateDigitsResponse:
+		return csta.StateNoActiveCall
+	case *csta.ClearConnectionResponse:
+		return csta.StateNoCallToClear
+	}
+	return ""
 }
 
 // echo returns the client's own device string for its connection.
