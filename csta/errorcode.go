@@ -47,6 +47,7 @@ const (
 	OpInvalidMonitorCrossRefID          = "invalidMonitorCrossRefID"
 	OpPrivilegeViolationSpecifiedDevice = "privilegeViolationSpecifiedDevice"
 	OpServiceNotSupported               = "serviceNotSupported"
+	OpRequestIncompatibleWithObject     = "requestIncompatibleWithObject"
 	OpInvalidFeature                    = "invalidFeature"
 	OpInvalidForwardingType             = "invalidForwardingType"
 	OpInvalidForwardingDestination      = "invalidForwardingDestination"

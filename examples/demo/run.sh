@@ -2,8 +2,10 @@
 # The rccserver demo (docs/demo.md), unattended: the server on its embedded
 # default, two baresip desk phones (1010 alice, 1020 bob) and a SIPp Lync
 # client that signs in as alice and clicks to dial bob. The phones really
-# connect; after a few seconds the client hangs up and signs out, and
-# everything stops. Run it with `go tool task demo`.
+# connect; after a few seconds the client hangs up and signs out. Part 2:
+# bob signs in, alice dials him at her phone, and bob's client answers the
+# incoming call (AnswerCall) on a phone that supports the talk event, played
+# by SIPp. Then everything stops. Run it with `go tool task demo`.
 #
 # Needs Go, baresip and sipp (Debian: baresip, sip-tester), and the fixed
 # ports of the embedded default free: TCP 11001, UDP+TCP 5060, TCP 9110; the
@@ -20,7 +22,7 @@ declare -A PHONE=() FD=() # extension -> baresip pid, ctrl_tcp file descriptor
 say() { printf '%s  %s\n' "$(date +%T)" "$*"; }
 die() {
 	say "FAILED: $*" >&2
-	for f in "$WORK"/rccserver.log "$WORK"/sipp/*errors.log "$WORK"/1010/baresip.log "$WORK"/1020/baresip.log; do
+	for f in "$WORK"/rccserver.log "$WORK"/sipp/*errors.log "$WORK"/bob/*errors.log "$WORK"/phone/*errors.log "$WORK"/phone/steps.log "$WORK"/1010/baresip.log "$WORK"/1020/baresip.log; do
 		[ -s "$f" ] || continue
 		printf '\n--- %s (tail)\n' "${f#"$WORK"/}" >&2
 		tail -n 25 "$f" >&2
@@ -149,5 +151,55 @@ say "both phones hung up"
 echo
 echo "Transcript of the Lync client (SIPp; milliseconds since it started):"
 sed -e 's/^/  /' "$WORK/sipp/steps.log"
+echo
+
+# --- Part 2: an incoming call answered from the client --------------------
+# Debian's baresip cannot be answered remotely (docs/station.md "Answer
+# methods and phones"), so bob's desk phone is now played by SIPp as a phone
+# that answers on the talk event (answer method talkEvent, the default).
+say "part 2: bob's baresip phone leaves; a phone that answers on the talk event (SIPp) registers as 1020"
+command_phone 1020 quit
+for _ in $(seq 50); do kill -0 "${PHONE[1020]}" 2>/dev/null || break; sleep 0.1; done
+unset 'PHONE[1020]'
+mkdir -p "$WORK/phone" "$WORK/bob"
+(cd "$WORK/phone" && exec sipp -sf "$ROOT/examples/demo/talk_phone_register.xml" -oocsf "$ROOT/examples/demo/talk_phone.xml" \
+	-i 127.0.0.1 -p 5064 -m 1 -timeout 60s -nostdin -trace_err -error_file "$WORK/phone/errors.log" \
+	-trace_logs -log_file "$WORK/phone/steps.log" 127.0.0.1:5060 >"$WORK/phone/screen.log" 2>&1) &
+TALKPHONE=$!
+PIDS+=("$TALKPHONE")
+phone_logged() { grep -q -- "$1" "$WORK/phone/steps.log" 2>/dev/null || { kill -0 "$TALKPHONE" || die "the talk-event phone (SIPp) ended"; return 1; }; }
+wait_for 10 "registration of the talk-event phone" phone_logged "registered"
+say "phone 1020 (talk event) registered"
+
+say "SIPp signs in as bob (tel:+13175551020) and waits for a call"
+(cd "$WORK/bob" && exec sipp -sf "$ROOT/examples/demo/answer_incoming.xml" -t t1 -i 127.0.0.1 \
+	-m 1 -timeout 60s -timeout_error -nostdin \
+	-trace_err -error_file "$WORK/bob/errors.log" \
+	-trace_logs -log_file "$WORK/bob/steps.log" \
+	-trace_msg -message_file "$WORK/bob/messages.log" \
+	127.0.0.1:11001 >"$WORK/bob/screen.log" 2>&1) &
+BOB=$!
+PIDS+=("$BOB")
+bob_logged() { grep -q -- "$1" "$WORK/bob/steps.log" 2>/dev/null || { kill -0 "$BOB" || die "bob's client (SIPp) ended early"; return 1; }; }
+wait_for 10 "bob's monitor" bob_logged "MonitorStart"
+
+say "alice dials 1020 at her phone"
+command_phone 1010 dial 1020
+wait_for 10 "the toast at bob's client" bob_logged "DeliveredEvent"
+say "bob's client shows the call and clicks Answer (AnswerCall)"
+wait_for 10 "the phone going off-hook" phone_logged "off-hook: call established"
+alice_talks() { [ "$(grep -o CALL_ESTABLISHED "$WORK/1010/events" | wc -l)" -ge 2 ]; }
+wait_for 10 "the second call established at alice's phone" alice_talks
+say "phone 1020 went off-hook on the server's NOTIFY Event: talk; call established on both phones"
+bob_rc=0
+wait "$BOB" || bob_rc=$?
+[ "$bob_rc" -eq 0 ] || die "bob's client scenario failed (exit $bob_rc)"
+command_phone 1010 hangup
+wait_for 10 "hang-up at the talk-event phone" phone_logged "hung up"
+say "alice hung up; bob's phone hung up"
+
+echo
+echo "Transcript of bob's Lync client (SIPp; milliseconds since it started):"
+sed -e 's/^/  /' "$WORK/bob/steps.log"
 echo
 say "demo complete; stopping everything"

@@ -28,6 +28,7 @@ type Switch interface {
 	Hold(ctx context.Context, ext, callID string) error
 	Retrieve(ctx context.Context, ext, callID string) error
 	Alternate(ctx context.Context, ext, activeCallID, heldCallID string) error
+	Reconnect(ctx context.Context, ext, activeCallID, heldCallID string) error
 	Consult(ctx context.Context, ext, activeCallID, dest string) (switching.CallRef, error)
 	Transfer(ctx context.Context, ext, heldCallID, activeCallID string) error
 	SingleStepTransfer(ctx context.Context, ext, callID, dest string) error
@@ -218,10 +219,7 @@ func (svc *Service) HandleCSTA(ctx context.Context, s *rccserver.Session, req cs
 		if err := svc.check(s, l, m.ActiveCall, m.HeldCall); err != nil {
 			return nil, err
 		}
-		if err := svc.sw.Clear(ctx, l.ext, m.ActiveCall.CallID); err != nil {
-			return nil, switchError(err)
-		}
-		return done(svc.sw.Retrieve(ctx, l.ext, m.HeldCall.CallID), &csta.ReconnectCallResponse{})
+		return done(svc.sw.Reconnect(ctx, l.ext, m.ActiveCall.CallID, m.HeldCall.CallID), &csta.ReconnectCallResponse{})
 	case *csta.ConsultationCall:
 		if err := svc.check(s, l, m.ExistingCall); err != nil {
 			return nil, err
@@ -335,9 +333,31 @@ func (svc *Service) onCall(ctx context.Context, s *rccserver.Session, l line, c 
 
 func done(err error, ok csta.Message) (csta.Message, error) {
 	if err != nil {
+		if errors.Is(err, switching.ErrInvalidState) {
+			if v := stateValue(ok); v != "" {
+				return nil, &rccserver.RequestError{Code: rccserver.CodeRequestRefused, Answer: csta.StateError(v), Err: err}
+			}
+		}
 		return nil, switchError(err)
 	}
 	return ok, nil
+}
+
+// stateValue names, for a request the connection's state does not allow,
+// the ECMA-269 stateIncompatibility value that says which state was missing
+// (docs/csta.md "SIP failures"); "" keeps invalidConnectionState.
+func stateValue(ok csta.Message) string {
+	switch ok.(type) {
+	case *csta.AnswerCallResponse:
+		return csta.StateNoCallToAnswer
+	case *csta.RetrieveCallResponse:
+		return csta.StateNoHeldCall
+	case *csta.HoldCallResponse, *csta.GenerateDigitsResponse:
+		return csta.StateNoActiveCall
+	case *csta.ClearConnectionResponse:
+		return csta.StateNoCallToClear
+	}
+	return ""
 }
 
 // echo returns the client's own device string for its connection.
@@ -380,10 +400,49 @@ func switchError(err error) error {
 		answer = csta.ResourceError(csta.ResourceOutOfService)
 	case errors.Is(err, switching.ErrInvalidArgument):
 		answer = csta.OperationError(csta.OpInvalidParameterValue)
+	case errors.Is(err, switching.ErrNoResponse):
+		// The phone or trunk did not answer in time (docs/csta.md "SIP failures").
+		answer = csta.ResourceError(csta.ResourceOutOfService)
+	case errors.Is(err, switching.ErrSIP):
+		code, ok := switching.SIPStatus(err)
+		if !ok {
+			// A transport failure: the peer cannot be reached.
+			answer = csta.ResourceError(csta.ResourceOutOfService)
+			break
+		}
+		answer = sipStatusError(code)
 	default:
 		return err // logged as an internal error, answered generic
 	}
 	return &rccserver.RequestError{Code: rccserver.CodeRequestRefused, Answer: answer, Err: err}
+}
+
+// sipStatusError maps a phone's or trunk's final SIP failure (RFC 3261 §21)
+// to the ECMA-269 error category and value (ECMA-323 CSTAErrorCode) a CSTA client can act on;
+// the table is in docs/csta.md "SIP failures".
+func sipStatusError(code int) *csta.CSTAErrorCode {
+	switch code {
+	case 486, 600, 491: // Busy Here, Busy Everywhere, Request Pending
+		return csta.ResourceError(csta.ResourceBusy)
+	case 404, 410, 484, 485, 604: // Not Found, Gone, Address Incomplete, Ambiguous, Does Not Exist Anywhere
+		return csta.OperationError(csta.OpInvalidDestination)
+	case 481: // Call/Transaction Does Not Exist: the phone no longer has the call
+		return csta.StateError(csta.StateInvalidConnectionState)
+	case 403, 401, 407: // Forbidden, unauthenticated
+		return csta.OperationError(csta.OpPrivilegeViolationSpecifiedDevice)
+	case 405, 415, 420, 488, 501, 606: // method, body, extension or media refused
+		return csta.OperationError(csta.OpRequestIncompatibleWithObject)
+	case 603: // Decline: the user refused
+		return csta.OperationError(csta.OpRequestIncompatibleWithObject)
+	case 408, 480: // Request Timeout, Temporarily Unavailable
+		return csta.ResourceError(csta.ResourceOutOfService)
+	case 502, 503, 504: // Bad Gateway, Service Unavailable, Server Time-out: the network
+		return csta.ResourceError(csta.ResourceNetworkOutOfService)
+	}
+	if code >= 500 {
+		return csta.ResourceError(csta.ResourceOutOfService)
+	}
+	return csta.OperationError(csta.OpGeneric)
 }
 
 func forwardingType(t switching.ForwardType) csta.ForwardingType {

@@ -1,6 +1,9 @@
 package switching
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Operations wrap them with %w; test with errors.Is.
 var (
@@ -32,3 +35,38 @@ var (
 	// ErrSIP: a SIP transaction failed; the message carries the status or transport error.
 	ErrSIP = errors.New("switching: SIP request failed")
 )
+
+// ErrRollbackFailed: a two-step operation (hold, retrieve, alternate,
+// transfer) failed half-way and undoing its first step failed too; it is
+// joined to the first failure.
+var ErrRollbackFailed = errors.New("switching: rollback failed")
+
+// ErrNoResponse: a SIP peer (phone or trunk) sent no final response in time
+// (RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F, or the setup timeout).
+// It is wrapped together with ErrSIP.
+var ErrNoResponse = errors.New("switching: no response from the peer")
+
+// StatusError is a non-2xx final response from a phone or the trunk
+// (RFC 3261 §21). It unwraps to ErrSIP, so errors.Is(err, ErrSIP) holds;
+// errors.As gives the status code for a precise CSTA error.
+type StatusError struct {
+	Method string // the request that failed: INVITE, NOTIFY, INFO, REFER…
+	Code   int    // the SIP status code, 300–699
+	Reason string // the reason phrase as sent
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%v: %s answered %d %s", ErrSIP, e.Method, e.Code, e.Reason)
+}
+
+// Unwrap makes every StatusError an ErrSIP.
+func (e *StatusError) Unwrap() error { return ErrSIP }
+
+// SIPStatus returns the status code of the SIP failure in err's chain, if any.
+func SIPStatus(err error) (int, bool) {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code, true
+	}
+	return 0, false
+}

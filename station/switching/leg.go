@@ -200,11 +200,20 @@ func (sw *Switch) transact(ctx context.Context, req *sip.Request, onProv func(*s
 			}
 			return res, nil
 		case <-tx.Done():
-			return nil, fmt.Errorf("%w: %s: %w", ErrSIP, req.Method, tx.Err())
+			return nil, sipFailure(req.Method, tx.Err())
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %s: %w", ErrSIP, req.Method, ctx.Err())
+			return nil, sipFailure(req.Method, ctx.Err())
 		}
 	}
+}
+
+// sipFailure wraps a transaction's end without a final response: a timeout
+// (RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F) is also ErrNoResponse.
+func sipFailure(method sip.RequestMethod, err error) error {
+	if errors.Is(err, sip.ErrTransactionTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w: %s: %w", ErrSIP, ErrNoResponse, method, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrSIP, method, err)
 }
 
 // request sends an in-dialog non-INVITE request (BYE, INFO, NOTIFY) and
@@ -224,7 +233,7 @@ func (l *leg) request(ctx context.Context, method sip.RequestMethod, ct string, 
 		return nil, err
 	}
 	if !res.IsSuccess() {
-		return res, fmt.Errorf("%w: %s answered %d %s", ErrSIP, method, res.StatusCode, res.Reason)
+		return res, &StatusError{Method: string(method), Code: res.StatusCode, Reason: res.Reason}
 	}
 	return res, nil
 }
@@ -345,11 +354,11 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 			if cancelled {
 				return inviteResult{err: cancelErr(ctx)}
 			}
-			return inviteResult{err: fmt.Errorf("%w: INVITE: %w", ErrSIP, tx.Err())}
+			return inviteResult{err: sipFailure(sip.INVITE, tx.Err())}
 		case <-cancelWait:
 			return inviteResult{err: cancelErr(ctx)}
 		case <-setup.C():
-			return inviteResult{err: fmt.Errorf("%w: INVITE: no response in %v: %w", ErrSIP, l.sw.cfg.SetupTimeout, sip.ErrTransactionTimeout)}
+			return inviteResult{err: fmt.Errorf("%w: %w: INVITE: no response in %v: %w", ErrSIP, ErrNoResponse, l.sw.cfg.SetupTimeout, sip.ErrTransactionTimeout)}
 		case <-done:
 			done = nil
 			cancelled = true
@@ -521,7 +530,7 @@ func (l *leg) reInvite(ctx context.Context, body []byte) (*sip.Response, error) 
 			continue
 		}
 		if !res.IsSuccess() {
-			return res, fmt.Errorf("%w: re-INVITE answered %d %s", ErrSIP, res.StatusCode, res.Reason)
+			return res, &StatusError{Method: "re-INVITE", Code: res.StatusCode, Reason: res.Reason}
 		}
 		l.mu.Lock()
 		if len(sent) > 0 {

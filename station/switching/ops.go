@@ -161,7 +161,7 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 		// dialog makes the phone go off-hook (the phone then sends 200 OK).
 		_, err := l.request(ctx, sip.NOTIFY, "", nil,
 			sip.NewHeader("Event", "talk"), sip.NewHeader("Subscription-State", "active"))
-		return err
+		return answerRefused(ext, st.AnswerMethod, err)
 	case AnswerUACSTA:
 		m.mu.Unlock()
 		body, err := answerCallXML(callID, ext)
@@ -170,7 +170,7 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 		}
 		_, err = l.request(ctx, sip.INFO, csta.ContentType, body,
 			sip.NewHeader("Content-Disposition", "signal;handling=required"))
-		return err
+		return answerRefused(ext, st.AnswerMethod, err)
 	case AnswerAutoAnswerReoffer:
 		// Offer the call again with the auto-answer hints; the old INVITE is
 		// cancelled. The connection stays alerting until the phone answers.
@@ -191,6 +191,24 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 		m.mu.Unlock()
 		return fmt.Errorf("%w: %s (answer method %s)", ErrAnswerNotSupported, ext, st.AnswerMethod)
 	}
+}
+
+// answerRefused turns a phone's refusal of the answer request into
+// ErrAnswerNotSupported: a phone without the event package or uaCSTA answers
+// 481 (no dialog for an unsolicited NOTIFY, RFC 6665 §4.1.3), 489 (unknown
+// event package, RFC 6665 §8.3.2), 405/501 (method not supported, RFC 3261
+// §21.4.6, §21.5.2) or 415 (body type, RFC 3261 §21.4.13). The phone keeps
+// ringing; other failures are returned as they are.
+func answerRefused(ext string, m AnswerMethod, err error) error {
+	code, ok := SIPStatus(err)
+	if !ok {
+		return err
+	}
+	switch code {
+	case 405, 415, 481, 489, 501:
+		return fmt.Errorf("%w: the phone of %s refused the %s answer request: %w", ErrAnswerNotSupported, ext, m, err)
+	}
+	return err
 }
 
 // answerCallXML is the uaCSTA AnswerCall request (ECMA-323 §17.1.1 in the
@@ -257,7 +275,9 @@ func containsState(set []ConnState, s ConnState) bool {
 
 // Hold puts station ext's connection in callID on hold (RFC 3264 §8.4):
 // the other party is re-INVITEd with the station's SDP as sendonly, the
-// station with the other party's SDP as inactive.
+// station with the other party's SDP as inactive. All or nothing: if the
+// station refuses, the other party is re-INVITEd back to sendrecv and the
+// connection stays connected (no HeldEvent).
 func (sw *Switch) Hold(ctx context.Context, ext, callID string) error {
 	c, cn, peer, err := sw.pair(ext, callID, ConnConnected)
 	if err != nil {
@@ -267,7 +287,7 @@ func (sw *Switch) Hold(ctx context.Context, ext, callID string) error {
 		return err
 	}
 	if _, err := cn.leg.reInvite(ctx, sdpHoldOffer(peer.leg.sdp(), "inactive")); err != nil {
-		return err
+		return sw.rollback(ctx, err, "hold", peer.leg, sdpWithDirection(cn.leg.sdp(), "sendrecv"))
 	}
 	m := sw.model
 	m.mu.Lock()
@@ -278,14 +298,29 @@ func (sw *Switch) Hold(ctx context.Context, ext, callID string) error {
 	return nil
 }
 
+// rollback re-INVITEs leg with offer to undo the first half of a two-step
+// media change whose second half failed with cause, and returns cause
+// (ErrRollbackFailed joined in when the undo failed too). It runs on its
+// own deadline: the request's context may be what ended.
+func (sw *Switch) rollback(ctx context.Context, cause error, op string, l *leg, offer []byte) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sip.Timer_B)
+	defer cancel()
+	if _, err := l.reInvite(rctx, offer); err != nil {
+		sw.log.Warn().Str("op", op).Err(err).Msg("rollback re-INVITE failed; the call is left half changed")
+		return fmt.Errorf("%w (%w: %s: %w)", cause, ErrRollbackFailed, op, err)
+	}
+	return cause
+}
+
 // Retrieve takes station ext's held connection in callID off hold:
-// both parties are re-INVITEd with the other's SDP as sendrecv.
+// both parties are re-INVITEd with the other's SDP as sendrecv. All or
+// nothing: if the station refuses, the other party is put back on hold.
 func (sw *Switch) Retrieve(ctx context.Context, ext, callID string) error {
 	c, cn, peer, err := sw.pair(ext, callID, ConnHeld)
 	if err != nil {
 		return err
 	}
-	if err := sw.bridge(ctx, cn.leg, peer.leg); err != nil {
+	if err := sw.bridge(ctx, cn.leg, peer.leg, sdpHoldOffer(cn.leg.sdp(), "sendonly")); err != nil {
 		return err
 	}
 	m := sw.model
@@ -299,8 +334,9 @@ func (sw *Switch) Retrieve(ctx context.Context, ext, callID string) error {
 
 // bridge points the media of two confirmed legs at each other: b gets a's
 // description as a sendrecv offer, then a gets b's answer as a sendrecv
-// offer (RFC 3725 §4.4 style; each leg keeps its own SDP origin).
-func (sw *Switch) bridge(ctx context.Context, a, b *leg) error {
+// offer (RFC 3725 §4.4 style; each leg keeps its own SDP origin). If a
+// refuses, b is re-INVITEd with undoB, its offer before the bridge.
+func (sw *Switch) bridge(ctx context.Context, a, b *leg, undoB []byte) error {
 	res, err := b.reInvite(ctx, sdpWithDirection(a.sdp(), "sendrecv"))
 	if err != nil {
 		return err
@@ -309,26 +345,72 @@ func (sw *Switch) bridge(ctx context.Context, a, b *leg) error {
 	if len(ans) == 0 {
 		ans = b.sdp()
 	}
-	_, err = a.reInvite(ctx, sdpWithDirection(ans, "sendrecv"))
-	return err
+	if _, err = a.reInvite(ctx, sdpWithDirection(ans, "sendrecv")); err != nil {
+		return sw.rollback(ctx, err, "bridge", b, undoB)
+	}
+	return nil
 }
 
 // Alternate holds station ext's active call and retrieves its held call.
+// All or nothing: if the held call cannot be retrieved, the active call is
+// retrieved again, so the station keeps talking to the same party (the
+// client sees Held then Retrieved for it, as the phones went).
 func (sw *Switch) Alternate(ctx context.Context, ext, activeCallID, heldCallID string) error {
+	if _, _, _, err := sw.pair(ext, heldCallID, ConnHeld); err != nil {
+		return err
+	}
 	if err := sw.Hold(ctx, ext, activeCallID); err != nil {
 		return err
 	}
-	return sw.Retrieve(ctx, ext, heldCallID)
+	if err := sw.Retrieve(ctx, ext, heldCallID); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*sip.Timer_B)
+		defer cancel()
+		if rerr := sw.Retrieve(rctx, ext, activeCallID); rerr != nil {
+			return fmt.Errorf("%w (%w: alternate: %w)", err, ErrRollbackFailed, rerr)
+		}
+		return err
+	}
+	return nil
+}
+
+// Reconnect clears station ext's active call and retrieves its held call
+// (ECMA-269 ReconnectCall). The held call is retrieved first: if that
+// fails, nothing has changed; clearing cannot fail once both are checked.
+func (sw *Switch) Reconnect(ctx context.Context, ext, activeCallID, heldCallID string) error {
+	m := sw.model
+	m.mu.Lock()
+	_, _, err := m.lookup(ext, activeCallID)
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := sw.Retrieve(ctx, ext, heldCallID); err != nil {
+		return err
+	}
+	return sw.Clear(ctx, ext, activeCallID)
 }
 
 // Consult holds station ext's active call activeCallID and makes a
 // consultation call from ext to dest (Hold + MakeCall). It returns the
 // consultation call.
 func (sw *Switch) Consult(ctx context.Context, ext, activeCallID, dest string) (CallRef, error) {
+	if _, err := sw.route(dest); err != nil {
+		return CallRef{}, err // refused before anything changes
+	}
 	if err := sw.Hold(ctx, ext, activeCallID); err != nil {
 		return CallRef{}, err
 	}
-	return sw.makeCall(ctx, ext, dest, CauseConsultation)
+	ref, err := sw.makeCall(ctx, ext, dest, CauseConsultation)
+	if err != nil {
+		// All or nothing: the consultation did not start, take the call off hold.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*sip.Timer_B)
+		defer cancel()
+		if rerr := sw.Retrieve(rctx, ext, activeCallID); rerr != nil {
+			return CallRef{}, fmt.Errorf("%w (%w: consult: %w)", err, ErrRollbackFailed, rerr)
+		}
+		return CallRef{}, err
+	}
+	return ref, nil
 }
 
 // Transfer joins the other parties of station ext's held call heldCallID
@@ -348,7 +430,15 @@ func (sw *Switch) Transfer(ctx context.Context, ext, heldCallID, activeCallID st
 	if c1 == c2 {
 		return fmt.Errorf("%w: held and active call are the same", ErrInvalidArgument)
 	}
-	if err := sw.bridge(ctx, b.leg, cc.leg); err != nil {
+	// If b refuses, cc goes back to the station of the consultation call.
+	sw.model.mu.Lock()
+	held := a2.state == ConnHeld
+	sw.model.mu.Unlock()
+	undo := sdpWithDirection(a2.leg.sdp(), "sendrecv")
+	if held {
+		undo = sdpHoldOffer(a2.leg.sdp(), "sendonly")
+	}
+	if err := sw.bridge(ctx, b.leg, cc.leg, undo); err != nil {
 		return err
 	}
 	m := sw.model

@@ -153,6 +153,17 @@ func (r *registrar) expire(ext string, b *binding) {
 	}
 }
 
+// drop forgets ext's binding without touching calls: the station was
+// removed or its credentials changed.
+func (r *registrar) drop(ext string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b := r.bindings[ext]; b != nil {
+		b.timer.Stop()
+		delete(r.bindings, ext)
+	}
+}
+
 // remove drops a binding (unREGISTER); the station's calls are cleared.
 func (r *registrar) remove(ext string) {
 	r.mu.Lock()

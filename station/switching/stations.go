@@ -72,5 +72,44 @@ func (sw *Switch) RemoveStation(ext string) error {
 	delete(sw.stations, ext)
 	delete(sw.byUser, s.Username)
 	delete(sw.byUser, s.Extension)
+	sw.reg.drop(ext)
+	return nil
+}
+
+// UpdateStation replaces the settings of the existing station
+// st.Extension (answer method, credentials, static contact, auto-answer
+// hints) in place. Its calls go on. Its registration is kept when the
+// username and password are unchanged; otherwise it is dropped, so the phone
+// must register again with the new credentials (RFC 3261 §10.3).
+func (sw *Switch) UpdateStation(st Station) error {
+	if st.Username == "" {
+		st.Username = st.Extension
+	}
+	if len(st.AutoAnswer) == 0 {
+		st.AutoAnswer = DefaultAutoAnswer(sw.cfg.Domain)
+	}
+	check := Config{Stations: []Station{st}}
+	if err := check.validate(); err != nil {
+		return err
+	}
+	sw.stMu.Lock()
+	old := sw.stations[st.Extension]
+	if old == nil {
+		sw.stMu.Unlock()
+		return fmt.Errorf("%w: %q", ErrUnknownDevice, st.Extension)
+	}
+	if o := sw.byUser[st.Username]; o != nil && o != old {
+		sw.stMu.Unlock()
+		return fmt.Errorf("%w: username %q belongs to station %q", ErrInvalidArgument, st.Username, o.Extension)
+	}
+	s := &st
+	delete(sw.byUser, old.Username)
+	sw.stations[s.Extension] = s
+	sw.byUser[s.Username] = s
+	sw.byUser[s.Extension] = s
+	sw.stMu.Unlock()
+	if old.Username != s.Username || old.Password != s.Password || old.StaticContact != s.StaticContact {
+		sw.reg.drop(s.Extension)
+	}
 	return nil
 }

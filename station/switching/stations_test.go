@@ -43,3 +43,37 @@ func TestAddRemoveStation(t *testing.T) {
 		t.Fatalf("second removal: %v", err)
 	}
 }
+
+// TestUpdateStation: a changed answer method keeps the phone's
+// registration; changed credentials drop it until the phone registers
+// again; removing a station drops its registration too.
+func TestUpdateStation(t *testing.T) {
+	t.Parallel()
+	sw := startSwitch(t, twoStations())
+	phone(t, sw, "1020", "secret20", "manual")
+	if err := sw.UpdateStation(Station{Extension: "1020", Password: "secret20", AnswerMethod: AnswerUACSTA}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := sw.station("1020"); st.AnswerMethod != AnswerUACSTA || !sw.Registered("1020") {
+		t.Fatalf("after an answer-method change: %s, registered %v", st.AnswerMethod, sw.Registered("1020"))
+	}
+	if err := sw.UpdateStation(Station{Extension: "1020", Password: "changed", AnswerMethod: AnswerUACSTA}); err != nil {
+		t.Fatal(err)
+	}
+	if sw.Registered("1020") {
+		t.Fatal("registration kept after a password change")
+	}
+	if err := sw.UpdateStation(Station{Extension: "1099", Password: "x"}); !errors.Is(err, ErrUnknownDevice) {
+		t.Fatalf("unknown station: %v", err)
+	}
+	if err := sw.UpdateStation(Station{Extension: "1020", Username: "1010", Password: "x"}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("another station's username: %v", err)
+	}
+	phone(t, sw, "1010", "secret10", "manual")
+	if err := sw.RemoveStation("1010"); err != nil {
+		t.Fatal(err)
+	}
+	if sw.Registered("1010") {
+		t.Fatal("registration kept after removal")
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/rccserver/rccserver/rccserver/callcontrol"
 	"github.com/rccserver/rccserver/station"
+	"github.com/rccserver/rccserver/station/switching"
 )
 
 // reloadReport says what a reload did; `rccserver -reload` prints it.
@@ -53,6 +56,11 @@ func (d *daemon) reload(ctx context.Context, trigger string) reloadReport {
 		}
 		d.closeEndedSessions()
 		r.Reloaded = append(r.Reloaded, "users, stations, licensing, dial plan")
+		if reflect.DeepEqual(d.cfg.file.Phones, cfg.file.Phones) {
+			applied, pending := d.applyStations(d.cfg.station, cfg.station, cfg.file.Phones.Domain)
+			r.Reloaded = append(r.Reloaded, applied...)
+			r.NeedsRestart = append(r.NeedsRestart, pending...)
+		}
 		d.cfg.station, d.cfg.file.Log = cfg.station, cfg.file.Log
 	}
 	if err := d.rcc.Reload(); err != nil {
@@ -97,8 +105,11 @@ func restartNeeded(old, new *config) []string {
 	if !reflect.DeepEqual(old.sip, new.sip) {
 		out = append(out, "listen, session")
 	}
-	if !reflect.DeepEqual(old.file.Phones, new.file.Phones) || !sameStations(old.station, new.station) {
-		out = append(out, "phones and station connections (the switch)")
+	if !reflect.DeepEqual(old.file.Phones, new.file.Phones) {
+		out = append(out, "phones (the switch's listeners and limits)")
+	}
+	if old.station.Trunk != new.station.Trunk {
+		out = append(out, "trunk")
 	}
 	if !reflect.DeepEqual(old.file.Directory, new.file.Directory) {
 		out = append(out, "directory connection settings")
@@ -112,17 +123,60 @@ func restartNeeded(old, new *config) []string {
 	return out
 }
 
-// sameStations compares what the switch was built from.
-func sameStations(a, b *station.Config) bool {
-	key := func(c *station.Config) []string {
-		var k []string
-		for _, s := range c.Stations {
-			k = append(k, fmt.Sprintf("%s|%v|%s|%s|%s|%v|%v", s.Extension, s.Connection.Kind, s.Connection.Username,
-				s.Connection.Password, s.Connection.Address, s.AnswerMethod, s.Active))
-		}
-		return k
+// applyStations brings the switch's stations in line with the reloaded
+// configuration without a restart: a new (or newly active) station is
+// added and can register at once; a removed (or deactivated) one has its
+// calls cleared and is removed — its users' sessions were already ended
+// with their login's reason; a changed one (credentials, contact, answer
+// method) is updated in place, its calls going on (switching.UpdateStation).
+// Stations that did not change, and their calls, are not touched.
+func (d *daemon) applyStations(old, new *station.Config, domain string) (applied, pending []string) {
+	before := map[string]switching.Station{}
+	for _, st := range callcontrol.SwitchStations(old, domain) {
+		before[st.Extension] = st
 	}
-	return reflect.DeepEqual(key(a), key(b)) && a.Trunk == b.Trunk
+	after := map[string]switching.Station{}
+	for _, st := range callcontrol.SwitchStations(new, domain) {
+		after[st.Extension] = st
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	remove := func(ext string) error {
+		calls, _ := d.sw.Snapshot(ext)
+		for _, c := range calls {
+			_ = d.sw.Clear(ctx, ext, c.CallID)
+		}
+		return d.sw.RemoveStation(ext)
+	}
+	for _, ext := range slices.Sorted(maps.Keys(before)) {
+		was := before[ext]
+		now, kept := after[ext]
+		switch {
+		case !kept:
+			if err := remove(ext); err != nil {
+				pending = append(pending, fmt.Sprintf("station %s not removed from the switch: %v", ext, err))
+				continue
+			}
+			applied = append(applied, "station "+ext+" removed")
+		case !reflect.DeepEqual(was, now):
+			if err := d.sw.UpdateStation(now); err != nil {
+				pending = append(pending, fmt.Sprintf("station %s not changed: %v", ext, err))
+				continue
+			}
+			applied = append(applied, "station "+ext+" changed")
+		}
+	}
+	for _, ext := range slices.Sorted(maps.Keys(after)) {
+		if _, had := before[ext]; had {
+			continue
+		}
+		if err := d.sw.AddStation(after[ext]); err != nil {
+			pending = append(pending, fmt.Sprintf("station %s not added to the switch: %v", ext, err))
+			continue
+		}
+		applied = append(applied, "station "+ext+" added")
+	}
+	return applied, pending
 }
 
 // requestReload is `rccserver -reload`: it asks the running server through

@@ -290,6 +290,28 @@ func (p *Phone) WaitEventTimeout(typ string, d time.Duration) (Event, error) {
 	}
 }
 
+// Settle waits until the phone has reported nothing for quiet, then marks
+// every event received so far consumed: a test step that follows reads only
+// what its own actions cause.
+func (p *Phone) Settle(quiet time.Duration) {
+	for {
+		p.mu.Lock()
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+			continue
+		case <-time.After(quiet):
+		}
+		p.mu.Lock()
+		for i := range p.consumed {
+			p.consumed[i] = true
+		}
+		p.mu.Unlock()
+		return
+	}
+}
+
 // Events returns every event received so far.
 func (p *Phone) Events() []Event {
 	p.mu.Lock()
