@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
 // accessList is listen.access: the peers (IPs and CIDRs) allowed to
@@ -24,7 +25,7 @@ func parseNets(key string, entries []string) (accessList, []error) {
 	var out accessList
 	var errs []error
 	for i, e := range entries {
-		p, err := parsePrefix(strings.TrimSpace(e))
+		p, err := sipedge.ParsePrefix(e)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s[%d]: %q is not an IP address or CIDR", key, i, e))
 			continue
@@ -32,27 +33,6 @@ func parseNets(key string, entries []string) (accessList, []error) {
 		out = append(out, p)
 	}
 	return out, errs
-}
-
-// parsePrefix parses an address (a /32 or /128) or a CIDR; IPv4-mapped
-// IPv6 forms are taken as IPv4.
-func parsePrefix(e string) (netip.Prefix, error) {
-	if !strings.Contains(e, "/") {
-		a, err := netip.ParseAddr(e)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		a = a.Unmap().WithZone("")
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(e)
-	if err != nil {
-		return p, err
-	}
-	if a := p.Addr(); a.Is4In6() {
-		p = netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0))
-	}
-	return p.Masked(), nil
 }
 
 // contains reports whether ip is in the list.
@@ -70,7 +50,7 @@ func (a accessList) allows(peer net.Addr) bool {
 	if len(a) == 0 {
 		return true
 	}
-	ip, ok := addrIP(peer)
+	ip, ok := sipedge.AddrIP(peer)
 	if !ok {
 		return false
 	}
@@ -82,19 +62,6 @@ func (a accessList) allows(peer net.Addr) bool {
 	return false
 }
 
-// addrIP extracts the IP of a TCP or UDP address, IPv4-mapped IPv6 unmapped.
-func addrIP(addr net.Addr) (netip.Addr, bool) {
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		ip, ok := netip.AddrFromSlice(a.IP)
-		return ip.Unmap(), ok
-	case *net.UDPAddr:
-		ip, ok := netip.AddrFromSlice(a.IP)
-		return ip.Unmap(), ok
-	}
-	ap, err := netip.ParseAddrPort(addr.String())
-	return ap.Addr().Unmap(), err == nil
-}
 
 // guard is what every listener applies before SIP sees a byte: the access
 // list, the TLS-on-TCP check, and the refusal counters and log.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
 // The phones' access list (Config.Access): the peers allowed on the
@@ -20,46 +22,13 @@ import (
 func parseAccess(entries []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for i, e := range entries {
-		p, err := parsePrefix(strings.TrimSpace(e))
+		p, err := sipedge.ParsePrefix(e)
 		if err != nil {
 			return nil, fmt.Errorf("%w: access[%d]: %q is not an IP address or CIDR", ErrInvalidConfig, i, e)
 		}
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-func parsePrefix(e string) (netip.Prefix, error) {
-	if !strings.Contains(e, "/") {
-		a, err := netip.ParseAddr(e)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		a = a.Unmap().WithZone("")
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(e)
-	if err != nil {
-		return p, err
-	}
-	if a := p.Addr(); a.Is4In6() {
-		p = netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0))
-	}
-	return p.Masked(), nil
-}
-
-// addrIP extracts the IP of a TCP or UDP address, IPv4-mapped IPv6 unmapped.
-func addrIP(addr net.Addr) (netip.Addr, bool) {
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		ip, ok := netip.AddrFromSlice(a.IP)
-		return ip.Unmap(), ok
-	case *net.UDPAddr:
-		ip, ok := netip.AddrFromSlice(a.IP)
-		return ip.Unmap(), ok
-	}
-	ap, err := netip.ParseAddrPort(addr.String())
-	return ap.Addr().Unmap(), err == nil
 }
 
 // phoneGuard applies the access list to the switch's sockets.
@@ -87,7 +56,7 @@ func (g *phoneGuard) allows(peer net.Addr) bool {
 	if len(g.allow) == 0 {
 		return true
 	}
-	ip, ok := addrIP(peer)
+	ip, ok := sipedge.AddrIP(peer)
 	if !ok {
 		return false
 	}
@@ -127,7 +96,7 @@ func (g *phoneGuard) warnOpen(log zerolog.Logger, network string, addr net.Addr)
 	if len(g.allow) > 0 {
 		return
 	}
-	if ip, ok := addrIP(addr); ok && ip.IsLoopback() {
+	if ip, ok := sipedge.AddrIP(addr); ok && ip.IsLoopback() {
 		return
 	}
 	log.Warn().Str("transport", strings.ToUpper(network)).Str("addr", addr.String()).
