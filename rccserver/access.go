@@ -62,7 +62,6 @@ func (a accessList) allows(peer net.Addr) bool {
 	return false
 }
 
-
 // guard is what every listener applies before SIP sees a byte: the access
 // list, the TLS-on-TCP check, and the refusal counters and log.
 type guard struct {
