@@ -113,6 +113,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	ev.Msg("session accepted")
 	// Respond waits for the ACK (retransmitting the 2xx, RFC 3261 §13.3.1.4).
 	err = dlg.Respond(sip.StatusOK, "OK", body, s.sessionHeaders(sess, interval, true)...)
+	if err == nil {
+		sess.keepRoute(req, dlg.InviteResponse)
+	}
 	sess.confirm(err == nil)
 	if err != nil {
 		log.Warn().Err(err).Msg("200 OK not acknowledged")
@@ -209,8 +212,14 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if sess != nil {
 		// The ACK of a re-INVITE's 200 does not match the INVITE's CSeq;
-		// ReadAck refuses it harmlessly.
-		_ = sess.dlg.ReadAck(req, tx)
+		// ReadAck refuses it harmlessly. Once the 200 is acknowledged the
+		// session no longer holds sipgo's dialog, and ACKs need nothing.
+		sess.mu.Lock()
+		dlg := sess.dlg
+		sess.mu.Unlock()
+		if dlg != nil {
+			_ = dlg.ReadAck(req, tx)
+		}
 	}
 }
 

@@ -35,18 +35,18 @@ func (srv *Server) sendInDialog(s *Session, method sip.RequestMethod, cseq uint3
 // sipgo writes the request before it returns the transaction, so requests
 // started one after another leave on the connection in that order.
 func (srv *Server) startInDialog(s *Session, method sip.RequestMethod, cseq uint32, body []byte) (sip.ClientTransaction, error) {
-	inv := s.dlg.InviteRequest
-	req := sip.NewRequest(method, inv.Contact().Address)
-	from := s.dlg.InviteResponse.To().AsFrom() // carries our To-tag
-	to := inv.From().AsTo()
+	r := s.route // set before anything may leave (confirm), never changed after
+	req := sip.NewRequest(method, *r.target.Clone())
+	from, to, callID := r.from, r.to, r.callID
+	from.Params, to.Params = from.Params.Clone(), to.Params.Clone()
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&from)
 	req.AppendHeader(&to)
-	req.AppendHeader(sip.HeaderClone(inv.CallID()))
+	req.AppendHeader(&callID)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
 	req.AppendHeader(&maxFwd)
-	for _, rr := range inv.GetHeaders("Record-Route") {
-		req.AppendHeader(sip.NewHeader("Route", rr.Value()))
+	for _, rr := range r.routes {
+		req.AppendHeader(sip.NewHeader("Route", rr))
 	}
 	contact := s.contact
 	req.AppendHeader(&contact)
@@ -56,8 +56,8 @@ func (srv *Server) startInDialog(s *Session, method sip.RequestMethod, cseq uint
 		req.AppendHeader(sip.NewHeader("Content-Disposition", "signal;handling=required"))
 	}
 	req.SetBody(body)
-	req.SetTransport(inv.Transport())
-	req.SetDestination(inv.Source())
+	req.SetTransport(r.transport)
+	req.SetDestination(r.dest)
 
 	ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.RequestTimeout)
 	defer cancel()

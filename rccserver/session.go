@@ -21,8 +21,12 @@ import (
 // The rest of the server uses it to learn who the client is, to send events,
 // and to be told when it ends.
 type Session struct {
-	srv     *Server
+	srv *Server
+	// dlg is sipgo's dialog until our 200 is acknowledged; then route keeps
+	// what in-dialog work needs and dlg (with its copies of the INVITE and
+	// the 200) is let go (guarded by mu).
 	dlg     *sipgo.DialogServerSession
+	route   dialogRoute
 	id      string // dialog ID
 	callID  string
 	peer    string // source address of the INVITE: the connection we answer on
@@ -57,6 +61,37 @@ type Session struct {
 	endHooks  []func(error)
 	monitors  map[string]string // monitorCrossRefID -> monitored device, byte-exact
 	order     requestOrder      // the client's requests, handled in CSeq order (order.go)
+}
+
+// dialogRoute is what requests we originate in the dialog need (RFC 3261
+// §12.2.1.1): the client's Contact as remote target, both parties with
+// their tags, the Call-ID, the route set, and the connection to use.
+type dialogRoute struct {
+	target    sip.Uri
+	from      sip.FromHeader // us: the To of our 200, with our tag
+	to        sip.ToHeader   // the client: the From of its INVITE
+	callID    sip.CallIDHeader
+	routes    []string // the INVITE's Record-Route values, in order
+	transport string
+	dest      string // the INVITE's source: the connection we answer on
+}
+
+// keepRoute copies the dialog's route from the INVITE and our 200, and lets
+// sipgo's dialog (and its copies of both messages) go.
+func (s *Session) keepRoute(inv *sip.Request, res *sip.Response) {
+	r := dialogRoute{target: *inv.Contact().Address.Clone(), from: res.To().AsFrom(), to: inv.From().AsTo(),
+		callID: *inv.CallID(), transport: inv.Transport(), dest: inv.Source()}
+	for _, rr := range inv.GetHeaders("Record-Route") {
+		r.routes = append(r.routes, rr.Value())
+	}
+	s.mu.Lock()
+	s.route = r
+	dlg := s.dlg
+	s.dlg = nil
+	s.mu.Unlock()
+	if dlg != nil {
+		_ = dlg.Close()
+	}
 }
 
 type outbound struct {
@@ -431,6 +466,18 @@ func (s *Session) confirm(ok bool) {
 	s.kickLocked()
 }
 
+// closeDialog closes sipgo's dialog if the session still has it (it ended
+// before its 200 was acknowledged).
+func (s *Session) closeDialog() {
+	s.mu.Lock()
+	dlg := s.dlg
+	s.dlg = nil
+	s.mu.Unlock()
+	if dlg != nil {
+		_ = dlg.Close()
+	}
+}
+
 // beginRequest holds outbound events while a client request is handled, so
 // its response leaves before the events it caused (docs/protocol.md
 // "Order: the response before its events").
@@ -477,8 +524,8 @@ func (s *Session) addDialogRoute(req *sip.Request, res *sip.Response) {
 	if req.GetHeader("Record-Route") != nil {
 		return
 	}
-	for _, rr := range s.dlg.InviteRequest.GetHeaders("Record-Route") {
-		res.AppendHeader(sip.NewHeader("Record-Route", rr.Value()))
+	for _, rr := range s.route.routes {
+		res.AppendHeader(sip.NewHeader("Record-Route", rr))
 	}
 }
 
@@ -585,10 +632,10 @@ func (s *Session) end(reason error, bye bool) {
 					s.log.Debug().Err(err).Msg("BYE not answered")
 				}
 			}
-			_ = s.dlg.Close()
+			s.closeDialog()
 		})
 	} else {
-		_ = s.dlg.Close()
+		s.closeDialog()
 	}
 	if s.grant != nil && s.grant.Release != nil {
 		s.grant.Release()
