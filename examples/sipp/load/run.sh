@@ -18,6 +18,11 @@
 #        or makecall (MakeCall from a station that is not registered: the
 #        whole request path, answered resourceOutOfService)
 # KAMAILIO  0 skips the third baseline, Kamailio answering 200 statelessly
+# KEEPALIVE keep-alive period of rccserver in seconds (default 0: off, as the
+#           bare server sends none; on, each session has its keep-alive timer)
+# HOLD      seconds to hold every session before the requests start (default
+#           0); with HOLD >= 35 sipgo's INVITE transactions (64·T1) are gone
+#           and "heap/session" is what a held session really costs
 # SERVERS   which servers to load (default: rccbare kamailio rccserver)
 # PROFILE   seconds of CPU profile of rccserver from its admin listener during
 #           the request phase, written to the work directory (use KEEP=1)
@@ -87,11 +92,11 @@ go build -o "$work/bin/rccbare" ./rccserver/cmd/rccbare
 # The embedded default on loopback ports chosen by the kernel, keep-alive off.
 sed -e 's/addr: 127\.0\.0\.1:11001/addr: 127.0.0.1:0/' \
 	-e 's/addr: 127\.0\.0\.1:5060/addr: 127.0.0.1:0/' \
-	-e 's/keepalive: 60 /keepalive: 0 /' \
+	-e "s/keepalive: 60 /keepalive: ${KEEPALIVE:-0} /" \
 	-e "s#file: directory.yaml#file: $root/examples/directory.yaml#" \
 	examples/rccserver.yaml >"$work/rccserver.yaml"
 cat examples/station.yaml >>"$work/rccserver.yaml"
-grep -q 'keepalive: 0 ' "$work/rccserver.yaml" && ! grep -qE ':(11001|5060)$' "$work/rccserver.yaml" || {
+grep -q "keepalive: ${KEEPALIVE:-0} " "$work/rccserver.yaml" && ! grep -qE ':(11001|5060)$' "$work/rccserver.yaml" || {
 	echo "examples/rccserver.yaml changed shape: cannot switch keep-alive off or move off the fixed ports" >&2
 	exit 1
 }
@@ -101,6 +106,18 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # cpu_ms PID: user + system CPU time of the process so far.
 clk_tck=$(getconf CLK_TCK)
 cpu_ms() { awk -v hz="$clk_tck" '{sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat"; }
+# heap_bytes URL: the server's live heap after a GC ("admin": rccserver's
+# admin listener; empty: not measurable, 0).
+heap_bytes() {
+	case $1 in
+	"") echo 0 ;;
+	admin)
+		curl -s -o /dev/null 'http://127.0.0.1:9110/debug/pprof/heap?gc=1'
+		curl -s http://127.0.0.1:9110/metrics | awk '/^go_memstats_heap_alloc_bytes / {printf "%d\n", $2}'
+		;;
+	*) curl -s "$1" ;;
+	esac
+}
 # cpu_tree_ms PID: the same for the process and its children (Kamailio's workers).
 cpu_tree_ms() {
 	local total=0 p
@@ -132,9 +149,12 @@ wait_addr() {
 load() {
 	local name=$1 log=$work/$1.log dir=$work/$1 addr
 	mkdir -p "$dir"
-	local sf=$work/rcc_load.xml
+	local sf=$work/rcc_load.xml heapurl=""
 	if [[ $name == rccbare ]]; then
-		"$work/bin/rccbare" -addr 127.0.0.1:0 -answer "$REQ" 2>"$log" &
+		local dport
+		dport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		heapurl=http://127.0.0.1:$dport/heap
+		"$work/bin/rccbare" -addr 127.0.0.1:0 -answer "$REQ" -debug "127.0.0.1:$dport" 2>"$log" &
 		server_pid=$!
 		addr=$(wait_addr "$log" 'listening on 127\.0\.0\.1:[0-9]+')
 	elif [[ $name == kamailio ]]; then
@@ -154,12 +174,14 @@ load() {
 		"$work/bin/rccserver" -config "$work/rccserver.yaml" 2>"$log" &
 		server_pid=$!
 		addr=$(wait_addr "$log" '"addr":"127\.0\.0\.1:[0-9]+","contact"')
+		heapurl=admin
 	fi
 	sleep 1
-	local rss0 t0 hold_ms
+	local rss0 t0 hold_ms heap0 heap1
 	rss0=$(rss_kb "$server_pid")
+	heap0=$(heap_bytes "$heapurl")
 	# Every session signs in before t0 (with a margin); requests start at t0.
-	hold_ms=$((N * 1000 / RATE + 3000))
+	hold_ms=$((N * 1000 / RATE + 3000 + ${HOLD:-0} * 1000))
 	t0=$(($(now_ms) + hold_ms))
 	# SIPp takes local port 5060, or the next free one.
 	(
@@ -177,6 +199,7 @@ load() {
 	((wait_ms > 0)) && sleep "$(awk -v ms="$wait_ms" 'BEGIN {print ms / 1000}')"
 	local rss1 cpu0 cpu1
 	rss1=$(rss_kb "$server_pid")
+	heap1=$(heap_bytes "$heapurl")
 	cpu0=$(cpu_tree_ms "$server_pid")
 	if [[ $name == rccserver && -n ${PROFILE:-} ]]; then
 		(sleep 1 && curl -s -o "$work/cpu.prof" "http://127.0.0.1:9110/debug/pprof/profile?seconds=$PROFILE" &&
@@ -195,12 +218,12 @@ load() {
 	fi
 	# held: sessions that reached the hold before t0; late: after it.
 	# done lines carry the end of each session's K requests (s, µs).
-	awk -v name="$name" -v t0="$t0" -v k="$K" -v rss0="$rss0" -v rss1="$rss1" -v rc="$rc" -v cpu=$((cpu1 - cpu0)) '
+	awk -v name="$name" -v t0="$t0" -v k="$K" -v rss0="$rss0" -v rss1="$rss1" -v rc="$rc" -v cpu=$((cpu1 - cpu0)) -v h0="$heap0" -v h1="$heap1" '
 		$1 == "held" { if ($2 + 0 >= 1) held++; else late++ }
 		$1 == "done" { t = $2 * 1000 + $3 / 1000; if (t > last) last = t; done++ }
 		END {
 			secs = (last - t0) / 1000
-			printf "%s %d %d %d %d %d %.3f %d %d\n", name, held, late, rss0, rss1, done * k, secs, rc, cpu
+			printf "%s %d %d %d %d %d %.3f %d %d %d %d\n", name, held, late, rss0, rss1, done * k, secs, rc, cpu, h0, h1
 		}' "$dir/log"
 }
 
@@ -223,22 +246,24 @@ printf '%s' "$results" | awk -v n="$N" -v k="$K" '
 		rps[NR] = ($7 > 0) ? $6 / $7 : 0
 		reqs[NR] = $6; secs[NR] = $7; rc[NR] = $8
 		us[NR] = ($6 > 0) ? $9 * 1000 / ($6 + n) : 0
+		heap[NR] = ($11 - $10) / n
 		idx[$1] = NR
 	}
 	END {
-		printf "\n%-10s %8s %6s %10s %10s %12s %14s %12s %6s\n", "server", "held", "late", "requests", "seconds", "requests/s", "RSS/session", "CPU/request", "sipp"
+		printf "\n%-10s %8s %6s %10s %10s %12s %14s %14s %12s %6s\n", "server", "held", "late", "requests", "seconds", "requests/s", "RSS/session", "heap/session", "CPU/request", "sipp"
 		bad = 0
 		for (i = 1; i <= NR; i++) {
-			printf "%-10s %8d %6d %10d %10.2f %12.0f %12.0f B %9.1f µs %6s\n", name[i], held[i], late[i], reqs[i], secs[i], rps[i], per[i], us[i], (rc[i] == 0 ? "ok" : "rc " rc[i])
+			printf "%-10s %8d %6d %10d %10.2f %12.0f %12.0f B %12.0f B %9.1f µs %6s\n", name[i], held[i], late[i], reqs[i], secs[i], rps[i], per[i], heap[i], us[i], (rc[i] == 0 ? "ok" : "rc " rc[i])
 			if (rc[i] != 0 || late[i] > 0) bad = 1
 		}
 		r = idx["rccserver"]
 		for (j = 1; r && j <= NR; j++) {
 			if (j == r) continue
-			printf "%-22s %12.2f %14.2f %12.2f\n", "rccserver / " name[j], (rps[j] > 0 ? rps[r] / rps[j] : 0), (per[j] > 0 ? per[r] / per[j] : 0), (us[j] > 0 ? us[r] / us[j] : 0)
+			printf "%-22s %12.2f %14.2f %14.2f %12.2f\n", "rccserver / " name[j], (rps[j] > 0 ? rps[r] / rps[j] : 0), (per[j] > 0 ? per[r] / per[j] : 0), (heap[j] > 0 ? heap[r] / heap[j] : 0), (us[j] > 0 ? us[r] / us[j] : 0)
 		}
 		printf "\nratios are requests/s, RSS/session and CPU/request (goals: requests/s >= 0.8 x rccbare, >= 0.5 x kamailio).\n"
 		printf "RSS/session = (VmRSS with N held - VmRSS idle) / N (Kamailio keeps no dialog: its figure is not comparable).\n"
+		printf "heap/session = (live heap after a GC with N held - idle) / N (Go servers only; hold >= 35 s with HOLD for the steady state).\n"
 		printf "CPU/request = server CPU time (user + system) from t0 to the end / (requests + N BYEs); Kamailio: its main process and workers.\n"
 		exit bad
 	}'

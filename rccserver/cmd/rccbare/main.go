@@ -19,8 +19,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -61,6 +63,7 @@ func mustEncode(m csta.Message) []byte {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:11002", "TCP address to listen on")
+	debug := flag.String("debug", "", "if set, an HTTP address whose /heap answers the live heap in bytes after a GC (for the load script)")
 	answer := flag.String("answer", "dnd", "INFO answer body: dnd, features or makecall (what rccserver answers the load's request with)")
 	flag.Parse()
 	if infoBody = infoBodies[*answer]; infoBody == nil {
@@ -70,6 +73,16 @@ func main() {
 	sip.SetDefaultLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *debug != "" {
+		// The same figure rccserver's admin listener gives: heap in use after a GC.
+		http.HandleFunc("/heap", func(w http.ResponseWriter, _ *http.Request) {
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			fmt.Fprintln(w, m.HeapAlloc)
+		})
+		go func() { _ = http.ListenAndServe(*debug, nil) }() // dies with the process; a load-test tool
+	}
 	if err := run(ctx, *addr); err != nil {
 		fmt.Fprintln(os.Stderr, "rccbare:", err)
 		os.Exit(1)
