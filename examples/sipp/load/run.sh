@@ -183,10 +183,12 @@ load() {
 	# Every session signs in before t0 (with a margin); requests start at t0.
 	hold_ms=$((N * 1000 / RATE + 3000 + ${HOLD:-0} * 1000))
 	t0=$(($(now_ms) + hold_ms))
-	# SIPp takes local port 5060, or the next free one.
+	# SIPp's own port: a free one, never the demo's 5060 (its lock, docs/demo.md).
+	local sport
+	sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	(
 		cd "$dir"
-		exec sipp -sf "$sf" -t t1 -aa -i 127.0.0.1 \
+		exec sipp -sf "$sf" -t t1 -aa -i 127.0.0.1 -p "$sport" \
 			-m "$N" -l "$N" -r "$RATE" -rp 1000 -set t0 "$t0" -set k "$K" \
 			-timeout "$((hold_ms / 1000 + 600))s" -timeout_error -nostdin \
 			-trace_logs -log_file "$dir/log" -trace_err -error_file "$dir/errors" \
