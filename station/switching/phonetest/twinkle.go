@@ -32,8 +32,9 @@ type TwinkleOptions struct {
 // script (script_incoming_call, given every header of the INVITE as an
 // SIP_<HEADER> environment variable) answers "action=autoanswer" when the
 // INVITE carries Call-Info answer-after=0 or Alert-Info
-// info=alert-autoanswer, and "action=continue" (ring) otherwise: the
-// intercom set-up documented for twinkle's call scripts.
+// info=alert-autoanswer, and "action=continue" (ring) otherwise. Twinkle
+// auto-answers only on its active line: a second INVITE while the first
+// still rings is not auto-answered.
 type Twinkle struct {
 	t       testing.TB
 	opts    TwinkleOptions
