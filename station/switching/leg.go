@@ -54,6 +54,10 @@ type leg struct {
 	// abandonInvite gives up the pending INVITE without CANCEL: the device
 	// is gone (legwatch.go).
 	abandonInvite context.CancelFunc
+	// inviteDone is closed when placeInvite has returned: the INVITE
+	// transaction has its final response (487 after a CANCEL) or was
+	// given up.
+	inviteDone chan struct{}
 	// UAS: the initial INVITE transaction until it is answered.
 	inviteReq *sip.Request
 	inviteTx  sip.ServerTransaction
@@ -89,6 +93,7 @@ func (sw *Switch) newLegCommon(device, transport, dest string) *leg {
 func (sw *Switch) newUACLeg(device string, target, from, to sip.Uri, transport, dest string) *leg {
 	l := sw.newLegCommon(device, transport, dest)
 	l.uac = true
+	l.inviteDone = make(chan struct{})
 	l.callID = newCallID() + newCallID() + "@" + sw.cfg.Domain
 	l.remoteTarget = target
 	l.localURI = from
@@ -265,6 +270,7 @@ type inviteResult struct {
 // destination (phones are reached at their registration's source address)
 // and it gives up after 10 responses.
 func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onProv func(*sip.Response)) inviteResult {
+	defer close(l.inviteDone)
 	ctx, cancel := context.WithCancelCause(ctx)
 	l.mu.Lock()
 	if l.ended {

@@ -185,7 +185,20 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 		m.mu.Unlock()
 		l.cancelPending()
 		sw.forgetLeg(l)
-		sw.spawn(func() { sw.ring(c, cn, nl, offer, st.AutoAnswer, CauseNormal) })
+		sw.spawn(func() {
+			// The re-offer waits for the cancelled INVITE's final response
+			// (its 487): a phone that still has the old call ringing takes
+			// the new INVITE as a second, waiting call on another line, and
+			// phones auto-answer only on the active line (twinkle does so).
+			wait := sw.cfg.Clock.NewTimer(sip.Timer_B)
+			select {
+			case <-l.inviteDone:
+			case <-wait.C():
+			case <-sw.ctx.Done():
+			}
+			wait.Stop()
+			sw.ring(c, cn, nl, offer, st.AutoAnswer, CauseNormal)
+		})
 		return nil
 	default:
 		m.mu.Unlock()
