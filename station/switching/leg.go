@@ -69,6 +69,8 @@ type leg struct {
 
 	// probe is the timer of the next OPTIONS probe (legwatch.go); guarded by mu.
 	probe Timer
+	// saved: the leg is in Config.Store (persist.go); guarded by mu.
+	saved bool
 
 	// reinvite serialises the INVITE transactions we originate on the leg
 	// (RFC 3261 §14.1: one pending INVITE per direction).
@@ -442,6 +444,7 @@ func (l *leg) confirm(res *sip.Response) {
 		l.remoteSDP = res.Body()
 	}
 	l.confirmed = true
+	l.sw.saveLeg(l)
 }
 
 // ack sends the ACK for the 2xx to our last INVITE (RFC 3261 §13.2.2.4),
@@ -580,6 +583,7 @@ func (l *leg) respond(code int, reason string, body []byte, hdrs ...sip.Header) 
 		l.answering = true
 		if code < 300 {
 			l.confirmed = true
+			l.sw.saveLeg(l)
 		} else {
 			l.ended = true
 		}
