@@ -536,6 +536,9 @@ func (l *leg) reInvite(ctx context.Context, body []byte) (*sip.Response, error) 
 		if c := res.Contact(); c != nil {
 			l.remoteTarget = c.Address
 		}
+		if l.saved {
+			l.sw.saveLeg(l) // the target refresh and the CSeq (RFC 3261 §12.2.1.2)
+		}
 		l.mu.Unlock()
 		if len(body) > 0 {
 			l.ack(nil)

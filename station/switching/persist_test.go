@@ -176,3 +176,39 @@ func registerRaw(t *testing.T, sw *Switch, ext string, expires int) {
 		t.Fatalf("REGISTER %s: %q %v", ext, line, err)
 	}
 }
+
+// TestLegRecordsFollowTheCall: with real phones, both legs of an answered
+// call are in the store while it lasts (with the dialog's remote tag and
+// target), and none is left once it is hung up.
+func TestLegRecordsFollowTheCall(t *testing.T) {
+	t.Parallel()
+	st := openStore(t, filepath.Join(t.TempDir(), "state.db"))
+	t.Cleanup(func() { st.Close() })
+	cfg := twoStations()
+	cfg.Store = st
+	sw := startSwitch(t, cfg)
+	a := phone(t, sw, "1010", "secret10", "auto")
+	b := phone(t, sw, "1020", "secret20", "manual")
+	if _, err := sw.MakeCall(t.Context(), "1010", "1020"); err != nil {
+		t.Fatalf("MakeCall: %v", err)
+	}
+	a.WaitEvent("CALL_ESTABLISHED")
+	b.WaitEvent("CALL_INCOMING")
+	b.Accept()
+	b.WaitEvent("CALL_ESTABLISHED")
+	var legs []state.Leg
+	waitFor(t, "two leg records", func() bool { legs, _ = st.Legs(); return len(legs) == 2 })
+	devices := map[string]bool{}
+	for _, l := range legs {
+		devices[l.Device] = true
+		if l.RemoteTag == "" || l.LocalTag == "" || !strings.Contains(l.RemoteTarget, "127.0.0.1") || l.Dest == "" {
+			t.Errorf("leg record lacks dialog state: %+v", l)
+		}
+	}
+	if !devices["1010"] || !devices["1020"] {
+		t.Errorf("leg records for %v, want 1010 and 1020", devices)
+	}
+	a.Hangup()
+	b.WaitEvent("CALL_CLOSED")
+	waitFor(t, "no leg records", func() bool { legs, _ = st.Legs(); return len(legs) == 0 })
+}

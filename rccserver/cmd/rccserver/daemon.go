@@ -105,11 +105,13 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 		Handler: d.csta,
 	})
 	if err != nil {
+		d.abandon()
 		return nil, err
 	}
 	if cfg.file.API.Listen != "" {
 		d.api, err = api.New(api.Options{Config: cfg.file.API, Switch: d.sw, Views: apiViews{d}, Log: log})
 		if err != nil {
+			d.abandon()
 			return nil, err
 		}
 	}
@@ -220,6 +222,15 @@ func (d *daemon) run(ctx context.Context) error {
 	_ = d.sw.Close()
 	d.closeStore()
 	return err
+}
+
+// abandon undoes a newDaemon that failed after the switch was built: the
+// CSTA service and the switch are closed, then the state file (its lock
+// is released).
+func (d *daemon) abandon() {
+	d.csta.Close()
+	_ = d.sw.Close()
+	d.closeStore()
 }
 
 // closeStore closes the state file once the switch wrote its last change.
