@@ -2,12 +2,14 @@ package state
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // One bucket per kind of record, keyed by extension or Call-ID; values are JSON.
@@ -83,7 +85,7 @@ func (s *Bolt) update(f func(*bolt.Tx) error) error {
 }
 
 func (s *Bolt) wrap(err error) error {
-	if err == bolt.ErrDatabaseNotOpen {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	return fmt.Errorf("state: %s: %w", s.db.Path(), err)
@@ -103,7 +105,7 @@ func all[T any](s *Bolt, bucket []byte) ([]T, error) {
 		})
 	})
 	if err != nil {
-		if err == bolt.ErrDatabaseNotOpen {
+		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			return nil, fmt.Errorf("%w: %w", ErrClosed, err)
 		}
 		return nil, err
