@@ -115,7 +115,8 @@ func TestMemberKilled(t *testing.T) {
 
 // TestQuorumLost: with two of three members dead, new takes are refused
 // with Cs_ClusterUnavailable (fast: the request requires a leader), the
-// node keeps what it holds locally and is no longer Healthy after its TTL.
+// node keeps what it holds locally and is no longer Healthy after its TTL;
+// when the members come back it is healthy again and keeps its station.
 func TestQuorumLost(t *testing.T) {
 	ms, ep := startEtcd(t, 3)
 	ctx := ctxT(t)
@@ -148,6 +149,21 @@ func TestQuorumLost(t *testing.T) {
 	case <-a.Lost():
 		t.Error("lease reported lost while etcd only lacks quorum")
 	default:
+	}
+
+	// Quorum back: the lease survived (a new etcd leader extends the
+	// leases it inherits), the node is healthy again without rejoining,
+	// its station is still its own and new takes work.
+	ms[1].start(t)
+	ms[2].start(t)
+	if err := eventually(15*time.Second, func() error { return a.Take(ctx, "1030", "carol") }); err != nil {
+		t.Fatalf("take after quorum returned: %v (state %s)", err, a.State())
+	}
+	if !a.Healthy() {
+		t.Errorf("state after quorum returned = %s", a.State())
+	}
+	if o, ok, err := a.Owner(ctx, "1010"); err != nil || !ok || o.Node != "a" {
+		t.Errorf("1010 after quorum returned: %+v %v %v, want a's", o, ok, err)
 	}
 }
 

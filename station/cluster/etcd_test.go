@@ -22,13 +22,32 @@ const etcdBinary = "/usr/bin/etcd"
 // member is one etcd process started by a test.
 type member struct {
 	name, client string
+	args         []string
+	log          string
 	cmd          *exec.Cmd
 	exited       chan struct{}
 }
 
+// start runs the member (again: with its data directory in place, etcd
+// rejoins with it and ignores the initial-cluster flags).
+func (m *member) start(t *testing.T) {
+	t.Helper()
+	logf, err := os.OpenFile(m.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.cmd = exec.Command(etcdBinary, m.args...)
+	m.cmd.Stdout, m.cmd.Stderr = logf, logf
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	m.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); logf.Close(); close(exited) }(m.cmd, m.exited)
+}
+
 // kill ends the member with SIGKILL (a crash) and waits for it.
 func (m *member) kill() {
-	if m.cmd.Process != nil {
+	if m.cmd != nil && m.cmd.Process != nil {
 		_ = m.cmd.Process.Signal(syscall.SIGKILL)
 		<-m.exited
 	}
@@ -65,29 +84,22 @@ func startEtcd(t *testing.T, n int) ([]*member, []string) {
 	peers := make([]string, n)
 	var initial []string
 	for i := range ms {
-		ms[i] = &member{name: fmt.Sprintf("m%d", i), client: fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), exited: make(chan struct{})}
+		ms[i] = &member{name: fmt.Sprintf("m%d", i), client: fmt.Sprintf("http://127.0.0.1:%d", freePort(t))}
 		peers[i] = fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 		initial = append(initial, ms[i].name+"="+peers[i])
 	}
 	var endpoints []string
 	for i, m := range ms {
 		endpoints = append(endpoints, m.client)
-		m.cmd = exec.Command(etcdBinary,
+		m.log = filepath.Join(dir, m.name+".log")
+		m.args = []string{
 			"--name", m.name, "--data-dir", filepath.Join(dir, m.name),
 			"--listen-client-urls", m.client, "--advertise-client-urls", m.client,
 			"--listen-peer-urls", peers[i], "--initial-advertise-peer-urls", peers[i],
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", filepath.Base(dir),
-			"--heartbeat-interval", "100", "--election-timeout", "1000", "--logger", "zap", "--log-level", "error")
-		logf, err := os.Create(filepath.Join(dir, m.name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.cmd.Stdout, m.cmd.Stderr = logf, logf
-		if err := m.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { _ = m.cmd.Wait(); logf.Close(); close(m.exited) }()
+			"--heartbeat-interval", "100", "--election-timeout", "1000", "--logger", "zap", "--log-level", "error"}
+		m.start(t)
 		t.Cleanup(m.kill)
 	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: time.Second, Logger: zap.NewNop()})
@@ -123,7 +135,7 @@ func join(t *testing.T, endpoints []string, id string) *Node {
 }
 
 func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
