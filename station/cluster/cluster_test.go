@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -291,4 +292,42 @@ func runChild() int {
 		}
 	}
 	return 0
+}
+
+// TestTakeRace: two nodes take the same 20 stations at the same moment;
+// the transaction lets exactly one win each, the other gets ErrStationInUse.
+func TestTakeRace(t *testing.T) {
+	_, ep := startEtcd(t, 1)
+	ctx := ctxT(t)
+	nodes := []*Node{join(t, ep, "a"), join(t, ep, "b")}
+	const stations = 20
+	errs := make([][2]error, stations)
+	var wg sync.WaitGroup
+	for i := range stations {
+		for j, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i][j] = n.Take(ctx, fmt.Sprint(2000+i), "user-"+n.ID())
+			}()
+		}
+	}
+	wg.Wait()
+	for i, e := range errs {
+		won := 0
+		for _, err := range e {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, ErrStationInUse):
+				t.Errorf("station %d: %v", 2000+i, err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("station %d: %d winners (%v), want exactly 1", 2000+i, won, e)
+		}
+	}
+	if got := len(nodes[0].Held()) + len(nodes[1].Held()); got != stations {
+		t.Errorf("stations held in all = %d, want %d", got, stations)
+	}
 }
