@@ -240,6 +240,7 @@ admin: {listen: %q}
 	args := append(append([]string{}, o.wrap...), binary(t), "-config", path)
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.cmd.Dir = filepath.Dir(path) // the default state.file lands in the site's own directory
 	s.cmd.Env = append(os.Environ(), o.env...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/rccserver/rccserver/rccserver/sipedge"
+	"github.com/rccserver/rccserver/station/state"
 )
 
 // Listener is one SIP listening socket of the switch.
@@ -146,6 +147,10 @@ type Config struct {
 	// LegProbeTimeout bounds one probe; default 5 s. A device that vanished
 	// is noticed within LegProbeInterval + LegProbeTimeout (15 s by default).
 	LegProbeTimeout time.Duration
+	// Store keeps registrations, forwarding, DND and call legs across a
+	// restart (persist.go); nil keeps them in memory only. The caller
+	// opens and closes it.
+	Store state.Store
 }
 
 func (c *Config) setDefaults() {

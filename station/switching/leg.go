@@ -73,6 +73,8 @@ type leg struct {
 
 	// probe is the timer of the next OPTIONS probe (legwatch.go); guarded by mu.
 	probe Timer
+	// saved: the leg is in Config.Store (persist.go); guarded by mu.
+	saved bool
 
 	// reinvite serialises the INVITE transactions we originate on the leg
 	// (RFC 3261 §14.1: one pending INVITE per direction).
@@ -457,6 +459,7 @@ func (l *leg) confirm(res *sip.Response) {
 		l.remoteSDP = res.Body()
 	}
 	l.confirmed = true
+	l.sw.saveLeg(l)
 }
 
 // ack sends the ACK for the 2xx to our last INVITE (RFC 3261 §13.2.2.4),
@@ -548,6 +551,9 @@ func (l *leg) reInvite(ctx context.Context, body []byte) (*sip.Response, error) 
 		if c := res.Contact(); c != nil {
 			l.remoteTarget = c.Address
 		}
+		if l.saved {
+			l.sw.saveLeg(l) // the target refresh and the CSeq (RFC 3261 §12.2.1.2)
+		}
 		l.mu.Unlock()
 		if len(body) > 0 {
 			l.ack(nil)
@@ -595,6 +601,7 @@ func (l *leg) respond(code int, reason string, body []byte, hdrs ...sip.Header) 
 		l.answering = true
 		if code < 300 {
 			l.confirmed = true
+			l.sw.saveLeg(l)
 		} else {
 			l.ended = true
 		}

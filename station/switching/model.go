@@ -92,6 +92,8 @@ type model struct {
 	pub     *publisher
 	calls   map[string]*call
 	devices map[string]*deviceState
+	// onFeatures records a changed forwarding or DND (persist.go); nil: none.
+	onFeatures func(dev string, d *deviceState)
 	// spawn runs the call timers' work in goroutines the switch owns
 	// (Switch.spawn); nil runs it in the timer's own callback (unit tests).
 	spawn func(func())
@@ -306,6 +308,9 @@ func (m *model) setForwarding(dev string, f Forwarding) error {
 		return fmt.Errorf("%w: forwarding %s on without destination", ErrInvalidArgument, f.Type)
 	}
 	d.forwarding[f.Type] = f
+	if m.onFeatures != nil {
+		m.onFeatures(dev, d)
+	}
 	m.pub.publish(Event{Type: EventForwarding, Time: m.clock.Now(), Device: dev, Subject: dev, Forwarding: m.forwardingOf(d)})
 	return nil
 }
@@ -340,6 +345,9 @@ func (m *model) setDND(dev string, on bool) error {
 		return fmt.Errorf("%w: %q", ErrUnknownDevice, dev)
 	}
 	d.dnd = on
+	if m.onFeatures != nil {
+		m.onFeatures(dev, d)
+	}
 	m.pub.publish(Event{Type: EventDND, Time: m.clock.Now(), Device: dev, Subject: dev, DND: on})
 	return nil
 }

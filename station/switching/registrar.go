@@ -130,6 +130,12 @@ func (sw *Switch) onRegister(req *sip.Request, tx sip.ServerTransaction) error {
 func (r *registrar) put(ext string, b *binding, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.putLocked(ext, b, d)
+	r.sw.saveBinding(ext, b)
+}
+
+// putLocked installs binding b for d; r.mu is held.
+func (r *registrar) putLocked(ext string, b *binding, d time.Duration) {
 	if old := r.bindings[ext]; old != nil {
 		old.timer.Stop()
 	}
@@ -148,6 +154,7 @@ func (r *registrar) expire(ext string, b *binding) {
 	}
 	r.mu.Unlock()
 	if expired {
+		r.sw.dropBinding(ext)
 		r.sw.log.Info().Str("device", ext).Msg("registration expired")
 		r.sw.stationGone(ext)
 	}
@@ -174,6 +181,7 @@ func (r *registrar) remove(ext string) {
 	}
 	r.mu.Unlock()
 	if b != nil {
+		r.sw.dropBinding(ext)
 		r.sw.log.Debug().Str("device", ext).Msg("unregistered")
 		r.sw.stationGone(ext)
 	}

@@ -136,6 +136,7 @@ func New(cfg Config, log zerolog.Logger) (*Switch, error) {
 		return nil, err
 	}
 	sw.routes()
+	sw.restoreState()
 	return sw, nil
 }
 
@@ -224,6 +225,7 @@ func (sw *Switch) Serve(ctx context.Context) error {
 	for _, l := range sw.tcpLns {
 		go func() { errc <- sw.srv.ServeTCP(l) }()
 	}
+	sw.spawn(sw.clearStaleLegs)
 	var first error
 	select {
 	case <-ctx.Done():
@@ -322,6 +324,7 @@ func (sw *Switch) forgetLeg(l *leg) {
 	}
 	sw.legsMu.Unlock()
 	l.unwatch()
+	sw.dropLeg(l)
 }
 
 func (sw *Switch) legByCallID(id string) *leg {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,10 @@ import (
 	"github.com/rccserver/rccserver/rccserver/sipedge"
 	"github.com/rccserver/rccserver/station"
 )
+
+// DefaultStateFile is state.file when a configuration file is given: in
+// the working directory (the systemd unit's is /var/lib/rccserver).
+const DefaultStateFile = "rccserver-state.db"
 
 // fileConfig is the main YAML file. Times under session and phones are
 // whole seconds, as the guide we model states them.
@@ -71,7 +76,14 @@ type fileConfig struct {
 		Listen string `mapstructure:"listen"`
 	} `mapstructure:"admin"`
 	// API is the HTTP API for other systems and the operator page (rccserver/api).
-	API api.Config `mapstructure:"api"`
+	API   api.Config `mapstructure:"api"`
+	State struct {
+		// File is the local state file (station/state): registrations,
+		// forwarding, DND and calls kept across a restart; "" keeps them in
+		// memory only. Default DefaultStateFile with -config, none for the
+		// embedded default.
+		File string `mapstructure:"file"`
+	} `mapstructure:"state"`
 	// Other holds the remaining top-level sections: station's (users,
 	// stations, …) and, if any, typos — which loadConfig reports.
 	Other map[string]any `mapstructure:",remain"`
@@ -118,6 +130,9 @@ func loadConfig(path string, sets ...string) (*config, error) {
 	// keepalive 0 switches keep-alive off, so its default must be explicit.
 	v.SetDefault("session.keepalive", int(rccserver.DefaultConfig().KeepAlive/time.Second))
 	v.SetDefault("admin.listen", DefaultAdminListen)
+	if path != "" {
+		v.SetDefault("state.file", DefaultStateFile) // the demo writes nothing
+	}
 	c := &config{source: path, path: path, sets: sets}
 	if path == "" {
 		c.embedded, c.source = true, "embedded default (examples/rccserver.yaml, station.yaml, directory.yaml)"
@@ -201,6 +216,11 @@ func loadConfig(path string, sets ...string) (*config, error) {
 	}
 	if err := c.file.API.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if f := c.file.State.File; f != "" {
+		if fi, err := os.Stat(f); err == nil && fi.IsDir() {
+			errs = append(errs, fmt.Errorf("state.file: %q is a directory", f))
+		}
 	}
 	return c, errors.Join(errs...)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/rccserver/rccserver/rccserver/api"
 	"github.com/rccserver/rccserver/rccserver/callcontrol"
 	"github.com/rccserver/rccserver/station"
+	"github.com/rccserver/rccserver/station/state"
 	"github.com/rccserver/rccserver/station/switching"
 )
 
@@ -56,6 +57,7 @@ type daemon struct {
 	csta    *callcontrol.Service
 	rcc     *rccserver.Server
 	api     *api.Server // nil when api.listen is off
+	store   *state.Bolt // nil when state.file is off; closed after the switch
 	started chan struct{}
 	// adminAddr is the bound admin listener, "" when off.
 	adminAddr string
@@ -82,7 +84,16 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 	d.logins = station.NewService(cfg.station)
 	// The switch and the CSTA service read the dial plan and stations
 	// through the login service, so a reload reaches them.
-	if d.sw, err = switching.New(switchConfig(cfg, d.logins), log.With().Str("component", "switch").Logger()); err != nil {
+	sc := switchConfig(cfg, d.logins)
+	if f := cfg.file.State.File; f != "" {
+		if d.store, err = state.OpenBolt(f); err != nil {
+			return nil, fmt.Errorf("state.file: %w", err)
+		}
+		sc.Store = d.store
+		log.Info().Str("file", d.store.Path()).Msg("state kept across restarts")
+	}
+	if d.sw, err = switching.New(sc, log.With().Str("component", "switch").Logger()); err != nil {
+		d.closeStore()
 		return nil, err
 	}
 	d.csta = callcontrol.NewService(d.sw, callcontrol.DialPlan{Configs: d.logins}, log.With().Str("component", "csta").Logger())
@@ -94,11 +105,13 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 		Handler: d.csta,
 	})
 	if err != nil {
+		d.abandon()
 		return nil, err
 	}
 	if cfg.file.API.Listen != "" {
 		d.api, err = api.New(api.Options{Config: cfg.file.API, Switch: d.sw, Views: apiViews{d}, Log: log})
 		if err != nil {
+			d.abandon()
 			return nil, err
 		}
 	}
@@ -207,7 +220,28 @@ func (d *daemon) run(ctx context.Context) error {
 	wg.Wait()
 	d.csta.Close()
 	_ = d.sw.Close()
+	d.closeStore()
 	return err
+}
+
+// abandon undoes a newDaemon that failed after the switch was built: the
+// CSTA service and the switch are closed, then the state file (its lock
+// is released).
+func (d *daemon) abandon() {
+	d.csta.Close()
+	_ = d.sw.Close()
+	d.closeStore()
+}
+
+// closeStore closes the state file once the switch wrote its last change.
+func (d *daemon) closeStore() {
+	if d.store == nil {
+		return
+	}
+	if err := d.store.Close(); err != nil {
+		d.log.Warn().Err(err).Msg("state.file: close")
+	}
+	d.store = nil
 }
 
 // watchdog pings systemd's watchdog at half its interval while the daemon

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,8 @@ func testConfig(t *testing.T, extra string) string {
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
 	// The admin listener on a free port too: 9110 belongs to a real server.
 	y += "\nadmin: {listen: \"127.0.0.1:0\"}\n"
+	// Each test its own state file (the default is in the working directory).
+	y += fmt.Sprintf("state: {file: %q}\n", filepath.Join(filepath.Dir(path), "state.db"))
 	if err := os.WriteFile(path, []byte(y+"\n"+string(st)+"\n"+extra), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -120,6 +120,9 @@ func restartNeeded(old, new *config) []string {
 	if !reflect.DeepEqual(old.file.API, new.file.API) {
 		out = append(out, "api (listener and tokens)")
 	}
+	if old.file.State != new.file.State {
+		out = append(out, "state")
+	}
 	return out
 }
 

@@ -113,6 +113,7 @@ func startBinary(t testing.TB, bin, config string) *binary {
 	t.Helper()
 	b := &binary{log: newJSONLog(), done: make(chan struct{})}
 	b.cmd = exec.Command(bin, "-config", config)
+	b.cmd.Dir = filepath.Dir(config) // its default state file next to the config
 	b.cmd.Stdout = io.Discard
 	stderr, err := b.cmd.StderrPipe()
 	if err != nil {

@@ -1,0 +1,393 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/rccserver/rccserver/rccserver/clock"
+)
+
+// Config configures a Node. Zero values get the defaults documented on each field.
+type Config struct {
+	// Endpoints are the etcd members' client URLs (http://10.0.0.1:2379, …).
+	Endpoints []string
+	// Node is this node's ID, unique among live nodes; no "/".
+	Node string
+	// Prefix is the key prefix; default "/rcc/".
+	Prefix string
+	// LeaseTTL is the node lease's TTL: how long a dead node's stations
+	// stay held; default 6 s. etcd may grant more (its minimum TTL).
+	LeaseTTL time.Duration
+	// RequestTimeout bounds one etcd request; default 2 s.
+	RequestTimeout time.Duration
+	// Clock is the time source; default clock.System.
+	Clock clock.Clock
+	// Log receives state changes; default none.
+	Log zerolog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Prefix == "" {
+		c.Prefix = "/rcc/"
+	}
+	if !strings.HasSuffix(c.Prefix, "/") {
+		c.Prefix += "/"
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 6 * time.Second
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 2 * time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = clock.System{}
+	}
+}
+
+// Validate checks the configuration without connecting.
+func (c Config) Validate() error {
+	c.setDefaults()
+	if len(c.Endpoints) == 0 {
+		return fmt.Errorf("%w: endpoints: none", ErrInvalidConfig)
+	}
+	if c.Node == "" || strings.Contains(c.Node, "/") {
+		return fmt.Errorf("%w: node %q: want a non-empty ID without /", ErrInvalidConfig, c.Node)
+	}
+	if c.LeaseTTL < 2*time.Second || c.LeaseTTL%time.Second != 0 {
+		return fmt.Errorf("%w: lease_ttl %v: want whole seconds, at least 2 s", ErrInvalidConfig, c.LeaseTTL)
+	}
+	return nil
+}
+
+// Owner is who holds a station.
+type Owner struct {
+	Node string `json:"node"`
+	User string `json:"user"`
+}
+
+// Node is this process's membership: its lease and the stations it holds.
+// Create it with Join, end it with Close. Methods are safe for concurrent use.
+type Node struct {
+	cfg   Config
+	log   zerolog.Logger
+	cli   *clientv3.Client
+	lease clientv3.LeaseID
+
+	ctx    context.Context // cancelled by Close; ends keepAlive
+	cancel context.CancelFunc
+	done   chan struct{} // closed when keepAlive returned
+
+	mu         sync.Mutex
+	validUntil time.Time         // the lease is certainly alive before this
+	lost       bool              // etcd said the lease is gone
+	lostCh     chan struct{}     // closed when lost becomes true
+	held       map[string]string // station -> user, as this node wrote them
+	last       LeaseState        // for logging changes
+	closeOnce  sync.Once
+}
+
+// Join connects to etcd, grants the node's lease, records the node and
+// keeps the lease alive until Close. A live node with the same ID makes
+// it fail with ErrNodeIDInUse.
+func Join(ctx context.Context, cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints: cfg.Endpoints, DialTimeout: cfg.RequestTimeout, Logger: zap.NewNop(),
+		// gRPC keep-alive notices a dead member (https://etcd.io/docs/v3.5/learning/design-client/).
+		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: cfg.RequestTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Log.With().Str("component", "cluster").Str("node", cfg.Node).Logger(),
+		cli: cli, done: make(chan struct{}), lostCh: make(chan struct{}), held: map[string]string{}}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if err := n.join(ctx); err != nil {
+		n.cancel()
+		_ = cli.Close()
+		return nil, err
+	}
+	go n.keepAlive()
+	n.log.Info().Int64("lease", int64(n.lease)).Dur("ttl", cfg.LeaseTTL).Msg("joined the cluster")
+	return n, nil
+}
+
+func (n *Node) join(ctx context.Context) error {
+	rctx, cancel := n.reqCtx(ctx)
+	defer cancel()
+	sent := n.cfg.Clock.Now()
+	g, err := n.cli.Grant(rctx, int64(n.cfg.LeaseTTL/time.Second))
+	if err != nil {
+		return fmt.Errorf("%w: lease grant: %w", ErrUnavailable, err)
+	}
+	n.lease = g.ID
+	n.validUntil = sent.Add(time.Duration(g.TTL) * time.Second)
+	val, _ := json.Marshal(map[string]string{"started": sent.UTC().Format(time.RFC3339)})
+	key := n.cfg.Prefix + "node/" + n.cfg.Node
+	res, err := n.cli.Txn(rctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease))).
+		Commit()
+	if err == nil && !res.Succeeded {
+		err = fmt.Errorf("%w: %s", ErrNodeIDInUse, n.cfg.Node)
+	} else if err != nil {
+		err = n.classify(err)
+	}
+	if err != nil {
+		_, _ = n.cli.Revoke(rctx, n.lease)
+	}
+	return err
+}
+
+// reqCtx bounds one request and makes it fail at once when the member
+// has no leader instead of waiting (clientv3.WithRequireLeader).
+func (n *Node) reqCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(clientv3.WithRequireLeader(ctx), n.cfg.RequestTimeout)
+}
+
+// keepAlive renews the lease every third of its TTL until Close or loss.
+// It uses KeepAliveOnce rather than the KeepAlive stream so that the time
+// each renewal was sent is known: the server renewed the lease after that
+// moment, so the lease is alive until sent+TTL at least.
+func (n *Node) keepAlive() {
+	defer close(n.done)
+	for {
+		if clock.Sleep(n.ctx, n.cfg.Clock, n.cfg.LeaseTTL/3) != nil {
+			return
+		}
+		sent := n.cfg.Clock.Now()
+		ctx, cancel := n.reqCtx(n.ctx)
+		res, err := n.cli.KeepAliveOnce(ctx, n.lease)
+		cancel()
+		switch {
+		case err == nil && res.TTL > 0:
+			n.mu.Lock()
+			n.validUntil = sent.Add(time.Duration(res.TTL) * time.Second)
+			n.mu.Unlock()
+		case isLeaseGone(err):
+			n.lose()
+			return
+		case n.ctx.Err() != nil:
+			return
+		}
+		n.logChange()
+	}
+}
+
+// logChange logs a change of State.
+func (n *Node) logChange() {
+	s := n.State()
+	n.mu.Lock()
+	prev := n.last
+	n.last = s
+	n.mu.Unlock()
+	if s == prev {
+		return
+	}
+	switch s {
+	case LeaseUnconfirmed:
+		n.log.Warn().Str("code", CodeUnavailable).Msg("etcd does not confirm the node lease: taking nothing new, keeping what is held")
+	case LeaseHealthy:
+		n.log.Info().Msg("node lease confirmed")
+	}
+}
+
+func isLeaseGone(err error) bool {
+	return errors.Is(err, rpctypes.ErrLeaseNotFound) || errors.Is(err, rpctypes.ErrGRPCLeaseNotFound)
+}
+
+// lose marks the lease gone: etcd deleted every record attached to it, so
+// the node forgets what it held.
+func (n *Node) lose() {
+	n.mu.Lock()
+	if n.lost {
+		n.mu.Unlock()
+		return
+	}
+	n.lost = true
+	dropped := len(n.held)
+	n.held = map[string]string{}
+	close(n.lostCh)
+	n.last = LeaseLost
+	n.mu.Unlock()
+	n.log.Error().Str("code", CodeLeaseLost).Int("stations_dropped", dropped).Msg("node lease lost: acting for no station")
+}
+
+// classify maps an etcd error to this package's sentinels.
+func (n *Node) classify(err error) error {
+	switch {
+	case isLeaseGone(err):
+		n.lose()
+		return fmt.Errorf("%w: %w", ErrLeaseLost, err)
+	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrGRPCNoLeader),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, rpctypes.ErrTimeout),
+		errors.Is(err, rpctypes.ErrGRPCTimeout), strings.Contains(err.Error(), "Unavailable"):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	default:
+		return fmt.Errorf("cluster: %w", err)
+	}
+}
+
+// State returns what the node knows about its lease now.
+func (n *Node) State() LeaseState {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case n.lost:
+		return LeaseLost
+	case n.cfg.Clock.Now().Before(n.validUntil):
+		return LeaseHealthy
+	default:
+		return LeaseUnconfirmed
+	}
+}
+
+// Healthy reports whether the lease is certainly alive: only then may the
+// node act for its stations as their only owner.
+func (n *Node) Healthy() bool { return n.State() == LeaseHealthy }
+
+// Lost is closed when etcd reports the lease gone.
+func (n *Node) Lost() <-chan struct{} { return n.lostCh }
+
+// ID returns the node's ID.
+func (n *Node) ID() string { return n.cfg.Node }
+
+// usable refuses work when the lease is not certainly alive.
+func (n *Node) usable() error {
+	select {
+	case <-n.ctx.Done():
+		return ErrClosed
+	default:
+	}
+	switch s := n.State(); s {
+	case LeaseHealthy:
+		return nil
+	case LeaseLost:
+		return ErrLeaseLost
+	default:
+		return fmt.Errorf("%w: lease %s", ErrUnavailable, s)
+	}
+}
+
+func (n *Node) stationKey(ext string) string { return n.cfg.Prefix + "station/" + ext }
+
+// Take takes station ext for user on this node: one transaction that puts
+// the record under the node's lease if the key does not exist (etcd
+// compare-and-swap on CreateRevision). Taking a station this node already
+// holds for the same user succeeds; any other holder gives ErrStationInUse.
+func (n *Node) Take(ctx context.Context, ext, user string) error {
+	if err := n.usable(); err != nil {
+		return err
+	}
+	key := n.stationKey(ext)
+	val, _ := json.Marshal(Owner{Node: n.cfg.Node, User: user})
+	rctx, cancel := n.reqCtx(ctx)
+	defer cancel()
+	res, err := n.cli.Txn(rctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease))).
+		Else(clientv3.OpGet(key)).
+		Commit()
+	if err != nil {
+		return n.classify(err)
+	}
+	if !res.Succeeded {
+		kvs := res.Responses[0].GetResponseRange().Kvs
+		var o Owner
+		if len(kvs) == 1 {
+			_ = json.Unmarshal(kvs[0].Value, &o)
+		}
+		if o.Node != n.cfg.Node || o.User != user || len(kvs) != 1 || clientv3.LeaseID(kvs[0].Lease) != n.lease {
+			return fmt.Errorf("%w: %s held by %s on node %s", ErrStationInUse, ext, o.User, o.Node)
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.lost {
+		return ErrLeaseLost
+	}
+	n.held[ext] = user
+	return nil
+}
+
+// Release gives up station ext held by this node for user (logout): the
+// record is deleted only if it is still this node's (compare the value).
+func (n *Node) Release(ctx context.Context, ext, user string) error {
+	n.mu.Lock()
+	held, ok := n.held[ext]
+	n.mu.Unlock()
+	if !ok || held != user {
+		return fmt.Errorf("%w: %s for %s", ErrNotHeld, ext, user)
+	}
+	key := n.stationKey(ext)
+	val, _ := json.Marshal(Owner{Node: n.cfg.Node, User: user})
+	rctx, cancel := n.reqCtx(ctx)
+	defer cancel()
+	_, err := n.cli.Txn(rctx).
+		If(clientv3.Compare(clientv3.Value(key), "=", string(val))).
+		Then(clientv3.OpDelete(key)).
+		Commit()
+	if err != nil {
+		return n.classify(err)
+	}
+	n.mu.Lock()
+	delete(n.held, ext)
+	n.mu.Unlock()
+	return nil
+}
+
+// Owner reads who holds station ext in etcd; ok is false when nobody does.
+func (n *Node) Owner(ctx context.Context, ext string) (o Owner, ok bool, err error) {
+	rctx, cancel := n.reqCtx(ctx)
+	defer cancel()
+	res, err := n.cli.Get(rctx, n.stationKey(ext))
+	if err != nil {
+		return Owner{}, false, n.classify(err)
+	}
+	if len(res.Kvs) == 0 {
+		return Owner{}, false, nil
+	}
+	if err := json.Unmarshal(res.Kvs[0].Value, &o); err != nil {
+		return Owner{}, false, fmt.Errorf("cluster: %s: %w", ext, err)
+	}
+	return o, true, nil
+}
+
+// Held returns the stations this node holds (station -> user) as it last
+// wrote them; kept while etcd is out of reach, emptied when the lease is lost.
+func (n *Node) Held() map[string]string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return maps.Clone(n.held)
+}
+
+// Close leaves the cluster: stops the keep-alive, revokes the lease (so
+// the node's stations are free at once, not after the TTL) and closes the
+// client. It waits for the keep-alive goroutine.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.cancel()
+		<-n.done
+		if n.State() != LeaseLost {
+			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+			_, _ = n.cli.Revoke(ctx, n.lease) // best effort: otherwise the TTL frees them
+			cancel()
+		}
+		_ = n.cli.Close()
+	})
+	return nil
+}
