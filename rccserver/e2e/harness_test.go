@@ -104,7 +104,7 @@ func adUsers() []ldaptest.User {
 }
 
 // contactCenter is the users/stations part of the configuration.
-func contactCenter(features, moreUsers, trunk string) string {
+func contactCenter(features, moreUsers, moreStations, trunk string) string {
 	user := func(id, ext string, licence bool) string {
 		return fmt.Sprintf("  - {id: %s, display_name: %s, domain_account: 'EXAMPLE\\%s', extension: %q, client_license: %v, user_type: RemoteCallControl}\n", id, id, id, ext, licence)
 	}
@@ -119,6 +119,7 @@ func contactCenter(features, moreUsers, trunk string) string {
 	for _, ext := range []string{"1010", "1020", "1030", "1040"} {
 		b.WriteString(stationYAML(ext))
 	}
+	b.WriteString(moreStations)
 	if trunk == "" {
 		trunk = "127.0.0.1:9" // nothing listens: calls to the outside fail
 	}
@@ -157,6 +158,7 @@ type siteOptions struct {
 	trunk    string          // host:port of the trunk (udp); default a dead port
 	adUsers  []ldaptest.User // added to adUsers()
 	ccUsers  string          // YAML lines added to users:
+	stations string          // YAML lines added to stations:
 	env      []string        // added to the server's environment
 	tls      *certs.DevFiles // adds a tls listener with this PKI; its address is site.tlsAddr
 	phoneTCP bool            // the switch also listens on TCP, at phoneReg's port
@@ -231,7 +233,7 @@ directory:
 log: {level: debug, format: json}
 admin: {listen: %q}
 %s%s%s`, listeners, limits, phoneListen, phoneLim, url, caFile, bindDN, password, baseDN, s.admin, apiYAML,
-		contactCenter(features, o.ccUsers, o.trunk), dialPlan(t))
+		contactCenter(features, o.ccUsers, o.stations, o.trunk), dialPlan(t))
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
 	s.config = path
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

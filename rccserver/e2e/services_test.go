@@ -228,7 +228,8 @@ func TestEveryAdvertisedService(t *testing.T) {
 		// baresip supports no remote answer method (docs/station.md
 		// "Answer methods and phones"): the client gets invalidFeature at
 		// once, the phone keeps ringing, and answering at the handset
-		// gives the client its EstablishedEvent.
+		// gives the client its EstablishedEvent. AnswerCall answering a
+		// real phone is TestAnswerCallOnTwinkle (answer_test.go).
 		drain(bob)
 		c.Dial("1020")
 		b.WaitEvent("CALL_INCOMING")
