@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -88,7 +91,7 @@ func TestDebianPackageInstalls(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("installing a package needs root (CI runs as root)")
 	}
-	for _, tool := range []string{"dpkg", "runuser", "dpkg-deb"} {
+	for _, tool := range []string{"dpkg", "dpkg-deb"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s missing: %v", tool, err)
 		}
@@ -111,23 +114,34 @@ func TestDebianPackageInstalls(t *testing.T) {
 	if _, err := os.Stat("/run/systemd/system"); err == nil {
 		_ = exec.Command("systemctl", "stop", "rccserver.service").Run()
 	}
-	run(t, "getent", "passwd", "rccserver")
-	srv := exec.Command("runuser", "-u", "rccserver", "--", "/usr/bin/rccserver", "-config", "/etc/rccserver/rccserver.yaml")
-	srv.Dir = "/"
-	var logs strings.Builder
-	srv.Stdout, srv.Stderr = &logs, &logs
+	// As the unit runs it: user rccserver, the packaged configuration. The
+	// credentials are set here rather than through runuser, so that the
+	// signals reach the server itself; its own process group lets the
+	// cleanup end everything it started.
+	u, err := user.Lookup("rccserver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	srv := exec.Command("/usr/bin/rccserver", "-config", "/etc/rccserver/rccserver.yaml")
+	srv.Dir = "/var/lib/rccserver" // the unit's WorkingDirectory: state.file is relative to it
+	srv.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, Setpgid: true}
+	logs := &lockedBuffer{}
+	srv.Stdout, srv.Stderr = logs, logs
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- srv.Wait() }()
 	defer func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
+		_ = syscall.Kill(-srv.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
 		case <-time.After(15 * time.Second):
-			_ = srv.Process.Kill()
+			_ = syscall.Kill(-srv.Process.Pid, syscall.SIGKILL)
 			<-exited
+			t.Errorf("the installed server did not stop within 15 s of SIGTERM")
 		}
 	}()
 	deadline := time.Now().Add(30 * time.Second)
@@ -168,4 +182,23 @@ func lockFixedPorts(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Cleanup(func() { _ = f.Close() })
+}
+
+// lockedBuffer is a log sink the server's output goroutine and the test
+// may use at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
