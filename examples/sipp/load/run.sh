@@ -196,6 +196,20 @@ load() {
 			"$addr" >"$dir/sipp.out" 2>&1
 	) &
 	sipp_pid=$!
+	# With HOLD and keep-alive on, the server's CPU over the second half of
+	# the hold, when every session is signed in and only keep-alives flow,
+	# divided by the keep-alives sent in it, is the CPU of one keep-alive.
+	if [[ $name == rccserver && ${HOLD:-0} -ge 10 && ${KEEPALIVE:-0} -gt 0 ]]; then
+		local ka_from=$((t0 - HOLD * 500)) ka_to=$((t0 - 500)) ka0 ka1
+		sleep "$(awk -v ms="$((ka_from - $(now_ms)))" 'BEGIN {print (ms > 0 ? ms : 0) / 1000}')"
+		ka0=$(cpu_tree_ms "$server_pid")
+		sleep "$(awk -v ms="$((ka_to - ka_from))" 'BEGIN {print ms / 1000}')"
+		ka1=$(cpu_tree_ms "$server_pid")
+		awk -v cpu="$((ka1 - ka0))" -v n="$N" -v w="$((ka_to - ka_from))" -v p="$KEEPALIVE" 'BEGIN {
+			kas = n * (w / 1000) / p
+			printf "keep-alive CPU: %.1f µs each (%d ms of CPU for ~%d keep-alives: %d sessions, %.1f s, period %d s)\n", cpu * 1000 / kas, cpu, kas, n, w / 1000, p
+		}' >&2
+	fi
 	# RSS with every session held, just before the requests start.
 	local wait_ms=$((t0 - $(now_ms) - 300))
 	((wait_ms > 0)) && sleep "$(awk -v ms="$wait_ms" 'BEGIN {print ms / 1000}')"
