@@ -171,7 +171,9 @@ load() {
 		done
 		sf=$work/rcc_load_nocheck.xml
 	else
-		"$work/bin/rccserver" -config "$work/rccserver.yaml" 2>"$log" &
+		# No state file: a load run leaves nothing behind (state.file would
+		# default to the working directory).
+		"$work/bin/rccserver" -config "$work/rccserver.yaml" -set state.file= 2>"$log" &
 		server_pid=$!
 		addr=$(wait_addr "$log" '"addr":"127\.0\.0\.1:[0-9]+","contact"')
 		heapurl=admin
