@@ -12,6 +12,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/rccserver/rccserver/rccserver/lynctest"
 )
 
 // etcdBinary is the Debian etcd-server package's server.
@@ -79,6 +84,25 @@ func startEtcd(t *testing.T) *etcdServer {
 	}
 }
 
+// revokeLease revokes the lease of the record at key (a node's lease).
+func revokeLease(t *testing.T, endpoint, key string) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := cli.Get(ctx, key)
+	if err != nil || len(res.Kvs) != 1 || res.Kvs[0].Lease == 0 {
+		t.Fatalf("get %s: %v %v", key, res, err)
+	}
+	if _, err := cli.Revoke(ctx, clientv3.LeaseID(res.Kvs[0].Lease)); err != nil {
+		t.Fatalf("revoke %s's lease: %v", key, err)
+	}
+}
+
 // kill ends etcd with SIGKILL and waits for it.
 func (e *etcdServer) kill() {
 	_ = e.cmd.Process.Signal(syscall.SIGKILL)
@@ -124,15 +148,33 @@ func TestClusterStationOwnership(t *testing.T) {
 	}
 	// The release runs when A's session ends, just after the BYE's answer.
 	deadline := time.Now().Add(5 * time.Second)
+	var eve *lynctest.Client
 	for {
-		_, st, r := b.lync("sip:eve@example.com", aliceLine)
+		c, st, r := b.lync("sip:eve@example.com", aliceLine)
 		if st == 200 && r == "normal" {
+			eve = c
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("eve on B after alice signed out on A: %d %s", st, r)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+
+	// B's lease revoked (as if it expired): B ends its sessions (eve's and
+	// bob's), whose stations it no longer holds, and refuses sign-ins.
+	revokeLease(t, etcd.client, "/rcc/node/node-b")
+	if _, err := eve.WaitBye(ctx); err != nil {
+		t.Fatalf("eve's session on B after B lost its lease: no BYE: %v", err)
+	}
+	if !b.logged(`"cluster lease lost: sessions with a station ended`, `"sessions_ended":2`) {
+		t.Fatal("B did not log ending the sessions of its lost lease")
+	}
+	if _, st, r := b.lync("sip:alice@example.com", aliceLine); st != 503 || r != "Cs_ClusterUnavailable" {
+		t.Fatalf("alice on B after its lease was lost: %d %s, want 503 Cs_ClusterUnavailable", st, r)
+	}
+	if m := b.metrics(t); m["rcc_cluster_lease_healthy"] != 0 {
+		t.Fatalf("B's lease gauge after the loss: %v", m["rcc_cluster_lease_healthy"])
 	}
 
 	// etcd gone: no quorum, no new sign-in on any node; what is held stays.

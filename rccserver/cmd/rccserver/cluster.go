@@ -40,7 +40,7 @@ func joinCluster(ctx context.Context, f fileCluster, log zerolog.Logger) (*owner
 	if err != nil {
 		return nil, fmt.Errorf("cluster: join %v as %s (%s): %w", cfg.Endpoints, cfg.Node, cluster.Code(err), err)
 	}
-	return &ownership{node: n, log: log, refused: map[string]uint64{}}, nil
+	return &ownership{node: n, log: log.With().Str("component", "cluster").Logger(), refused: map[string]uint64{}}, nil
 }
 
 // Take implements callcontrol.Ownership.

@@ -98,7 +98,7 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 		return nil, err
 	}
 	if cfg.file.Cluster.enabled() {
-		if d.own, err = joinCluster(context.Background(), cfg.file.Cluster, log.With().Str("component", "cluster").Logger()); err != nil {
+		if d.own, err = joinCluster(context.Background(), cfg.file.Cluster, log); err != nil {
 			d.closeStore()
 			_ = d.sw.Close()
 			return nil, err
