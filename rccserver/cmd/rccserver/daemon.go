@@ -99,8 +99,8 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 	}
 	if cfg.file.Cluster.enabled() {
 		if d.own, err = joinCluster(context.Background(), cfg.file.Cluster, log); err != nil {
-			d.closeStore()
 			_ = d.sw.Close()
+			d.closeStore()
 			return nil, err
 		}
 	}
