@@ -10,7 +10,7 @@ import (
 )
 
 // TestOwnershipRefusal: a refused take becomes the refusal of
-// docs/cluster.md "Sign-in": 403 Cs_StationInUseByAnotherUser when another
+// docs/cluster.md "What is built now": 403 Cs_StationInUseByAnotherUser when another
 // node holds the station, 503 Cs_ClusterUnavailable when ownership cannot
 // be confirmed; other failures are errors (500), not refusals.
 func TestOwnershipRefusal(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 )
 
 // joinTimeout bounds joining the cluster at start: etcd must answer by
-// then or the daemon does not start (docs/cluster.md "Start").
+// then or the daemon does not start (docs/cluster.md "What is built now").
 const joinTimeout = 10 * time.Second
 
 // ownership is the daemon's callcontrol.Ownership over a cluster.Node; it
