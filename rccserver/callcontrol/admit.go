@@ -42,6 +42,9 @@ type LoginAdmission struct {
 	Directory directory.Directory
 	Logins    Logins
 	Remote    RemoteLines // nil: remote-number logons are admitted but control nothing
+	// Ownership, when set, takes the station across nodes after the local
+	// login (docs/cluster.md); nil: single node, the local login decides.
+	Ownership Ownership
 }
 
 // Admit implements Admission.
@@ -95,6 +98,15 @@ func (a *LoginAdmission) Admit(_ context.Context, req rccserver.AdmitRequest) (*
 	switch {
 	case login.Station() != nil:
 		ln.Ext = login.Station().Extension
+		if a.Ownership != nil {
+			user := entry.Account.String()
+			if err := a.Ownership.Take(ln.Ext, user); err != nil {
+				a.Logins.Logout(login)
+				return nil, ownershipRefusal(ln.Ext, err)
+			}
+			ext := ln.Ext
+			release = func() { a.Ownership.Release(ext, user); a.Logins.Logout(login) }
+		}
 	case login.RemoteNumber() != "" && a.Remote != nil:
 		ext, detach, err := a.Remote.Attach(login)
 		if err != nil {

@@ -167,6 +167,9 @@ type siteOptions struct {
 	wrap     []string        // a command the binary runs under, e.g. prlimit
 	// api turns the API listener on with e2eAllToken ("*") and e2eOneToken (1010 only).
 	api bool
+	// cluster is the YAML flow mapping of the cluster section, e.g.
+	// `{etcd: ["http://127.0.0.1:2379"], node_id: a}`; "" leaves it out.
+	cluster string
 	// samba makes the directory the package's shared Samba AD DC (with
 	// adUsers(); adUsers above is ignored) instead of a new slapd.
 	samba bool
@@ -204,6 +207,10 @@ func startSiteWith(t *testing.T, o siteOptions) *site {
 	if phoneLim == "" {
 		phoneLim = "{}"
 	}
+	clusterYAML := ""
+	if o.cluster != "" {
+		clusterYAML = "cluster: " + o.cluster + "\n"
+	}
 	apiYAML := ""
 	if o.api {
 		s.api = "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
@@ -232,7 +239,7 @@ directory:
   base_dn: %q
 log: {level: debug, format: json}
 admin: {listen: %q}
-%s%s%s`, listeners, limits, phoneListen, phoneLim, url, caFile, bindDN, password, baseDN, s.admin, apiYAML,
+%s%s%s%s`, listeners, limits, phoneListen, phoneLim, url, caFile, bindDN, password, baseDN, s.admin, apiYAML, clusterYAML,
 		contactCenter(features, o.ccUsers, o.stations, o.trunk), dialPlan(t))
 	path := filepath.Join(t.TempDir(), "rccserver.yaml")
 	s.config = path

@@ -198,6 +198,9 @@ var (
 	mPhoneLegsLost = prometheus.NewDesc("rcc_phone_legs_lost_total", "Call legs cleared because the device stopped answering (Cs_PhoneLegLost).", nil, nil)
 	mSwitchDrop    = prometheus.NewDesc("rcc_switch_events_dropped_total", "Switch events lost to full subscriber queues (CSTA monitors, the API stream); each drop queues a resync marker.", nil, nil)
 	mResyncs       = prometheus.NewDesc("rcc_event_resyncs_total", "Lines whose monitors were resynchronised from the switch's snapshot after dropped events (Cs_EventsResynced).", nil, nil)
+	// Cluster (only with cluster.etcd): lease state and refused station takes.
+	mClusterLease   = prometheus.NewDesc("rcc_cluster_lease_healthy", "1 while this node's etcd lease is confirmed alive, 0 when unconfirmed or lost (cluster.etcd only).", nil, nil)
+	mClusterRefused = prometheus.NewDesc("rcc_cluster_takes_refused_total", "Station takes in etcd refused, by log code (Cs_StationInUseByAnotherUser, Cs_ClusterUnavailable, Cs_ClusterLeaseLost, …).", []string{"code"}, nil)
 	// Latency: CSTA requests from decode to answer, event INFOs from send to 2xx.
 	mRequestSeconds = prometheus.NewDesc("rcc_csta_request_duration_seconds", "Time from a decoded CSTA request to its answer.", nil, nil)
 	mEventSeconds   = prometheus.NewDesc("rcc_event_delivery_duration_seconds", "Round trip of CSTA event INFOs answered 2xx.", nil, nil)
@@ -206,7 +209,7 @@ var (
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
 		mUnanswered, mWindowFull, mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mDirRefused, mRegistered, mCalls, mCertDays,
-		mAccessDenied, mTLSFailures, mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs, mRequestSeconds, mEventSeconds} {
+		mAccessDenied, mTLSFailures, mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs, mRequestSeconds, mEventSeconds, mClusterLease, mClusterRefused} {
 		ch <- d
 	}
 }
@@ -247,6 +250,16 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		counter(mPhoneRefusals, float64(v), string(code))
+	}
+	if d.own != nil {
+		healthy := 0.0
+		if d.own.node.Healthy() {
+			healthy = 1
+		}
+		gauge(mClusterLease, healthy)
+		for code, v := range d.own.refusals() {
+			counter(mClusterRefused, float64(v), code)
+		}
 	}
 	counter(mSwitchDrop, float64(d.sw.DroppedEvents()))
 	counter(mResyncs, float64(d.csta.Resyncs()))

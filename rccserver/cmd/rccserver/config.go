@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/rccserver/rccserver/rccserver/api"
 	"github.com/rccserver/rccserver/rccserver/sipedge"
 	"github.com/rccserver/rccserver/station"
+	"github.com/rccserver/rccserver/station/cluster"
 )
 
 // DefaultStateFile is state.file when a configuration file is given: in
@@ -84,9 +86,58 @@ type fileConfig struct {
 		// embedded default.
 		File string `mapstructure:"file"`
 	} `mapstructure:"state"`
+	// Cluster is station ownership across nodes in etcd (docs/cluster.md);
+	// without cluster.etcd the server is a single node as before.
+	Cluster fileCluster `mapstructure:"cluster"`
 	// Other holds the remaining top-level sections: station's (users,
 	// stations, …) and, if any, typos — which loadConfig reports.
 	Other map[string]any `mapstructure:",remain"`
+}
+
+// fileCluster is the cluster section; times in whole seconds.
+type fileCluster struct {
+	Etcd        []string `mapstructure:"etcd"`         // etcd client URLs; none: single node
+	NodeID      string   `mapstructure:"node_id"`      // unique among live nodes; default the host name
+	LeaseTTL    int      `mapstructure:"lease_ttl"`    // default 6
+	DialTimeout int      `mapstructure:"dial_timeout"` // connect and per-request bound; default 2
+	Prefix      string   `mapstructure:"prefix"`       // key prefix; default /rcc/
+}
+
+// enabled reports whether cluster.etcd names any endpoint.
+func (f fileCluster) enabled() bool { return len(f.Etcd) > 0 }
+
+// config returns the station/cluster configuration (Log is set by the daemon).
+func (f fileCluster) config() cluster.Config {
+	node := f.NodeID
+	if node == "" {
+		node, _ = os.Hostname()
+	}
+	return cluster.Config{Endpoints: f.Etcd, Node: node, Prefix: f.Prefix,
+		LeaseTTL: time.Duration(f.LeaseTTL) * time.Second, RequestTimeout: time.Duration(f.DialTimeout) * time.Second}
+}
+
+// validate checks the cluster keys without connecting.
+func (f fileCluster) validate() error {
+	if !f.enabled() {
+		if f.NodeID != "" || f.LeaseTTL != 0 || f.DialTimeout != 0 || f.Prefix != "" {
+			return errors.New("cluster: keys set without cluster.etcd (no etcd endpoints: single node)")
+		}
+		return nil
+	}
+	var errs []error
+	for i, e := range f.Etcd {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("cluster.etcd[%d]: %q: want http://host:port or https://host:port", i, e))
+		}
+	}
+	if f.LeaseTTL < 0 || f.DialTimeout < 0 {
+		errs = append(errs, fmt.Errorf("cluster.lease_ttl %d, cluster.dial_timeout %d: want positive seconds (0: default)", f.LeaseTTL, f.DialTimeout))
+	}
+	if err := f.config().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("cluster (keys etcd, node_id, lease_ttl): %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // fileLimits are listen.limits and phones.limits (sipedge.Limits), times
@@ -215,6 +266,9 @@ func loadConfig(path string, sets ...string) (*config, error) {
 		}
 	}
 	if err := c.file.API.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.file.Cluster.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if f := c.file.State.File; f != "" {

@@ -58,6 +58,7 @@ type daemon struct {
 	rcc     *rccserver.Server
 	api     *api.Server // nil when api.listen is off
 	store   *state.Bolt // nil when state.file is off; closed after the switch
+	own     *ownership  // nil without cluster.etcd; the node leaves last
 	started chan struct{}
 	// adminAddr is the bound admin listener, "" when off.
 	adminAddr string
@@ -96,12 +97,20 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 		d.closeStore()
 		return nil, err
 	}
+	if cfg.file.Cluster.enabled() {
+		if d.own, err = joinCluster(context.Background(), cfg.file.Cluster, log); err != nil {
+			_ = d.sw.Close()
+			d.closeStore()
+			return nil, err
+		}
+	}
 	d.csta = callcontrol.NewService(d.sw, callcontrol.DialPlan{Configs: d.logins}, log.With().Str("component", "csta").Logger())
 	d.rcc, err = rccserver.New(rccserver.Options{
 		Config: cfg.sip,
 		Log:    log,
 		Admission: &callcontrol.LoginAdmission{Directory: d.dir, Logins: d.logins,
-			Remote: callcontrol.NewRemoteLines(d.sw, d.logins, log.With().Str("component", "remote").Logger())},
+			Remote:    callcontrol.NewRemoteLines(d.sw, d.logins, log.With().Str("component", "remote").Logger()),
+			Ownership: d.ownership()},
 		Handler: d.csta,
 	})
 	if err != nil {
@@ -194,6 +203,9 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { d.watchdog(ctx) })
+	if d.own != nil {
+		wg.Go(func() { d.watchLease(ctx) })
+	}
 	wg.Go(func() { d.dir.Run(ctx) })
 	wg.Go(func() {
 		if err := d.sw.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -221,6 +233,7 @@ func (d *daemon) run(ctx context.Context) error {
 	d.csta.Close()
 	_ = d.sw.Close()
 	d.closeStore()
+	d.leaveCluster()
 	return err
 }
 
@@ -231,6 +244,26 @@ func (d *daemon) abandon() {
 	d.csta.Close()
 	_ = d.sw.Close()
 	d.closeStore()
+	d.leaveCluster()
+}
+
+// ownership is the admission's callcontrol.Ownership: nil without a cluster
+// (a nil *ownership in the interface would not be nil).
+func (d *daemon) ownership() callcontrol.Ownership {
+	if d.own == nil {
+		return nil
+	}
+	return d.own
+}
+
+// leaveCluster closes the cluster node (its lease is revoked, so its
+// stations are free at once).
+func (d *daemon) leaveCluster() {
+	if d.own == nil {
+		return
+	}
+	_ = d.own.node.Close()
+	d.own = nil
 }
 
 // closeStore closes the state file once the switch wrote its last change.

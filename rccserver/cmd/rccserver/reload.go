@@ -123,6 +123,9 @@ func restartNeeded(old, new *config) []string {
 	if old.file.State != new.file.State {
 		out = append(out, "state")
 	}
+	if !reflect.DeepEqual(old.file.Cluster, new.file.Cluster) {
+		out = append(out, "cluster")
+	}
 	return out
 }
 

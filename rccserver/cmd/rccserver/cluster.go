@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rccserver/rccserver/rccserver/callcontrol"
+	"github.com/rccserver/rccserver/station/cluster"
+)
+
+// joinTimeout bounds joining the cluster at start: etcd must answer by
+// then or the daemon does not start (docs/cluster.md "What is built now").
+const joinTimeout = 10 * time.Second
+
+// ownership is the daemon's callcontrol.Ownership over a cluster.Node; it
+// counts refused takes by log code for the metrics.
+type ownership struct {
+	node *cluster.Node
+	log  zerolog.Logger
+
+	mu      sync.Mutex
+	refused map[string]uint64
+}
+
+var _ callcontrol.Ownership = (*ownership)(nil)
+
+// joinCluster joins the cluster configured under cluster.*; it fails when
+// etcd does not answer within joinTimeout or the node ID is in use.
+func joinCluster(ctx context.Context, f fileCluster, log zerolog.Logger) (*ownership, error) {
+	cfg := f.config()
+	cfg.Log = log
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	n, err := cluster.Join(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: join %v as %s (%s): %w", cfg.Endpoints, cfg.Node, cluster.Code(err), err)
+	}
+	return &ownership{node: n, log: log.With().Str("component", "cluster").Logger(), refused: map[string]uint64{}}, nil
+}
+
+// Take implements callcontrol.Ownership.
+func (o *ownership) Take(ext, user string) error {
+	err := o.node.Take(context.Background(), ext, user)
+	if err != nil {
+		code := cluster.Code(err)
+		o.mu.Lock()
+		o.refused[code]++
+		o.mu.Unlock()
+		o.log.Info().Str("code", code).Str("station", ext).Str("user", user).Err(err).Msg("station take refused")
+	}
+	return err
+}
+
+// Release implements callcontrol.Ownership. A station the node no longer
+// holds (lease lost) is nothing to release.
+func (o *ownership) Release(ext, user string) {
+	err := o.node.Release(context.Background(), ext, user)
+	if err != nil && !errors.Is(err, cluster.ErrNotHeld) {
+		// etcd out of reach: the record stays until the lease ends or the
+		// node closes (its lease is revoked).
+		o.log.Warn().Str("code", cluster.Code(err)).Str("station", ext).Str("user", user).Err(err).Msg("station release failed")
+	}
+}
+
+// refusals returns the refused takes by log code.
+func (o *ownership) refusals() map[string]uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[string]uint64, len(o.refused))
+	for k, v := range o.refused {
+		out[k] = v
+	}
+	return out
+}
+
+// watchLease ends, when the node's lease is lost, every session with a
+// station (the node holds none any more; another node may sign them in).
+// The node then refuses sign-ins with Cs_ClusterUnavailable until it is
+// restarted. It returns when ctx ends.
+func (d *daemon) watchLease(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-d.own.node.Lost():
+	}
+	n := callcontrol.EndUnownedSessions(d.rcc.Sessions(), d.own.node.Held(), cluster.ErrLeaseLost)
+	d.log.Error().Str("code", cluster.CodeLeaseLost).Int("sessions_ended", n).
+		Msg("cluster lease lost: sessions with a station ended; sign-ins refused until restart")
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/rccserver/rccserver/station/cluster"
+)
+
+// TestCheckClusterKeys: -check validates the cluster keys, naming them;
+// without cluster.etcd nothing is joined.
+func TestCheckClusterKeys(t *testing.T) {
+	cfg, err := loadConfig(testConfig(t, ""))
+	if err != nil || cfg.file.Cluster.enabled() {
+		t.Fatalf("no cluster section: enabled=%v, %v", cfg != nil && cfg.file.Cluster.enabled(), err)
+	}
+	cfg, err = loadConfig(testConfig(t, "cluster: {etcd: [\"http://127.0.0.1:2379\", \"https://10.0.0.2:2379\"], node_id: rcc1, lease_ttl: 4, dial_timeout: 3}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := cfg.file.Cluster.config()
+	if len(cc.Endpoints) != 2 || cc.Node != "rcc1" || cc.LeaseTTL != 4*time.Second || cc.RequestTimeout != 3*time.Second {
+		t.Fatalf("cluster config %+v", cc)
+	}
+	for extra, want := range map[string]string{
+		"cluster: {etcd: [\"127.0.0.1:2379\"]}\n":                          "cluster.etcd[0]",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], node_id: a/b}\n":     "node",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], lease_ttl: 1}\n":     "lease_ttl",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], dial_timeout: -1}\n": "cluster.dial_timeout",
+		"cluster: {node_id: a}\n":                                          "without cluster.etcd",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], nodeid: a}\n":        "nodeid",
+	} {
+		if _, err := loadConfig(testConfig(t, extra)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error naming %s", extra, err, want)
+		}
+	}
+}
+
+// TestClusterUnreachableAtStart: with no etcd answering, the daemon does
+// not start; the error names the endpoints and Cs_ClusterUnavailable, and
+// nothing is left running (the state file can be opened again).
+func TestClusterUnreachableAtStart(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	path := testConfig(t, "cluster: {etcd: [\""+dead+"\"], node_id: a, dial_timeout: 1}\n")
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	d, err := newDaemon(cfg, zerolog.Nop())
+	if err == nil {
+		d.abandon()
+		t.Fatal("daemon built without etcd")
+	}
+	if !strings.Contains(err.Error(), dead) || !strings.Contains(err.Error(), cluster.CodeUnavailable) {
+		t.Fatalf("error %q does not name the endpoint and %s", err, cluster.CodeUnavailable)
+	}
+	if took := time.Since(start); took > joinTimeout {
+		t.Fatalf("refusal took %v", took)
+	}
+	cfg.file.Cluster = fileCluster{}
+	d, err = newDaemon(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("state file still held after the failed start: %v", err)
+	}
+	d.abandon()
+}

@@ -1,0 +1,185 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/rccserver/rccserver/rccserver/lynctest"
+)
+
+// etcdBinary is the Debian etcd-server package's server.
+const etcdBinary = "/usr/bin/etcd"
+
+// etcdServer is one etcd member started by a test.
+type etcdServer struct {
+	client string // client URL
+	cmd    *exec.Cmd
+	exited chan struct{}
+	log    string
+}
+
+// startEtcd starts a one-member etcd on free loopback ports with its data in
+// a temporary directory (under /dev/shm when there is one) and waits until
+// it is healthy. A missing etcd fails the test.
+func startEtcd(t *testing.T) *etcdServer {
+	t.Helper()
+	if _, err := os.Stat(etcdBinary); err != nil {
+		t.Fatalf("etcd is needed (Debian package etcd-server, see Taskfile.yml APT_PACKAGES): %v", err)
+	}
+	base := ""
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		base = "/dev/shm"
+	}
+	dir, err := os.MkdirTemp(base, "rcc-e2e-etcd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	e := &etcdServer{client: fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t)), exited: make(chan struct{}), log: filepath.Join(dir, "etcd.log")}
+	peer := fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t))
+	logf, err := os.Create(e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cmd = exec.Command(etcdBinary, "--name", "m0", "--data-dir", filepath.Join(dir, "m0"),
+		"--listen-client-urls", e.client, "--advertise-client-urls", e.client,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+		"--initial-cluster", "m0="+peer, "--initial-cluster-state", "new", "--initial-cluster-token", filepath.Base(dir),
+		"--heartbeat-interval", "100", "--election-timeout", "1000", "--logger", "zap", "--log-level", "error")
+	e.cmd.Stdout, e.cmd.Stderr = logf, logf
+	if err := e.cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatal(err)
+	}
+	go func() { _ = e.cmd.Wait(); logf.Close(); close(e.exited) }()
+	t.Cleanup(e.kill)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(e.client + "/health")
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if strings.Contains(string(b), `"health":"true"`) {
+				return e
+			}
+			err = fmt.Errorf("%s", b)
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(e.log)
+			t.Fatalf("etcd not ready: %v\n%s", err, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// revokeLease revokes the lease of the record at key (a node's lease).
+func revokeLease(t *testing.T, endpoint, key string) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := cli.Get(ctx, key)
+	if err != nil || len(res.Kvs) != 1 || res.Kvs[0].Lease == 0 {
+		t.Fatalf("get %s: %v %v", key, res, err)
+	}
+	if _, err := cli.Revoke(ctx, clientv3.LeaseID(res.Kvs[0].Lease)); err != nil {
+		t.Fatalf("revoke %s's lease: %v", key, err)
+	}
+}
+
+// kill ends etcd with SIGKILL and waits for it.
+func (e *etcdServer) kill() {
+	_ = e.cmd.Process.Signal(syscall.SIGKILL)
+	<-e.exited
+}
+
+// TestClusterStationOwnership: two rccserver nodes share one etcd. alice
+// signs in on node A; her station cannot be signed in on node B (eve's
+// line is the same station, and alice herself) until alice signs out on A.
+// With etcd gone, B refuses new sign-ins with Cs_ClusterUnavailable while
+// A's session stays.
+func TestClusterStationOwnership(t *testing.T) {
+	etcd := startEtcd(t)
+	node := func(id string) *site {
+		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+	}
+	a, b := node("node-a"), node("node-b")
+	if !a.logged(`"joined the cluster"`) || !b.logged(`"joined the cluster"`) {
+		t.Fatal("a node did not log joining the cluster")
+	}
+	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
+	if st != 200 || r != "normal" {
+		t.Fatalf("alice on A: %d %s", st, r)
+	}
+	for _, user := range []string{"sip:eve@example.com", "sip:alice@example.com"} {
+		if _, st, r := b.lync(user, aliceLine); st != 403 || r != "Cs_StationInUseByAnotherUser" {
+			t.Fatalf("%s on B while alice holds 1010 on A: %d %s, want 403 Cs_StationInUseByAnotherUser", user, st, r)
+		}
+	}
+	if m := b.metrics(t); m[`rcc_cluster_takes_refused_total{code="Cs_StationInUseByAnotherUser"}`] != 2 || m["rcc_cluster_lease_healthy"] != 1 {
+		t.Fatalf("B's metrics: refused %v, lease %v", m[`rcc_cluster_takes_refused_total{code="Cs_StationInUseByAnotherUser"}`], m["rcc_cluster_lease_healthy"])
+	}
+	// B's local login was undone with the refused take: bob signs in on B.
+	if _, st, r := b.lync("sip:bob@example.com", bobLine); st != 200 || r != "normal" {
+		t.Fatalf("bob on B: %d %s", st, r)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := alice.Bye(ctx); err != nil {
+		t.Fatalf("alice signs out on A: %v", err)
+	}
+	// The release runs when A's session ends, just after the BYE's answer.
+	deadline := time.Now().Add(5 * time.Second)
+	var eve *lynctest.Client
+	for {
+		c, st, r := b.lync("sip:eve@example.com", aliceLine)
+		if st == 200 && r == "normal" {
+			eve = c
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("eve on B after alice signed out on A: %d %s", st, r)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// B's lease revoked (as if it expired): B ends its sessions (eve's and
+	// bob's), whose stations it no longer holds, and refuses sign-ins.
+	revokeLease(t, etcd.client, "/rcc/node/node-b")
+	if _, err := eve.WaitBye(ctx); err != nil {
+		t.Fatalf("eve's session on B after B lost its lease: no BYE: %v", err)
+	}
+	if !b.logged(`"cluster lease lost: sessions with a station ended`, `"sessions_ended":2`) {
+		t.Fatal("B did not log ending the sessions of its lost lease")
+	}
+	if _, st, r := b.lync("sip:alice@example.com", aliceLine); st != 503 || r != "Cs_ClusterUnavailable" {
+		t.Fatalf("alice on B after its lease was lost: %d %s, want 503 Cs_ClusterUnavailable", st, r)
+	}
+	if m := b.metrics(t); m["rcc_cluster_lease_healthy"] != 0 {
+		t.Fatalf("B's lease gauge after the loss: %v", m["rcc_cluster_lease_healthy"])
+	}
+
+	// etcd gone: no quorum, no new sign-in on any node; what is held stays.
+	etcd.kill()
+	if _, st, r := a.lync("sip:alice@example.com", aliceLine); st != 503 || r != "Cs_ClusterUnavailable" {
+		t.Fatalf("alice on A without etcd: %d %s, want 503 Cs_ClusterUnavailable", st, r)
+	}
+}
