@@ -23,14 +23,8 @@ func (sw *Switch) AddStation(st Station) error {
 	if st.Extension == "" {
 		return fmt.Errorf("%w: station without extension", ErrInvalidArgument)
 	}
-	if st.Username == "" {
-		st.Username = st.Extension
-	}
-	if len(st.AutoAnswer) == 0 {
-		st.AutoAnswer = DefaultAutoAnswer(sw.cfg.Domain)
-	}
-	check := Config{Stations: []Station{st}}
-	if err := check.validate(); err != nil {
+	st, err := sw.completeStation(st)
+	if err != nil {
 		return err
 	}
 	sw.stMu.Lock()
@@ -82,14 +76,8 @@ func (sw *Switch) RemoveStation(ext string) error {
 // username and password are unchanged; otherwise it is dropped, so the phone
 // must register again with the new credentials (RFC 3261 §10.3).
 func (sw *Switch) UpdateStation(st Station) error {
-	if st.Username == "" {
-		st.Username = st.Extension
-	}
-	if len(st.AutoAnswer) == 0 {
-		st.AutoAnswer = DefaultAutoAnswer(sw.cfg.Domain)
-	}
-	check := Config{Stations: []Station{st}}
-	if err := check.validate(); err != nil {
+	st, err := sw.completeStation(st)
+	if err != nil {
 		return err
 	}
 	sw.stMu.Lock()
@@ -112,4 +100,17 @@ func (sw *Switch) UpdateStation(st Station) error {
 		sw.reg.drop(s.Extension)
 	}
 	return nil
+}
+
+// completeStation fills a station's defaults (username = extension, the
+// switch's auto-answer hints) and validates it as Config would.
+func (sw *Switch) completeStation(st Station) (Station, error) {
+	if st.Username == "" {
+		st.Username = st.Extension
+	}
+	if len(st.AutoAnswer) == 0 {
+		st.AutoAnswer = DefaultAutoAnswer(sw.cfg.Domain)
+	}
+	check := Config{Stations: []Station{st}}
+	return st, check.validate()
 }

@@ -262,28 +262,21 @@ func (sw *Switch) Close() error {
 	return nil
 }
 
-// spawn runs f in a goroutine that Close waits for.
-func (sw *Switch) spawn(f func()) {
-	sw.bgMu.Lock()
-	if sw.bgStop {
-		sw.bgMu.Unlock()
-		return
-	}
-	sw.bg.Add(1)
-	sw.bgMu.Unlock()
-	go func() {
-		defer sw.bg.Done()
-		f()
-	}()
-}
+// spawn runs f in a goroutine that Close waits for; once the switch stops
+// its goroutines, f does not run.
+func (sw *Switch) spawn(f func()) { sw.startOwned(f, false) }
 
 // spawnOrRun runs f in a goroutine that Close waits for, or right here
 // when the switch is already stopping its goroutines.
-func (sw *Switch) spawnOrRun(f func()) {
+func (sw *Switch) spawnOrRun(f func()) { sw.startOwned(f, true) }
+
+func (sw *Switch) startOwned(f func(), runIfStopping bool) {
 	sw.bgMu.Lock()
 	if sw.bgStop {
 		sw.bgMu.Unlock()
-		f()
+		if runIfStopping {
+			f()
+		}
 		return
 	}
 	sw.bg.Add(1)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,38 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"github.com/rccserver/rccserver/rccserver/api"
 )
-
-// startDaemonD is startDaemon returning the daemon, for its listeners' addresses.
-func startDaemonD(t *testing.T, path string) *daemon {
-	t.Helper()
-	cfg, err := loadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDaemon(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	select {
-	case <-d.started:
-	case err := <-done:
-		t.Fatalf("daemon ended: %v", err)
-	}
-	return d
-}
 
 func TestAPITokenSubcommand(t *testing.T) {
 	var out, errb bytes.Buffer

@@ -56,8 +56,9 @@ func testConfig(t *testing.T, extra string) string {
 	return path
 }
 
-// startDaemon runs the whole daemon in-process and returns its RCC address.
-func startDaemon(t *testing.T, path string) string {
+// startDaemonD runs the whole daemon in-process and returns it (for its
+// listeners' addresses).
+func startDaemonD(t *testing.T, path string) *daemon {
 	t.Helper()
 	cfg, err := loadConfig(path)
 	if err != nil {
@@ -81,7 +82,13 @@ func startDaemon(t *testing.T, path string) string {
 	case err := <-done:
 		t.Fatalf("daemon ended: %v", err)
 	}
-	return d.rcc.Addrs()[0].String()
+	return d
+}
+
+// startDaemon runs the whole daemon in-process and returns its RCC address.
+func startDaemon(t *testing.T, path string) string {
+	t.Helper()
+	return startDaemonD(t, path).rcc.Addrs()[0].String()
 }
 
 func signIn(t *testing.T, addr, user, line string) (*lynctest.Client, error) {
