@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -610,4 +611,97 @@ func TestClusterFailover(t *testing.T) {
 	if req, err := alice2.WaitBye(ctx2); err == nil {
 		t.Fatalf("alice's new session on %s got a BYE: %v", x, req)
 	}
+}
+
+// BenchmarkClusterFailover measures failover time over b.N kills (run it
+// with -benchtime 10x or more): alice signed in through kamailio on node X;
+// kill -9 X; then
+//
+//   - answered: kill → alice's next request in her dialog answered by the
+//     survivor (481 until sessions are adopted, then 200);
+//   - served: kill → alice served again on the survivor (her request
+//     answered 200 by an adopting node, or, without adoption, her new
+//     sign-in answered 200 once X's lease expired);
+//   - owned: kill → etcd shows her station held by the survivor.
+//
+// X is then started again (it takes nothing back) and the next kill hits
+// the survivor. CLUSTER_LEASE_TTL sets the nodes' cluster.lease_ttl
+// (default 6, the configuration's default).
+func BenchmarkClusterFailover(b *testing.B) {
+	ttl := 6
+	if v := os.Getenv("CLUSTER_LEASE_TTL"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 {
+			b.Fatalf("CLUSTER_LEASE_TTL=%q: want seconds, at least 2", v)
+		}
+		ttl = n
+	}
+	c := startRCCCluster(b, 2, ttl)
+	alice, st, r := c.lync("sip:alice@example.com", aliceLine)
+	if st != 200 {
+		b.Fatalf("alice: %d %s", st, r)
+	}
+	var answered, served, owned []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		x := stationOwner(c.cli, "1010")
+		y := c.other(x)
+		if x == "" {
+			b.Fatalf("kill %d: nobody holds alice's station", i)
+		}
+		c.kam.since()
+		killed := time.Now()
+		c.kill9(x)
+
+		st := clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine})
+		if st == 0 {
+			b.Fatalf("kill %d: alice's request after killing %s: no answer", i, x)
+		}
+		answered = append(answered, time.Since(killed))
+		if st == 200 {
+			served = append(served, time.Since(killed))
+		} else {
+			cl, at, err := c.signInUntil("sip:alice@example.com", aliceLine, time.Duration(ttl+10)*time.Second)
+			if err != nil {
+				b.Fatalf("kill %d: %v", i, err)
+			}
+			_ = alice.Close()
+			alice = cl
+			served = append(served, at.Sub(killed))
+		}
+		for stationOwner(c.cli, "1010") != y {
+			if time.Since(killed) > time.Duration(ttl+10)*time.Second {
+				b.Fatalf("kill %d: alice's station not held by %s", i, y)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		owned = append(owned, time.Since(killed))
+
+		b.StopTimer()
+		c.nodes[x].run()
+		if err := c.waitKam(`fe: node sip:`+c.nodes[x].rccAddr+`;transport=tcp up`, 1, 10*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	for _, m := range []struct {
+		name string
+		d    []time.Duration
+	}{{"answered", answered}, {"served", served}, {"owned", owned}} {
+		slices.Sort(m.d)
+		b.ReportMetric(percentile(m.d, 50).Seconds(), m.name+"-p50-s")
+		b.ReportMetric(percentile(m.d, 99).Seconds(), m.name+"-p99-s")
+	}
+	b.ReportMetric(float64(ttl), "lease-ttl-s")
+	b.Logf("lease TTL %d s, %d kills: answered %v, served %v, owned %v", ttl, b.N, answered, served, owned)
+}
+
+// percentile returns the p-th percentile of sorted d (nearest rank).
+func percentile(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := (len(d)*p + 99) / 100
+	return d[max(i-1, 0)]
 }
