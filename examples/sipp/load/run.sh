@@ -72,6 +72,7 @@ server_pid=""
 sipp_pid=""
 etcd_pid=""
 etcd_dir=""
+admin_addr=""
 cleanup() {
 	[[ -n $sipp_pid ]] && kill "$sipp_pid" 2>/dev/null || true
 	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
@@ -149,8 +150,8 @@ heap_bytes() {
 	case $1 in
 	"") echo 0 ;;
 	admin)
-		curl -s -o /dev/null 'http://127.0.0.1:9110/debug/pprof/heap?gc=1'
-		curl -s http://127.0.0.1:9110/metrics | awk '/^go_memstats_heap_alloc_bytes / {printf "%d\n", $2}'
+		curl -s -o /dev/null "http://$admin_addr/debug/pprof/heap?gc=1"
+		curl -s "http://$admin_addr/metrics" | awk '/^go_memstats_heap_alloc_bytes / {printf "%d\n", $2}'
 		;;
 	*) curl -s "$1" ;;
 	esac
@@ -218,8 +219,10 @@ load() {
 			} >"$config"
 		fi
 		# No state file: a load run leaves nothing behind (state.file would
-		# default to the working directory).
-		"$work/bin/rccserver" -config "$config" -set state.file= 2>"$log" &
+		# default to the working directory). The admin listener on a free
+		# port, not the default 9110 another run may hold.
+		admin_addr=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		"$work/bin/rccserver" -config "$config" -set state.file= -set "admin.listen=$admin_addr" 2>"$log" &
 		server_pid=$!
 		addr=$(wait_addr "$log" '"addr":"127\.0\.0\.1:[0-9]+","contact"')
 		heapurl=admin
@@ -266,7 +269,7 @@ load() {
 	heap1=$(heap_bytes "$heapurl")
 	cpu0=$(cpu_tree_ms "$server_pid")
 	if [[ $name == rccserver && -n ${PROFILE:-} ]]; then
-		(sleep 1 && curl -s -o "$work/cpu.prof" "http://127.0.0.1:9110/debug/pprof/profile?seconds=$PROFILE" &&
+		(sleep 1 && curl -s -o "$work/cpu.prof" "http://$admin_addr/debug/pprof/profile?seconds=$PROFILE" &&
 			echo "CPU profile: $work/cpu.prof" >&2) &
 	fi
 	local rc=0
