@@ -73,11 +73,12 @@ func noBye(t *testing.T, c *lynctest.Client, d time.Duration, who string) {
 // TestClusterSessionAdoption: two built nodes on one real etcd, lease TTL
 // 2 s. alice signs in on A and starts a monitor; A's record is in etcd.
 // kill -9 A: B adopts the session (Cs_SessionAdopted, the metric); alice's
-// next request, sent to B, is answered; she gets B's UPDATE with B's
+// next request, sent to B at once, waits for the adoption and is answered; she gets B's UPDATE with B's
 // Contact; a DND change made through B reaches her as an event with the
 // monitor ID A gave her. Then a third node C, and B stopped with SIGSTOP
 // past its TTL: C adopts alice's and bob's sessions; after SIGCONT, B
 // drops them without a word (no BYE), and alice's request to C is answered.
+// A clean stop of C deletes its records itself (nothing left to adopt).
 func TestClusterSessionAdoption(t *testing.T) {
 	etcd := startEtcd(t)
 	node := func(id string) *site {
@@ -97,19 +98,22 @@ func TestClusterSessionAdoption(t *testing.T) {
 
 	killed := time.Now()
 	a.kill9()
-	if !b.logged(`"code":"Cs_SessionAdopted"`, `"from_node":"node-a"`) {
-		t.Fatalf("B did not adopt alice's session\n%s", b.logs.String())
+	// At once, before A's lease expired: B waits for the adoption, then answers.
+	turnTo(t, alice, b)
+	if _, ok := request(t, alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}).(*csta.SnapshotDeviceResponse); !ok {
+		t.Fatal("SnapshotDevice on B: wrong answer")
 	}
-	t.Logf("adopted %v after kill -9", time.Since(killed).Round(time.Millisecond))
+	answered := time.Since(killed)
+	if !b.logged(`"message":"request for a dialog another node recorded: waiting for its adoption"`,
+		`"code":"Cs_SessionAdopted"`, `"from_node":"node-a"`) {
+		t.Fatalf("B did not wait for and adopt alice's session\n%s", b.logs.String())
+	}
+	t.Logf("alice's request to B answered %v after kill -9 of A", answered.Round(time.Millisecond))
 	if v := waitKey(t, etcd.client, key, true); !strings.Contains(v, `"node":"node-b"`) {
 		t.Fatalf("record after adoption: %s", v)
 	}
 	if m := b.metrics(t); m["rcc_cluster_adoptions_total"] != 1 {
 		t.Fatalf("B's rcc_cluster_adoptions_total %v", m["rcc_cluster_adoptions_total"])
-	}
-	turnTo(t, alice, b)
-	if _, ok := request(t, alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}).(*csta.SnapshotDeviceResponse); !ok {
-		t.Fatal("SnapshotDevice on B: wrong answer")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -173,5 +177,20 @@ func TestClusterSessionAdoption(t *testing.T) {
 	request(t, bob, &csta.SnapshotDevice{SnapshotObject: bobLine})
 	if m := c.metrics(t); m["rcc_cluster_adoptions_total"] != 2 {
 		t.Fatalf("C's rcc_cluster_adoptions_total %v", m["rcc_cluster_adoptions_total"])
+	}
+	// A clean stop of C: its sessions end with BYE and their records are
+	// deleted before its lease is revoked, so nobody adopts them.
+	c.stop()
+	for _, cl := range []*lynctest.Client{alice, bob} {
+		if _, err := cl.WaitBye(ctx); err != nil {
+			t.Fatalf("no BYE from C's clean stop: %v", err)
+		}
+		waitKey(t, etcd.client, "/rcc/session/"+cl.CallID(), false)
+	}
+	// B's watch (still running after its lease loss) reports a dead node
+	// only for records deleted with its lease: there must be none of C's.
+	time.Sleep(time.Second)
+	if strings.Contains(b.logs.String(), `"dead_node":"node-c"`) {
+		t.Fatalf("C's session records were deleted with its lease, not by C\n%s", b.logs.String())
 	}
 }
