@@ -129,14 +129,14 @@ func (a *adopter) adoptOne(node string, r cluster.DeadRecord) error {
 // may have expired and its sessions been adopted while it slept — until
 // etcd confirms the lease again or reports it lost.
 type pauseGuard struct {
-	node    *cluster.Node
+	node    interface{ State() cluster.LeaseState }
 	clk     clock.Clock
 	gap     time.Duration // a tick later than this means the process was paused
 	last    atomic.Int64  // UnixNano of the last tick
 	suspect atomic.Bool
 }
 
-func newPauseGuard(node *cluster.Node, ttl time.Duration, clk clock.Clock) *pauseGuard {
+func newPauseGuard(node interface{ State() cluster.LeaseState }, ttl time.Duration, clk clock.Clock) *pauseGuard {
 	g := &pauseGuard{node: node, clk: clk, gap: ttl / 3}
 	g.last.Store(clk.Now().UnixNano())
 	return g
