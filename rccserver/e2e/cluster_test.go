@@ -112,12 +112,12 @@ func (e *etcdServer) kill() {
 // TestClusterStationOwnership: two rccserver nodes share one etcd. alice
 // signs in on node A; her station cannot be signed in on node B (eve's
 // line is the same station, and alice herself) until alice signs out on A.
-// With etcd gone, B refuses new sign-ins with Cs_ClusterUnavailable while
-// A's session stays.
+// B's lease revoked: B drops its sessions silently and A adopts them.
+// With etcd gone, A refuses new sign-ins with Cs_ClusterUnavailable.
 func TestClusterStationOwnership(t *testing.T) {
 	etcd := startEtcd(t)
 	node := func(id string) *site {
-		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
+		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC", frontEnds: `["127.0.0.1"]`,
 			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
 	}
 	a, b := node("node-a"), node("node-b")
@@ -161,15 +161,23 @@ func TestClusterStationOwnership(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// B's lease revoked (as if it expired): B ends its sessions (eve's and
-	// bob's), whose stations it no longer holds, and refuses sign-ins.
+	// B's lease revoked (as if it expired): B drops its sessions (eve's and
+	// bob's) without a BYE, since their records went with the lease and A
+	// adopts them (docs/cluster.md "Session adoption"); B refuses sign-ins.
 	revokeLease(t, etcd.client, "/rcc/node/node-b")
-	if _, err := eve.WaitBye(ctx); err != nil {
-		t.Fatalf("eve's session on B after B lost its lease: no BYE: %v", err)
+	if !b.logged(`"cluster lease lost: sessions dropped without BYE`, `"sessions_dropped":2`) {
+		t.Fatal("B did not log dropping the sessions of its lost lease")
 	}
-	if !b.logged(`"cluster lease lost: sessions with a station ended`, `"sessions_ended":2`) {
-		t.Fatal("B did not log ending the sessions of its lost lease")
+	if !a.logged(`"code":"Cs_SessionAdopted"`, `"call_id":"`+eve.CallID()+`"`) {
+		t.Fatal("A did not adopt eve's session")
 	}
+	noBye(t, eve, time.Second, "eve")
+	// eve signs out on A, which adopted her session: station 1010 is free.
+	turnTo(t, eve, a)
+	if err := eve.Bye(ctx); err != nil {
+		t.Fatalf("eve signs out on A: %v", err)
+	}
+	waitKey(t, etcd.client, "/rcc/station/1010", false)
 	if _, st, r := b.lync("sip:alice@example.com", aliceLine); st != 503 || r != "Cs_ClusterUnavailable" {
 		t.Fatalf("alice on B after its lease was lost: %d %s, want 503 Cs_ClusterUnavailable", st, r)
 	}

@@ -170,6 +170,8 @@ type siteOptions struct {
 	// cluster is the YAML flow mapping of the cluster section, e.g.
 	// `{etcd: ["http://127.0.0.1:2379"], node_id: a}`; "" leaves it out.
 	cluster string
+	// frontEnds is the YAML flow sequence of listen.front_ends, e.g. `["127.0.0.1"]`.
+	frontEnds string
 	// samba makes the directory the package's shared Samba AD DC (with
 	// adUsers(); adUsers above is ignored) instead of a new slapd.
 	samba bool
@@ -209,6 +211,9 @@ func startSiteWith(t testing.TB, o siteOptions) *site {
 	}
 	if phoneLim == "" {
 		phoneLim = "{}"
+	}
+	if o.frontEnds != "" {
+		limits += "\n  front_ends: " + o.frontEnds
 	}
 	clusterYAML := ""
 	if o.cluster != "" {

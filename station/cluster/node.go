@@ -95,6 +95,15 @@ type Node struct {
 	held       map[string]string // station -> user, as this node wrote them
 	last       LeaseState        // for logging changes
 	closeOnce  sync.Once
+
+	// Shared state (store.go, watch.go); guarded by mu.
+	readRev      int64            // revision of the store's first list read
+	written      map[string]int64 // key -> revision of this node's latest write
+	sessionHooks []func(node string, sessions []DeadRecord)
+	legHooks     []func(node string, legs []DeadLeg)
+
+	watchOnce sync.Once
+	watchWG   sync.WaitGroup // the watch goroutine
 }
 
 // Join connects to etcd, grants the node's lease, records the node and
@@ -114,7 +123,8 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Log.With().Str("component", "cluster").Str("node", cfg.Node).Logger(),
-		cli: cli, done: make(chan struct{}), lostCh: make(chan struct{}), held: map[string]string{}}
+		cli: cli, done: make(chan struct{}), lostCh: make(chan struct{}), held: map[string]string{},
+		written: map[string]int64{}}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if err := n.join(ctx); err != nil {
 		n.cancel()
@@ -375,13 +385,14 @@ func (n *Node) Held() map[string]string {
 	return maps.Clone(n.held)
 }
 
-// Close leaves the cluster: stops the keep-alive, revokes the lease (so
+// Close leaves the cluster: stops the keep-alive and the watch, revokes the lease (so
 // the node's stations are free at once, not after the TTL) and closes the
 // client. It waits for the keep-alive goroutine.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.cancel()
 		<-n.done
+		n.watchWG.Wait()
 		if n.State() != LeaseLost {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
 			_, _ = n.cli.Revoke(ctx, n.lease) // best effort: otherwise the TTL frees them

@@ -29,6 +29,7 @@ func (sw *Switch) run(acts []action) {
 func attach(c *call, cn *connection, l *leg) {
 	cn.leg = l
 	l.call, l.conn = c, cn
+	l.callRef.Store(c.id)
 }
 
 // sipURI builds sip:user@domain.
@@ -93,13 +94,13 @@ func (sw *Switch) deliver(c *call, dialled string, cause Cause, hops int) {
 			sw.deliver(c, fwd, CauseForwardImmediate, hops+1)
 			return
 		}
-		target, transport, dest, err := sw.reg.reach(st)
+		w, err := sw.reg.reach(st)
 		if err != nil {
 			m.mu.Unlock()
 			sw.fail(c, nil, ext, CauseUnreachable, sip.StatusTemporarilyUnavailable, "Not Registered")
 			return
 		}
-		l = sw.newUACLeg(ext, target, sw.callerURI(c), sw.sipURI(ext), transport, dest)
+		l = sw.newStationLeg(ext, w, sw.callerURI(c))
 	case TargetTrunk:
 		t := sw.cfg.Trunk
 		if t == nil {

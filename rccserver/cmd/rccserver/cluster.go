@@ -78,17 +78,19 @@ func (o *ownership) refusals() map[string]uint64 {
 	return out
 }
 
-// watchLease ends, when the node's lease is lost, every session with a
-// station (the node holds none any more; another node may sign them in).
-// The node then refuses sign-ins with Cs_ClusterUnavailable until it is
-// restarted. It returns when ctx ends.
+// watchLease drops, when the node's lease is lost, every session without a
+// word to its client: etcd deleted their records with the lease and another
+// node may have adopted them (docs/cluster.md "Session adoption"); a BYE
+// would end the dialog the other node now serves. The node then refuses
+// sign-ins with Cs_ClusterUnavailable until it is restarted. It returns
+// when ctx ends.
 func (d *daemon) watchLease(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 		return
 	case <-d.own.node.Lost():
 	}
-	n := callcontrol.EndUnownedSessions(d.rcc.Sessions(), d.own.node.Held(), cluster.ErrLeaseLost)
-	d.log.Error().Str("code", cluster.CodeLeaseLost).Int("sessions_ended", n).
-		Msg("cluster lease lost: sessions with a station ended; sign-ins refused until restart")
+	n := dropSessions(d.rcc.Sessions(), cluster.ErrLeaseLost)
+	d.log.Error().Str("code", cluster.CodeLeaseLost).Int("sessions_dropped", n).
+		Msg("cluster lease lost: sessions dropped without BYE (other nodes adopt them); sign-ins refused until restart")
 }

@@ -59,6 +59,7 @@ type daemon struct {
 	api     *api.Server // nil when api.listen is off
 	store   *state.Bolt // nil when state.file is off; closed after the switch
 	own     *ownership  // nil without cluster.etcd; the node leaves last
+	pause   *pauseGuard // with own: may the node send in its sessions (sessions.go)
 	started chan struct{}
 	// adminAddr is the bound admin listener, "" when off.
 	adminAddr string
@@ -105,18 +106,21 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 		}
 	}
 	d.csta = callcontrol.NewService(d.sw, callcontrol.DialPlan{Configs: d.logins}, log.With().Str("component", "csta").Logger())
-	d.rcc, err = rccserver.New(rccserver.Options{
+	opts := rccserver.Options{
 		Config: cfg.sip,
 		Log:    log,
 		Admission: &callcontrol.LoginAdmission{Directory: d.dir, Logins: d.logins,
 			Remote:    callcontrol.NewRemoteLines(d.sw, d.logins, log.With().Str("component", "remote").Logger()),
 			Ownership: d.ownership()},
 		Handler: d.csta,
-	})
+	}
+	d.sessionOptions(&opts)
+	d.rcc, err = rccserver.New(opts)
 	if err != nil {
 		d.abandon()
 		return nil, err
 	}
+	d.registerAdoption()
 	if cfg.file.API.Listen != "" {
 		d.api, err = api.New(api.Options{Config: cfg.file.API, Switch: d.sw, Views: apiViews{d}, Log: log})
 		if err != nil {
@@ -205,6 +209,8 @@ func (d *daemon) run(ctx context.Context) error {
 	wg.Go(func() { d.watchdog(ctx) })
 	if d.own != nil {
 		wg.Go(func() { d.watchLease(ctx) })
+		wg.Go(func() { d.pause.run(ctx) })
+		d.own.node.Watch(0, nil) // dead nodes' sessions reach registerAdoption's hook
 	}
 	wg.Go(func() { d.dir.Run(ctx) })
 	wg.Go(func() {

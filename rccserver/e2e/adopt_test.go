@@ -1,0 +1,196 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/rccserver/lynctest"
+)
+
+// waitKey waits until key exists in etcd (want) or not, and returns its value.
+func waitKey(t *testing.T, endpoint, key string, want bool) string {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		res, err := cli.Get(ctx, key)
+		cancel()
+		if err == nil && (len(res.Kvs) == 1) == want {
+			if want {
+				return string(res.Kvs[0].Value)
+			}
+			return ""
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("etcd key %s present=%v not reached: %v", key, want, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// turnTo points the client's requests at node s (as the front end would
+// re-dispatch them to a live node).
+func turnTo(t *testing.T, c *lynctest.Client, s *site) {
+	t.Helper()
+	var u sip.Uri
+	if err := sip.ParseUri("sip:"+s.rccAddr+";transport=tcp", &u); err != nil {
+		t.Fatal(err)
+	}
+	c.Retarget(u)
+}
+
+// kill9 ends the node's process with SIGKILL.
+func (s *site) kill9() {
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.exited
+	s.cmd.Process = nil
+}
+
+// noBye fails if the client gets a BYE within d.
+func noBye(t *testing.T, c *lynctest.Client, d time.Duration, who string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if r, err := c.WaitBye(ctx); err == nil {
+		t.Fatalf("%s got a BYE (from %s)", who, r.Source())
+	}
+}
+
+// TestClusterSessionAdoption: two built nodes on one real etcd, lease TTL
+// 2 s. alice signs in on A and starts a monitor; A's record is in etcd.
+// kill -9 A: B adopts the session (Cs_SessionAdopted, the metric); alice's
+// next request, sent to B at once, waits for the adoption and is answered; she gets B's UPDATE with B's
+// Contact; a DND change made through B reaches her as an event with the
+// monitor ID A gave her. Then a third node C, and B stopped with SIGSTOP
+// past its TTL: C adopts alice's and bob's sessions; after SIGCONT, B
+// drops them without a word (no BYE), and alice's request to C is answered.
+// A clean stop of C deletes its records itself (nothing left to adopt).
+func TestClusterSessionAdoption(t *testing.T) {
+	etcd := startEtcd(t)
+	node := func(id string) *site {
+		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC", frontEnds: `["127.0.0.1"]`,
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+	}
+	a, b := node("node-a"), node("node-b")
+	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
+	if st != 200 || r != "normal" {
+		t.Fatalf("alice on A: %d %s", st, r)
+	}
+	xref := request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine}).(*csta.MonitorStartResponse).MonitorCrossRefID
+	key := "/rcc/session/" + alice.CallID()
+	if v := waitKey(t, etcd.client, key, true); !strings.Contains(v, xref) || !strings.Contains(v, `"node":"node-a"`) {
+		t.Fatalf("A's record of alice's session: %s", v)
+	}
+
+	killed := time.Now()
+	a.kill9()
+	// At once, before A's lease expired: B waits for the adoption, then answers.
+	turnTo(t, alice, b)
+	if _, ok := request(t, alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}).(*csta.SnapshotDeviceResponse); !ok {
+		t.Fatal("SnapshotDevice on B: wrong answer")
+	}
+	answered := time.Since(killed)
+	if !b.logged(`"message":"request for a dialog another node recorded: waiting for its adoption"`,
+		`"code":"Cs_SessionAdopted"`, `"from_node":"node-a"`) {
+		t.Fatalf("B did not wait for and adopt alice's session\n%s", b.logs.String())
+	}
+	t.Logf("alice's request to B answered %v after kill -9 of A", answered.Round(time.Millisecond))
+	if v := waitKey(t, etcd.client, key, true); !strings.Contains(v, `"node":"node-b"`) {
+		t.Fatalf("record after adoption: %s", v)
+	}
+	if m := b.metrics(t); m["rcc_cluster_adoptions_total"] != 1 {
+		t.Fatalf("B's rcc_cluster_adoptions_total %v", m["rcc_cluster_adoptions_total"])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	up, err := alice.NextRefresh(ctx)
+	if err != nil {
+		t.Fatalf("no target refresh from B: %v", err)
+	}
+	if c := up.Contact(); c == nil || !strings.Contains(c.Address.String(), b.rccAddr) {
+		t.Fatalf("UPDATE's Contact %v, want B's %s", up.Contact(), b.rccAddr)
+	}
+	on := true
+	request(t, alice, &csta.SetDoNotDisturb{Device: aliceLine, DoNotDisturbOn: &on})
+	dnd := next[*csta.DoNotDisturbEvent](t, alice)
+	if dnd.MonitorCrossRefID != xref || !dnd.DoNotDisturbOn {
+		t.Fatalf("DND event from B: %+v, want monitor %s", dnd, xref)
+	}
+
+	// Split brain: B stopped past its TTL, C adopts, B resumed stays silent.
+	c := node("node-c")
+	turnTo(t, alice, b)
+	bob, st, r := b.lync("sip:bob@example.com", bobLine)
+	if st != 200 || r != "normal" {
+		t.Fatalf("bob on B: %d %s", st, r)
+	}
+	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
+	waitKey(t, etcd.client, "/rcc/session/"+bob.CallID(), true)
+	if err := b.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			_ = b.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}()
+	if !c.logged(`"code":"Cs_SessionAdopted"`, `"call_id":"`+bob.CallID()+`"`, `"call_id":"`+alice.CallID()+`"`) {
+		t.Fatalf("C did not adopt B's sessions\n%s", c.logs.String())
+	}
+	time.Sleep(time.Second)
+	from := len(b.logs.String())
+	if err := b.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	stopped = false
+	if !b.logged(`"sessions_dropped":2`) {
+		t.Fatalf("B resumed: no drop of its sessions\n%s", b.logs.String()[from:])
+	}
+	noBye(t, alice, 2*time.Second, "alice")
+	noBye(t, bob, 100*time.Millisecond, "bob")
+	for _, cl := range []*lynctest.Client{alice, bob} {
+		ectx, ecancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		ev, err := cl.NextEvent(ectx)
+		ecancel()
+		if err == nil && ev.Req.Source() == b.rccAddr {
+			t.Fatalf("B sent %s after SIGCONT", ev.Msg.Root())
+		}
+	}
+	turnTo(t, alice, c)
+	request(t, alice, &csta.SnapshotDevice{SnapshotObject: aliceLine})
+	turnTo(t, bob, c)
+	request(t, bob, &csta.SnapshotDevice{SnapshotObject: bobLine})
+	if m := c.metrics(t); m["rcc_cluster_adoptions_total"] != 2 {
+		t.Fatalf("C's rcc_cluster_adoptions_total %v", m["rcc_cluster_adoptions_total"])
+	}
+	// A clean stop of C: its sessions end with BYE and their records are
+	// deleted before its lease is revoked, so nobody adopts them.
+	c.stop()
+	for _, cl := range []*lynctest.Client{alice, bob} {
+		if _, err := cl.WaitBye(ctx); err != nil {
+			t.Fatalf("no BYE from C's clean stop: %v", err)
+		}
+		waitKey(t, etcd.client, "/rcc/session/"+cl.CallID(), false)
+	}
+	// B's watch (still running after its lease loss) reports a dead node
+	// only for records deleted with its lease: there must be none of C's.
+	time.Sleep(time.Second)
+	if strings.Contains(b.logs.String(), `"dead_node":"node-c"`) {
+		t.Fatalf("C's session records were deleted with its lease, not by C\n%s", b.logs.String())
+	}
+}

@@ -1,0 +1,107 @@
+package switching
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/rccserver/rccserver/station/cluster"
+	"github.com/rccserver/rccserver/station/cluster/etcdtest"
+)
+
+// clusterSwitch is a switch on a cluster node whose store is etcd, with
+// other nodes' changes and dead nodes' legs applied to it as the daemon
+// wires them.
+func clusterSwitch(t *testing.T, endpoint, id string) (*Switch, *cluster.Node) {
+	t.Helper()
+	n, err := cluster.Join(t.Context(), cluster.Config{Endpoints: []string{endpoint}, Node: id, LeaseTTL: 2 * time.Second, RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatalf("Join(%s): %v", id, err)
+	}
+	t.Cleanup(func() { _ = n.Close() }) // after the switch's cleanup (LIFO)
+	cfg := twoStations()
+	cfg.Store = n.Store()
+	sw := startSwitch(t, cfg)
+	n.OnDeadLegs(func(_ string, legs []cluster.DeadLeg) {
+		fl := make([]ForeignLeg, 0, len(legs))
+		for _, l := range legs {
+			fl = append(fl, ForeignLeg{Leg: l.Leg, Bye: l.Bye})
+		}
+		sw.ClearForeignLegs(fl)
+	})
+	n.Watch(n.Store().Revision()+1, func(c cluster.Change) {
+		switch c.Kind {
+		case cluster.ChangeRegistration:
+			sw.ApplyRegistration(c.Registration)
+		case cluster.ChangeRegistrationDeleted:
+			sw.ApplyUnregistration(c.Ext)
+		case cluster.ChangeFeatures:
+			sw.ApplyFeatures(c.Features)
+		}
+	})
+	return sw, n
+}
+
+// TestClusterDeadNodeCallCleared: two switches on two nodes share one real
+// etcd. Two baresip phones register with switch A only; switch B learns
+// their registrations and A's DND change. A call placed by A is recorded
+// in etcd with its stations and call reference; when A's lease ends (a
+// crash), B sends both phones a BYE in A's dialogs and B's subscribers of
+// both stations get EventCleared for A's call reference.
+func TestClusterDeadNodeCallCleared(t *testing.T) {
+	ep := etcdtest.Start(t)
+	swA, _ := clusterSwitch(t, ep, "a")
+	swB, _ := clusterSwitch(t, ep, "b")
+	p1 := phone(t, swA, "1010", "secret10", "auto")
+	p2 := phone(t, swA, "1020", "secret20", "manual")
+	waitFor(t, "B to learn both registrations", func() bool { return swB.Registered("1010") && swB.Registered("1020") })
+	if err := swA.SetDND("1030", true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B to learn 1030's DND", func() bool { on, _ := swB.DND("1030"); return on })
+
+	ref, err := swA.MakeCall(t.Context(), "1010", "1020")
+	if err != nil {
+		t.Fatalf("MakeCall: %v", err)
+	}
+	p1.WaitEvent("CALL_ESTABLISHED")
+	p2.WaitEvent("CALL_INCOMING")
+	p2.Accept()
+	p2.WaitEvent("CALL_ESTABLISHED")
+	ev1, ev2 := subscribe(t, swB, "1010"), subscribe(t, swB, "1020")
+
+	// A crashes: its lease is revoked (as its expiry would do), the switch
+	// itself stays silent.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	waitFor(t, "A's two leg records", func() bool {
+		res, err := cli.Get(t.Context(), "/rcc/leg/a/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		return err == nil && res.Count == 2
+	})
+	res, err := cli.Get(t.Context(), "/rcc/node/a")
+	if err != nil || len(res.Kvs) != 1 {
+		t.Fatalf("node/a: %v %v", res, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.Revoke(ctx, clientv3.LeaseID(res.Kvs[0].Lease)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	p1.WaitEvent("CALL_CLOSED")
+	p2.WaitEvent("CALL_CLOSED")
+	t.Logf("both phones hung up %v after A's lease ended", time.Since(start).Round(time.Millisecond))
+	for _, s := range []*Subscription{ev1, ev2} {
+		e := next(t, s, EventCleared, inCall(ref.CallID))
+		if e.Subject != s.Device() || e.State != ConnNull {
+			t.Errorf("B's event for %s = %+v", s.Device(), e)
+		}
+	}
+	waitFor(t, "two Cs_DeadNodeCallCleared", func() bool { return swB.Refusals()[CodeDeadNodeCallCleared] == 2 })
+}
