@@ -175,9 +175,8 @@ type siteOptions struct {
 	// samba makes the directory the package's shared Samba AD DC (with
 	// adUsers(); adUsers above is ignored) instead of a new slapd.
 	samba bool
-	// frontEnds and phoneAccess are YAML flow lists for listen.front_ends
-	// and phones.access; "" leaves them out.
-	frontEnds, phoneAccess string
+	// phoneAccess is the YAML flow sequence of phones.access; "" leaves it out.
+	phoneAccess string
 }
 
 func startSiteWith(t testing.TB, o siteOptions) *site {
@@ -224,9 +223,6 @@ func startSiteWith(t testing.TB, o siteOptions) *site {
 		s.api = "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
 		apiYAML = fmt.Sprintf("api:\n  listen: %q\n  buffer: 64\n  tokens:\n    - {name: all, sha256: %s, stations: [\"*\"]}\n    - {name: one, sha256: %s, stations: [\"1010\"]}\n",
 			s.api, api.HashToken(e2eAllToken), api.HashToken(e2eOneToken))
-	}
-	if o.frontEnds != "" {
-		limits += "\n  front_ends: " + o.frontEnds
 	}
 	if o.phoneAccess != "" {
 		phoneLim += "\n  access: " + o.phoneAccess
