@@ -239,8 +239,16 @@ func TestClusterSharedState(t *testing.T) {
 		t.Errorf("busy forwarding to 1030 set on A not seen on B: %+v", fw.ForwardingList)
 	}
 
-	if ans := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}); ans.Root() != "MakeCallResponse" {
-		t.Fatalf("MakeCall on B answered %s", ans.Root())
+	// bob, signed in on A, monitors his line: A's switch does not see
+	// B's call, but is told when B's death clears it.
+	bob, st, r := a.lync("sip:bob@example.com", bobLine)
+	if st != 200 {
+		t.Fatalf("bob on A: %d %s", st, r)
+	}
+	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
+	mc, ok := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}).(*csta.MakeCallResponse)
+	if !ok {
+		t.Fatal("MakeCall on B refused")
 	}
 	pa.WaitEvent("CALL_ESTABLISHED")
 	pb.WaitEvent("CALL_INCOMING")
@@ -259,6 +267,9 @@ func TestClusterSharedState(t *testing.T) {
 	pa.WaitEvent("CALL_CLOSED")
 	pb.WaitEvent("CALL_CLOSED")
 	t.Logf("both phones hung up %v after B was killed (lease TTL 2 s)", time.Since(killed).Round(100*time.Millisecond))
+	if ev := next[*csta.ConnectionClearedEvent](t, bob); ev.DroppedConnection.CallID != mc.CallingDevice.CallID {
+		t.Errorf("bob's ConnectionCleared on A for call %q, want B's call %q", ev.DroppedConnection.CallID, mc.CallingDevice.CallID)
+	}
 	if !a.logged(`"code":"Cs_ClusterNodeDead"`, `"dead_node":"node-b"`, `"legs":2`) ||
 		strings.Count(a.logs.String(), `"code":"Cs_DeadNodeCallCleared"`) != 2 {
 		t.Errorf("A's log lacks B's death and two Cs_DeadNodeCallCleared")
