@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/rccserver/rccserver/station/state"
@@ -215,5 +216,26 @@ func TestDeadNodeHooks(t *testing.T) {
 	}
 	if byes["call-1"] != 1 || byes["call-2"] != 1 {
 		t.Errorf("BYE claims = %v, want one node per leg", byes)
+	}
+}
+
+// TestWatchDropsChangesOlderThanOwnWrite: a change of another node that
+// etcd ordered before this node's own later write to the same key (the
+// watch delivers it late) is not applied over it.
+func TestWatchDropsChangesOlderThanOwnWrite(t *testing.T) {
+	n := &Node{cfg: Config{Node: "b", Prefix: "/rcc/"}, written: map[string]int64{}}
+	n.wroteAt("/rcc/reg/1010", 10)
+	var got []Change
+	rec := func(c Change) { got = append(got, c) }
+	del := func(rev int64) *clientv3.Event {
+		return &clientv3.Event{Type: clientv3.EventTypeDelete, Kv: &mvccpb.KeyValue{Key: []byte("/rcc/reg/1010"), ModRevision: rev}}
+	}
+	n.handle([]*clientv3.Event{del(9)}, rec)
+	if len(got) != 0 {
+		t.Errorf("a delete older than our write was applied: %+v", got)
+	}
+	n.handle([]*clientv3.Event{del(11)}, rec)
+	if len(got) != 1 || got[0].Kind != ChangeRegistrationDeleted {
+		t.Errorf("a newer delete: %+v", got)
 	}
 }

@@ -61,9 +61,10 @@ func (n *Node) OnDeadLegs(f func(node string, legs []DeadLeg)) {
 	n.legHooks = append(n.legHooks, f)
 }
 
-// wroteAt remembers the revision of this node's latest write to key: the
-// watch drops older changes of others to it (they arrive after ours when
-// the watch lags).
+// wroteAt remembers the revision of this node's latest write to a shared
+// key (reg/, feature/: one per station, so the map is bounded): the watch
+// drops older changes of others to it (they arrive after ours when the
+// watch lags).
 func (n *Node) wroteAt(key string, rev int64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
