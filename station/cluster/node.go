@@ -14,6 +14,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 
 	"github.com/rccserver/rccserver/rccserver/clock"
 )
@@ -245,11 +246,19 @@ func (n *Node) classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrLeaseLost, err)
 	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrGRPCNoLeader),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, rpctypes.ErrTimeout),
-		errors.Is(err, rpctypes.ErrGRPCTimeout), strings.Contains(err.Error(), "Unavailable"):
+		errors.Is(err, rpctypes.ErrGRPCTimeout), unavailableCode(err), strings.Contains(err.Error(), "Unavailable"):
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	default:
 		return fmt.Errorf("cluster: %w", err)
 	}
+}
+
+// unavailableCode reports an etcd server error of gRPC code Unavailable:
+// its request timeouts (leader lost, connection lost while waiting) mean
+// etcd cannot serve now, like no leader.
+func unavailableCode(err error) bool {
+	var ee rpctypes.EtcdError
+	return errors.As(err, &ee) && ee.Code() == codes.Unavailable
 }
 
 // State returns what the node knows about its lease now.
