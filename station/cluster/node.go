@@ -36,6 +36,10 @@ type Config struct {
 	Clock clock.Clock
 	// Log receives state changes; default none.
 	Log zerolog.Logger
+	// SIPAddr is the node's SIP address (host:port, UDP) that the other
+	// nodes send calls between nodes to and recognise them by (NodeFor,
+	// IsPeer); "" takes no such calls.
+	SIPAddr string
 }
 
 func (c *Config) setDefaults() {
@@ -103,6 +107,7 @@ type Node struct {
 	sessionHooks []func(node string, sessions []DeadRecord)
 	legHooks     []func(node string, legs []DeadLeg)
 
+	peers     peers // the other nodes and who holds each station (peers.go)
 	watchOnce sync.Once
 	watchWG   sync.WaitGroup // the watch goroutine
 }
@@ -125,7 +130,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Log.With().Str("component", "cluster").Str("node", cfg.Node).Logger(),
 		cli: cli, done: make(chan struct{}), lostCh: make(chan struct{}), held: map[string]string{},
-		written: map[string]int64{}}
+		written: map[string]int64{}, peers: peers{sip: map[string]string{}, owners: map[string]string{}}}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if err := n.join(ctx); err != nil {
 		n.cancel()
@@ -147,7 +152,7 @@ func (n *Node) join(ctx context.Context) error {
 	}
 	n.lease = g.ID
 	n.validUntil = sent.Add(time.Duration(g.TTL) * time.Second)
-	val, _ := json.Marshal(map[string]string{"started": sent.UTC().Format(time.RFC3339)})
+	val, _ := json.Marshal(nodeRecord{Started: sent.UTC().Format(time.RFC3339), SIP: n.cfg.SIPAddr})
 	key := n.cfg.Prefix + "node/" + n.cfg.Node
 	res, err := n.cli.Txn(rctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).

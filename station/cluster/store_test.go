@@ -239,3 +239,46 @@ func TestWatchDropsChangesOlderThanOwnWrite(t *testing.T) {
 		t.Errorf("a newer delete: %+v", got)
 	}
 }
+
+// TestPeers: a node's watch knows the other nodes' SIP addresses and which
+// node holds each station, from its start on (a take before the watch
+// started) and as they change (take, release, a node leaving).
+func TestPeers(t *testing.T) {
+	_, ep := startEtcd(t, 1)
+	ctx := ctxT(t)
+	joinAt := func(id, sip string) *Node {
+		n, err := Join(ctx, Config{Endpoints: ep, Node: id, LeaseTTL: 2 * time.Second, RequestTimeout: time.Second, SIPAddr: sip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Close() })
+		return n
+	}
+	a, b := joinAt("a", "127.0.0.1:5071"), joinAt("b", "127.0.0.1:5072")
+	mustNil(t, a.Take(ctx, "1010", "alice"), b.Take(ctx, "1030", "carol"))
+	b.Watch(0, nil)
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		if eventually(5*time.Second, func() error {
+			if !cond() {
+				return errors.New(what)
+			}
+			return nil
+		}) != nil {
+			t.Fatalf("timeout: %s", what)
+		}
+	}
+	wait("b sees 1010 on a", func() bool { addr, ok := b.NodeFor("1010"); return ok && addr == "127.0.0.1:5071" })
+	if _, ok := b.NodeFor("1030"); ok {
+		t.Error("b's own station routed to a peer")
+	}
+	if !b.IsPeer("127.0.0.1:5071") || b.IsPeer("127.0.0.1:5072") || b.IsPeer("127.0.0.1:9") {
+		t.Error("IsPeer: want a's address only")
+	}
+	mustNil(t, a.Take(ctx, "1020", "bob"))
+	wait("b sees 1020 on a", func() bool { _, ok := b.NodeFor("1020"); return ok })
+	mustNil(t, a.Release(ctx, "1010", "alice"))
+	wait("1010 released", func() bool { _, ok := b.NodeFor("1010"); return !ok })
+	mustNil(t, a.Close())
+	wait("a gone", func() bool { _, ok := b.NodeFor("1020"); return !ok && !b.IsPeer("127.0.0.1:5071") })
+}
