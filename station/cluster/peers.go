@@ -112,4 +112,3 @@ func (n *Node) peer(ev *clientv3.Event, rest string) {
 		n.peers.owners[ext] = o.Node
 	}
 }
-
