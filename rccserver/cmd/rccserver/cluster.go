@@ -11,6 +11,7 @@ import (
 
 	"github.com/rccserver/rccserver/rccserver/callcontrol"
 	"github.com/rccserver/rccserver/station/cluster"
+	"github.com/rccserver/rccserver/station/switching"
 )
 
 // joinTimeout bounds joining the cluster at start: etcd must answer by
@@ -93,4 +94,30 @@ func (d *daemon) watchLease(ctx context.Context) {
 	n := dropSessions(d.rcc.Sessions(), cluster.ErrLeaseLost)
 	d.log.Error().Str("code", cluster.CodeLeaseLost).Int("sessions_dropped", n).
 		Msg("cluster lease lost: sessions dropped without BYE (other nodes adopt them); sign-ins refused until restart")
+}
+
+// applyShared applies a registration or a station's features that another
+// node wrote to etcd to this node's switch (the cluster watch's callback):
+// a phone registered through node A is reached from node B at once.
+func (d *daemon) applyShared(c cluster.Change) {
+	switch c.Kind {
+	case cluster.ChangeRegistration:
+		d.sw.ApplyRegistration(c.Registration)
+	case cluster.ChangeRegistrationDeleted:
+		d.sw.ApplyUnregistration(c.Ext)
+	case cluster.ChangeFeatures:
+		d.sw.ApplyFeatures(c.Features)
+	}
+}
+
+// clearDeadLegs clears a dead node's call legs (its OnDeadLegs hook, run
+// after the session hooks): BYE on the phones by the node that won each
+// leg's claim, ConnectionCleared to this node's monitors of their stations.
+func (d *daemon) clearDeadLegs(node string, legs []cluster.DeadLeg) {
+	fl := make([]switching.ForeignLeg, 0, len(legs))
+	for _, l := range legs {
+		fl = append(fl, switching.ForeignLeg{Leg: l.Leg, Bye: l.Bye})
+	}
+	d.log.Info().Str("component", "cluster").Str("dead_node", node).Int("legs", len(legs)).Msg("clearing a dead node's calls")
+	d.sw.ClearForeignLegs(fl)
 }

@@ -27,6 +27,11 @@ func TestCheckClusterKeys(t *testing.T) {
 	if len(cc.Endpoints) != 2 || cc.Node != "rcc1" || cc.LeaseTTL != 4*time.Second || cc.RequestTimeout != 3*time.Second {
 		t.Fatalf("cluster config %+v", cc)
 	}
+	// -check says that etcd replaces the state file.
+	var out, errOut strings.Builder
+	if printCheck(cfg, nil, &out, &errOut) != 0 || !strings.Contains(out.String(), "kept in etcd; state.file") {
+		t.Errorf("-check with a cluster printed %q %q, want the note on state.file", out.String(), errOut.String())
+	}
 	for extra, want := range map[string]string{
 		"cluster: {etcd: [\"127.0.0.1:2379\"]}\n":                          "cluster.etcd[0]",
 		"cluster: {etcd: [\"http://127.0.0.1:2379\"], node_id: a/b}\n":     "node",
