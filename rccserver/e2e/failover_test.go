@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,6 +183,7 @@ type rccCluster struct {
 	kam      *kamailio
 	nodes    map[string]*site // by node ID
 	ids      []string         // node IDs, in the dispatcher list's order
+	ctl      string           // kamailio's control socket for kamcmd
 	leaseTTL int
 }
 
@@ -218,8 +220,9 @@ func startRCCCluster(t testing.TB, nodes, leaseTTL int) *rccCluster {
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(phonetest.FreePort(t))
+	c.ctl = "unix:" + filepath.Join(filepath.Dir(dsList), "ctl")
 	c.kam = runKamailio(t, "cluster.cfg", addr, "-A", "LISTEN=tcp:"+addr, "-A", "LISTEN_PHONES=udp:"+addr,
-		"-A", fmt.Sprintf("DS_LIST=%q", dsList))
+		"-A", fmt.Sprintf("DS_LIST=%q", dsList), "-A", fmt.Sprintf("CTL_SOCKET=%q", c.ctl))
 	return c
 }
 
@@ -317,6 +320,26 @@ func (c *rccCluster) other(id string) string {
 		}
 	}
 	return ""
+}
+
+// kamcmd runs one kamcmd command against kamailio's control socket.
+func (c *rccCluster) kamcmd(args ...string) string {
+	c.t.Helper()
+	out, err := exec.Command("kamcmd", append([]string{"-s", c.ctl}, args...)...).CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("kamcmd %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// kamFlags returns the dispatcher's flags of destination uri ("AX" or
+// "AP": active; "IP": inactive, probing; "DX": disabled).
+func (c *rccCluster) kamFlags(uri string) string {
+	m := regexp.MustCompile(`URI: ` + regexp.QuoteMeta(uri) + `\s+FLAGS: (\w+)`).FindStringSubmatch(c.kamcmd("dispatcher.list"))
+	if m == nil {
+		return ""
+	}
+	return m[1]
 }
 
 // kill9 ends node id with SIGKILL and returns when the process is gone.
@@ -691,6 +714,7 @@ func BenchmarkClusterFailover(b *testing.B) {
 		b.Fatalf("alice: %d %s", st, r)
 	}
 	var answered, served, owned []time.Duration
+	var statuses []int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		x := stationOwner(c.cli, "1010")
@@ -707,6 +731,7 @@ func BenchmarkClusterFailover(b *testing.B) {
 			b.Fatalf("kill %d: alice's request after killing %s: no answer", i, x)
 		}
 		answered = append(answered, time.Since(killed))
+		statuses = append(statuses, st)
 		if st == 200 {
 			served = append(served, time.Since(killed))
 		} else {
@@ -743,7 +768,7 @@ func BenchmarkClusterFailover(b *testing.B) {
 		b.ReportMetric(percentile(m.d, 99).Seconds(), m.name+"-p99-s")
 	}
 	b.ReportMetric(float64(ttl), "lease-ttl-s")
-	b.Logf("lease TTL %d s, %d kills: answered %v, served %v, owned %v", ttl, b.N, answered, served, owned)
+	b.Logf("lease TTL %d s, %d kills: answered %v (status %v), served %v, owned %v", ttl, b.N, answered, statuses, served, owned)
 }
 
 // ctx10 is a context of 10 s for one step of a test.
@@ -760,4 +785,67 @@ func percentile(d []time.Duration, p int) time.Duration {
 	}
 	i := (len(d)*p + 99) / 100
 	return d[max(i-1, 0)]
+}
+
+// TestClusterDrain: the runbook's "drain a node" (docs/cluster.md). The
+// node X holding alice is disabled in kamailio's dispatcher (both sets):
+// it is no longer probed nor chosen, so bob, whose hash picks X, lands on
+// Y; alice's session on X goes on. X stopped cleanly (SIGTERM): alice gets
+// a BYE, signs in again and lands on Y at once (X released her station).
+// Enabled again, X gets its users' new sign-ins.
+func TestClusterDrain(t *testing.T) {
+	c := startRCCCluster(t, 2, 2)
+	alice, st, r := c.lync("sip:alice@example.com", aliceLine)
+	if st != 200 {
+		t.Fatalf("alice: %d %s", st, r)
+	}
+	x := stationOwner(c.cli, "1010")
+	y := c.other(x)
+	xs := c.nodes[x]
+	rcc, phones := "sip:"+xs.rccAddr+";transport=tcp", "sip:"+xs.phoneReg
+	c.kamcmd("dispatcher.set_state", "d", "1", rcc)
+	c.kamcmd("dispatcher.set_state", "d", "2", phones)
+	time.Sleep(2 * time.Second) // a disabled node is not probed: it stays out
+	if c.kamFlags(rcc) != "DX" || c.kamFlags(phones) != "DX" {
+		t.Fatalf("kamailio's list after disabling %s:\n%s", x, c.kamcmd("dispatcher.list"))
+	}
+	bob, st, r := c.lync("sip:bob@example.com", bobLine)
+	if st != 200 {
+		t.Fatalf("bob while %s is drained: %d %s", x, st, r)
+	}
+	if o := stationOwner(c.cli, "1020"); o != y {
+		t.Fatalf("bob's station while %s is drained held by %q, want %s (his hash picks %s)", x, o, y, x)
+	}
+	if st := clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
+		t.Fatalf("alice's session on %s while it is drained: %d", x, st)
+	}
+
+	// The clean stop ends alice's session; her new sign-in lands on Y.
+	xs.stop()
+	if _, err := alice.WaitBye(ctx10(t)); err != nil {
+		t.Fatalf("alice's session when %s stopped: no BYE: %v", x, err)
+	}
+	stopped := time.Now()
+	if _, st, r := c.lync("sip:alice@example.com", aliceLine); st != 200 || stationOwner(c.cli, "1010") != y {
+		t.Fatalf("alice after %s stopped: %d %s, station held by %q, want %s", x, st, r, stationOwner(c.cli, "1010"), y)
+	}
+	t.Logf("alice signed in on %s %v after %s stopped cleanly", y, time.Since(stopped).Round(time.Millisecond), x)
+	if err := bob.Bye(ctx10(t)); err != nil {
+		t.Fatalf("bob signs out: %v", err)
+	}
+
+	// X back in service: started, then enabled; its users' new sign-ins go there.
+	xs.run()
+	c.kamcmd("dispatcher.set_state", "ap", "1", rcc)
+	c.kamcmd("dispatcher.set_state", "ap", "2", phones)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.HasPrefix(c.kamFlags(rcc), "A") || !strings.HasPrefix(c.kamFlags(phones), "A") {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not active again in kamailio: %s %s", x, c.kamFlags(rcc), c.kamFlags(phones))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, st, r := c.lync("sip:bob@example.com", bobLine); st != 200 || stationOwner(c.cli, "1020") != x {
+		t.Fatalf("bob after %s was enabled again: %d %s, station held by %q", x, st, r, stationOwner(c.cli, "1020"))
+	}
 }
