@@ -590,8 +590,9 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatalf("bob signs out: %v", err)
 	}
 
-	// Quorum lost: alice's session works on, new sign-ins are refused with
-	// the node's own 503, which kamailio relays as it is.
+	// Quorum lost: alice's session and her call work on, new sign-ins are
+	// refused with the node's own 503, which kamailio relays as it is.
+	callID = call(t, alice, a, b)
 	c.etcd[1].kill()
 	c.kam.since()
 	if st := clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
@@ -604,9 +605,14 @@ func TestClusterFailover(t *testing.T) {
 		t.Errorf("kamailio re-dispatched the refused sign-in %d times: a node's 503 is its verdict", n)
 	}
 	time.Sleep(time.Duration(ttl+1) * time.Second) // past the TTL without a renewal: sessions still run
-	if st := clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
-		t.Fatalf("alice's request %d s into the quorum loss: %d", ttl+1, st)
+	if st, calls, _ := snapshot(alice, aliceLine); st != 200 || len(calls) != 1 || calls[0] != callID {
+		t.Fatalf("SnapshotDevice %d s into the quorum loss: %d %v, want the call %s", ttl+1, st, calls, callID)
 	}
+	if _, ok := request(t, alice, &csta.ClearConnection{ConnectionToBeCleared: csta.ConnectionID{CallID: callID, DeviceID: aliceLine}}).(*csta.ClearConnectionResponse); !ok {
+		t.Fatal("ClearConnection without etcd quorum refused")
+	}
+	a.WaitEvent("CALL_CLOSED")
+	b.WaitEvent("CALL_CLOSED")
 	c.etcd[0].start(t)
 	c.etcd[1].start(t)
 	bob, _, err = c.signInUntil("sip:bob@example.com", bobLine, 20*time.Second)
