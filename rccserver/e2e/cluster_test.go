@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/rccserver/rccserver/csta"
 	"github.com/rccserver/rccserver/rccserver/lynctest"
 )
 
@@ -190,4 +191,148 @@ func TestClusterStationOwnership(t *testing.T) {
 	if _, st, r := a.lync("sip:alice@example.com", aliceLine); st != 503 || r != "Cs_ClusterUnavailable" {
 		t.Fatalf("alice on A without etcd: %d %s, want 503 Cs_ClusterUnavailable", st, r)
 	}
+}
+
+// TestClusterSharedState: two nodes share registrations and features
+// through etcd. Both phones register with node A only; alice sets
+// forwarding and DND on A, signs out, signs in on node B and finds them
+// set; her MakeCall on B rings both phones (registered through A: nobody
+// re-registered with B). Then A is killed (-9) in the call: when its lease
+// ends, B clears the call on both phones and alice's monitor on B gets
+// ConnectionCleared for the call.
+func TestClusterSharedState(t *testing.T) {
+	etcd := startEtcd(t)
+	node := func(id string) *site {
+		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+	}
+	a, b := node("node-a"), node("node-b")
+	pa := a.phone("1010", "auto")
+	pb := a.phone("1020", "manual")
+	if !b.logged(`"device":"1010"`, `"device":"1020"`, `"registered through another node"`) {
+		t.Fatal("B did not learn the registrations made through A")
+	}
+
+	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
+	if st != 200 {
+		t.Fatalf("alice on A: %d %s", st, r)
+	}
+	request(t, alice, &csta.SetForwarding{Device: aliceLine, ForwardingType: csta.ForwardBusy, ActivateForward: csta.Bool(true), ForwardDN: "tel:+13175551030"})
+	request(t, alice, &csta.SetDoNotDisturb{Device: aliceLine, DoNotDisturbOn: csta.Bool(true)})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := alice.Bye(ctx); err != nil {
+		t.Fatalf("alice signs out on A: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		alice, st, r = b.lync("sip:alice@example.com", aliceLine)
+		if st == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice on B after signing out on A: %d %s", st, r)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := request(t, alice, &csta.GetDoNotDisturb{Device: aliceLine}); !got.(*csta.GetDoNotDisturbResponse).DoNotDisturbOn {
+		t.Error("DND set on A is off on B")
+	}
+	fw := request(t, alice, &csta.GetForwarding{Device: aliceLine}).(*csta.GetForwardingResponse)
+	on := false
+	for _, f := range fw.ForwardingList {
+		on = on || (f.ForwardingType == csta.ForwardBusy && f.ForwardStatus && strings.Contains(f.ForwardDN, "1030"))
+	}
+	if !on {
+		t.Errorf("busy forwarding to 1030 set on A not seen on B: %+v", fw.ForwardingList)
+	}
+
+	mc, ok := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}).(*csta.MakeCallResponse)
+	if !ok {
+		t.Fatal("MakeCall on B refused")
+	}
+	pa.WaitEvent("CALL_ESTABLISHED")
+	pb.WaitEvent("CALL_INCOMING")
+	pb.Accept()
+	pb.WaitEvent("CALL_ESTABLISHED")
+	if strings.Contains(b.logs.String(), `"message":"registered"`) {
+		t.Fatal("a phone registered with B: the test would prove nothing")
+	}
+	// bob signs in on A after the call was placed (so B placed it alone)
+	// and monitors his line: A's switch does not see B's call, but is told
+	// when B's death clears it.
+	bob, st, r := a.lync("sip:bob@example.com", bobLine)
+	if st != 200 {
+		t.Fatalf("bob on A: %d %s", st, r)
+	}
+	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
+
+	// B, which holds the call, is killed: when its lease ends (2 s), A
+	// sends both phones a BYE in B's dialogs.
+	_ = b.cmd.Process.Signal(syscall.SIGKILL)
+	<-b.exited
+	b.cmd.Process = nil
+	killed := time.Now()
+	pa.WaitEvent("CALL_CLOSED")
+	pb.WaitEvent("CALL_CLOSED")
+	t.Logf("both phones hung up %v after B was killed (lease TTL 2 s)", time.Since(killed).Round(100*time.Millisecond))
+	if ev := next[*csta.ConnectionClearedEvent](t, bob); ev.DroppedConnection.CallID != mc.CallingDevice.CallID {
+		t.Errorf("bob's ConnectionCleared on A for call %q, want B's call %q", ev.DroppedConnection.CallID, mc.CallingDevice.CallID)
+	}
+	if !a.logged(`"code":"Cs_ClusterNodeDead"`, `"dead_node":"node-b"`, `"legs":2`) ||
+		strings.Count(a.logs.String(), `"code":"Cs_DeadNodeCallCleared"`) != 2 {
+		t.Errorf("A's log lacks B's death and two Cs_DeadNodeCallCleared")
+	}
+}
+
+// TestClusterCallBetweenNodes: alice is signed in on node A, bob on node B,
+// each monitoring the line; their phones registered with their own node.
+// alice's MakeCall to bob on A is sent to B, which rings bob's phone:
+// alice's client sees the call through A's events, bob's through B's,
+// from delivery through answer to bob hanging up.
+func TestClusterCallBetweenNodes(t *testing.T) {
+	etcd := startEtcd(t)
+	node := func(id string) *site {
+		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+	}
+	a, b := node("node-a"), node("node-b")
+	pa := a.phone("1010", "auto")
+	pb := b.phone("1020", "manual")
+	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
+	if st != 200 {
+		t.Fatalf("alice on A: %d %s", st, r)
+	}
+	bob, st, r := b.lync("sip:bob@example.com", bobLine)
+	if st != 200 {
+		t.Fatalf("bob on B: %d %s", st, r)
+	}
+	request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine})
+	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
+	// A's watch learns that bob's station is B's and B's SIP address.
+	time.Sleep(500 * time.Millisecond)
+	mc, ok := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}).(*csta.MakeCallResponse)
+	if !ok {
+		t.Fatal("MakeCall on A refused")
+	}
+	pa.WaitEvent("CALL_ESTABLISHED")
+	pb.WaitEvent("CALL_INCOMING")
+	if !a.logged(`"call sent to the node serving the station"`) {
+		t.Error("A did not log sending the call to B")
+	}
+	dv := until(t, bob, func(e *csta.DeliveredEvent) bool { return true })
+	if !strings.Contains(dv.CallingDevice.DeviceIdentifier, "1010") || dv.Connection.CallID == mc.CallingDevice.CallID {
+		t.Errorf("bob's Delivered on B = %+v, want from 1010 under B's call ID", dv)
+	}
+	until(t, alice, func(e *csta.DeliveredEvent) bool { return e.Connection.CallID == mc.CallingDevice.CallID })
+	pb.Accept()
+	pb.WaitEvent("CALL_ESTABLISHED")
+	until(t, bob, func(e *csta.EstablishedEvent) bool { return e.EstablishedConnection.CallID == dv.Connection.CallID })
+	until(t, alice, func(e *csta.EstablishedEvent) bool { return e.EstablishedConnection.CallID == mc.CallingDevice.CallID })
+	pb.Hangup()
+	pa.WaitEvent("CALL_CLOSED")
+	until(t, bob, func(e *csta.ConnectionClearedEvent) bool { return e.DroppedConnection.CallID == dv.Connection.CallID })
+	until(t, alice, func(e *csta.ConnectionClearedEvent) bool {
+		return e.DroppedConnection.CallID == mc.CallingDevice.CallID
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 
 	"github.com/rccserver/rccserver/rccserver/clock"
 )
@@ -35,6 +36,10 @@ type Config struct {
 	Clock clock.Clock
 	// Log receives state changes; default none.
 	Log zerolog.Logger
+	// SIPAddr is the node's SIP address (host:port, UDP) that the other
+	// nodes send calls between nodes to and recognise them by (NodeFor,
+	// IsPeer); "" takes no such calls.
+	SIPAddr string
 }
 
 func (c *Config) setDefaults() {
@@ -102,6 +107,7 @@ type Node struct {
 	sessionHooks []func(node string, sessions []DeadRecord)
 	legHooks     []func(node string, legs []DeadLeg)
 
+	peers     peers // the other nodes and who holds each station (peers.go)
 	watchOnce sync.Once
 	watchWG   sync.WaitGroup // the watch goroutine
 }
@@ -124,7 +130,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Log.With().Str("component", "cluster").Str("node", cfg.Node).Logger(),
 		cli: cli, done: make(chan struct{}), lostCh: make(chan struct{}), held: map[string]string{},
-		written: map[string]int64{}}
+		written: map[string]int64{}, peers: peers{sip: map[string]string{}, owners: map[string]string{}}}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if err := n.join(ctx); err != nil {
 		n.cancel()
@@ -146,7 +152,7 @@ func (n *Node) join(ctx context.Context) error {
 	}
 	n.lease = g.ID
 	n.validUntil = sent.Add(time.Duration(g.TTL) * time.Second)
-	val, _ := json.Marshal(map[string]string{"started": sent.UTC().Format(time.RFC3339)})
+	val, _ := json.Marshal(nodeRecord{Started: sent.UTC().Format(time.RFC3339), SIP: n.cfg.SIPAddr})
 	key := n.cfg.Prefix + "node/" + n.cfg.Node
 	res, err := n.cli.Txn(rctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
@@ -245,11 +251,19 @@ func (n *Node) classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrLeaseLost, err)
 	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrGRPCNoLeader),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, rpctypes.ErrTimeout),
-		errors.Is(err, rpctypes.ErrGRPCTimeout), strings.Contains(err.Error(), "Unavailable"):
+		errors.Is(err, rpctypes.ErrGRPCTimeout), unavailableCode(err), strings.Contains(err.Error(), "Unavailable"):
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	default:
 		return fmt.Errorf("cluster: %w", err)
 	}
+}
+
+// unavailableCode reports an etcd server error of gRPC code Unavailable:
+// its request timeouts (leader lost, connection lost while waiting) mean
+// etcd cannot serve now, like no leader.
+func unavailableCode(err error) bool {
+	var ee rpctypes.EtcdError
+	return errors.As(err, &ee) && ee.Code() == codes.Unavailable
 }
 
 // State returns what the node knows about its lease now.

@@ -84,7 +84,9 @@ func (s *Store) put(key string, v any, leased bool) error {
 	if err != nil {
 		return s.n.classify(err)
 	}
-	s.n.wroteAt(key, res.Header.Revision)
+	if !leased {
+		s.n.wroteAt(key, res.Header.Revision) // shared keys only: legs are this node's alone
+	}
 	return nil
 }
 
@@ -98,7 +100,9 @@ func (s *Store) del(key string) error {
 	if err != nil {
 		return s.n.classify(err)
 	}
-	s.n.wroteAt(key, res.Header.Revision)
+	if !strings.HasPrefix(key, s.key(kindLeg, "")) {
+		s.n.wroteAt(key, res.Header.Revision)
+	}
 	return nil
 }
 

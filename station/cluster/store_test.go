@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/rccserver/rccserver/station/state"
@@ -216,4 +217,68 @@ func TestDeadNodeHooks(t *testing.T) {
 	if byes["call-1"] != 1 || byes["call-2"] != 1 {
 		t.Errorf("BYE claims = %v, want one node per leg", byes)
 	}
+}
+
+// TestWatchDropsChangesOlderThanOwnWrite: a change of another node that
+// etcd ordered before this node's own later write to the same key (the
+// watch delivers it late) is not applied over it.
+func TestWatchDropsChangesOlderThanOwnWrite(t *testing.T) {
+	n := &Node{cfg: Config{Node: "b", Prefix: "/rcc/"}, written: map[string]int64{}}
+	n.wroteAt("/rcc/reg/1010", 10)
+	var got []Change
+	rec := func(c Change) { got = append(got, c) }
+	del := func(rev int64) *clientv3.Event {
+		return &clientv3.Event{Type: clientv3.EventTypeDelete, Kv: &mvccpb.KeyValue{Key: []byte("/rcc/reg/1010"), ModRevision: rev}}
+	}
+	n.handle([]*clientv3.Event{del(9)}, rec)
+	if len(got) != 0 {
+		t.Errorf("a delete older than our write was applied: %+v", got)
+	}
+	n.handle([]*clientv3.Event{del(11)}, rec)
+	if len(got) != 1 || got[0].Kind != ChangeRegistrationDeleted {
+		t.Errorf("a newer delete: %+v", got)
+	}
+}
+
+// TestPeers: a node's watch knows the other nodes' SIP addresses and which
+// node holds each station, from its start on (a take before the watch
+// started) and as they change (take, release, a node leaving).
+func TestPeers(t *testing.T) {
+	_, ep := startEtcd(t, 1)
+	ctx := ctxT(t)
+	joinAt := func(id, sip string) *Node {
+		n, err := Join(ctx, Config{Endpoints: ep, Node: id, LeaseTTL: 2 * time.Second, RequestTimeout: time.Second, SIPAddr: sip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Close() })
+		return n
+	}
+	a, b := joinAt("a", "127.0.0.1:5071"), joinAt("b", "127.0.0.1:5072")
+	mustNil(t, a.Take(ctx, "1010", "alice"), b.Take(ctx, "1030", "carol"))
+	b.Watch(0, nil)
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		if eventually(5*time.Second, func() error {
+			if !cond() {
+				return errors.New(what)
+			}
+			return nil
+		}) != nil {
+			t.Fatalf("timeout: %s", what)
+		}
+	}
+	wait("b sees 1010 on a", func() bool { addr, ok := b.NodeFor("1010"); return ok && addr == "127.0.0.1:5071" })
+	if _, ok := b.NodeFor("1030"); ok {
+		t.Error("b's own station routed to a peer")
+	}
+	if !b.IsPeer("127.0.0.1:5071") || b.IsPeer("127.0.0.1:5072") || b.IsPeer("127.0.0.1:9") {
+		t.Error("IsPeer: want a's address only")
+	}
+	mustNil(t, a.Take(ctx, "1020", "bob"))
+	wait("b sees 1020 on a", func() bool { _, ok := b.NodeFor("1020"); return ok })
+	mustNil(t, a.Release(ctx, "1010", "alice"))
+	wait("1010 released", func() bool { _, ok := b.NodeFor("1010"); return !ok })
+	mustNil(t, a.Close())
+	wait("a gone", func() bool { _, ok := b.NodeFor("1020"); return !ok && !b.IsPeer("127.0.0.1:5071") })
 }

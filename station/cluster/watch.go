@@ -61,9 +61,10 @@ func (n *Node) OnDeadLegs(f func(node string, legs []DeadLeg)) {
 	n.legHooks = append(n.legHooks, f)
 }
 
-// wroteAt remembers the revision of this node's latest write to key: the
-// watch drops older changes of others to it (they arrive after ours when
-// the watch lags).
+// wroteAt remembers the revision of this node's latest write to a shared
+// key (reg/, feature/: one per station, so the map is bounded): the watch
+// drops older changes of others to it (they arrive after ours when the
+// watch lags).
 func (n *Node) wroteAt(key string, rev int64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -102,6 +103,26 @@ func (n *Node) Watch(from int64, onChange func(Change)) {
 }
 
 func (n *Node) watch(from int64, onChange func(Change)) {
+	// The peers' view starts where the watch starts (at from-1 when given).
+	for {
+		rev := from - 1
+		if from <= 0 {
+			rev = 0
+		}
+		read, err := n.loadPeers(rev)
+		if err == nil {
+			from = read + 1
+			break
+		}
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			from = 0 // the changes since from are gone: start from now
+			continue
+		}
+		n.log.Warn().Err(err).Str("code", Code(err)).Msg("cluster watch: reading the nodes and stations failed; retrying")
+		if clock.Sleep(n.ctx, n.cfg.Clock, watchRetry) != nil {
+			return
+		}
+	}
 	for n.ctx.Err() == nil {
 		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithPrevKV()}
 		if from > 0 {
@@ -130,12 +151,16 @@ func (n *Node) watch(from int64, onChange func(Change)) {
 // handle applies one watch response.
 func (n *Node) handle(evs []*clientv3.Event, onChange func(Change)) {
 	p := n.cfg.Prefix
-	// Nodes whose node/<id> was deleted in this response: lease -> node.
-	dead := map[int64]string{}
+	// Nodes whose node/<id> was deleted, by the revision of the deletion
+	// and the node's lease: a response may hold several revisions (the
+	// watch catching up), and only records deleted in the same revision
+	// as node/<id>, under its lease, went with the lease.
+	type revLease struct{ rev, lease int64 }
+	dead := map[revLease]string{}
 	for _, ev := range evs {
 		if ev.Type == mvccpb.DELETE && ev.PrevKv != nil && ev.PrevKv.Lease != 0 {
 			if id, ok := strings.CutPrefix(string(ev.Kv.Key), p+kindNode); ok && id != n.cfg.Node {
-				dead[ev.PrevKv.Lease] = id
+				dead[revLease{ev.Kv.ModRevision, ev.PrevKv.Lease}] = id
 			}
 		}
 	}
@@ -150,7 +175,7 @@ func (n *Node) handle(evs []*clientv3.Event, onChange func(Change)) {
 			if ev.PrevKv == nil {
 				continue
 			}
-			node, ok := dead[ev.PrevKv.Lease]
+			node, ok := dead[revLease{ev.Kv.ModRevision, ev.PrevKv.Lease}]
 			if !ok {
 				continue // a hang-up or a sign-out of a live node
 			}
@@ -173,6 +198,8 @@ func (n *Node) handle(evs []*clientv3.Event, onChange func(Change)) {
 			if onChange != nil {
 				n.change(ev, rest, onChange)
 			}
+		case strings.HasPrefix(rest, kindNode), strings.HasPrefix(rest, "station/"):
+			n.peer(ev, rest)
 		}
 	}
 	n.mu.Lock()
