@@ -421,6 +421,9 @@ func (s *Session) answered(m outbound, err error) {
 		s.fail(m, err)
 		return
 	case errors.Is(err, ErrNotActing):
+		if !m.keepalive {
+			s.srv.metrics.eventsFailed.Add(1)
+		}
 		s.log.Debug().Str("event", m.root).Msg("not sent: this node may not act for its sessions now (cluster lease)")
 		return
 	case errors.Is(err, ErrNoAnswer) || (rejected && rej.timedOut()):
