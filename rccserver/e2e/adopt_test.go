@@ -235,7 +235,9 @@ func TestClusterAdoptionInCall(t *testing.T) {
 	pa.WaitEvent("CALL_CLOSED")
 	pb.WaitEvent("CALL_CLOSED")
 	t.Logf("both phones hung up %v after kill -9 of A", time.Since(killed).Round(time.Millisecond))
-	cleared := until(t, alice, func(e *csta.ConnectionClearedEvent) bool { return e.DroppedConnection.CallID == mc.CallingDevice.CallID })
+	cleared := until(t, alice, func(e *csta.ConnectionClearedEvent) bool {
+		return e.DroppedConnection.CallID == mc.CallingDevice.CallID
+	})
 	if cleared.MonitorCrossRefID != xref {
 		t.Fatalf("ConnectionCleared on monitor %q, want A's %q", cleared.MonitorCrossRefID, xref)
 	}
