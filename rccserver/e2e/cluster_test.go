@@ -165,6 +165,9 @@ func TestClusterStationOwnership(t *testing.T) {
 	// B's lease revoked (as if it expired): B drops its sessions (eve's and
 	// bob's) without a BYE, since their records went with the lease and A
 	// adopts them (docs/cluster.md "Session adoption"); B refuses sign-ins.
+	// The record is written just after the ACK: wait for it, or B's death
+	// could come before it and leave nothing to adopt (Cs_SessionNotRecorded).
+	waitKey(t, etcd.client, "/rcc/session/"+eve.CallID(), true)
 	revokeLease(t, etcd.client, "/rcc/node/node-b")
 	if !b.logged(`"cluster lease lost: sessions dropped without BYE`, `"sessions_dropped":2`) {
 		t.Fatal("B did not log dropping the sessions of its lost lease")
