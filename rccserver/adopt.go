@@ -227,7 +227,7 @@ func (s *Server) Adopt(ctx context.Context, rec SessionRecord) (*Session, error)
 	log.Info().Str("code", string(CodeSessionAdopted)).Int("monitors", len(rec.Monitors)).Msg("session adopted from another node")
 	s.adopting.notify()
 	sess.persist()
-	s.work.Go(func() { sess.targetRefresh() })
+	s.work.Go(sess.targetRefresh)
 	return sess, nil
 }
 
@@ -267,7 +267,7 @@ func (s *Server) adopt(ctx context.Context, rec SessionRecord) (*Session, error)
 		lineServer: rec.LineServer, contact: s.contactFor(rec.Transport), grant: grant,
 		log:        s.log.With().Str("call_id", rec.CallID).Str("peer", rec.Peer).Str("user", rec.User).Str("line", rec.Line).Logger(),
 		inviteCSeq: rec.InviteCSeq, localCSeq: rec.LocalCSeq + cseqJump, acked: make(chan struct{}), ackOK: true,
-		adopted: true, monitors: map[string]string{},
+		adopted: true, refreshing: true, monitors: map[string]string{},
 	}
 	close(sess.acked) // the 200 was acknowledged on the other node
 	for k, v := range rec.Monitors {
@@ -329,41 +329,57 @@ func (s *Server) contactFor(transport string) sip.ContactHeader {
 }
 
 // targetRefresh sends an UPDATE with our Contact (RFC 3311 §5.1: UPDATE is
-// a target refresh request). If it cannot reach the client now, it is sent
-// again when the client's first request shows its connection (repin).
-// Events wait until the client is reachable (confirmed).
+// a target refresh request). Any final answer shows the client is reached
+// from here: events flow from then on. A client that does not implement
+// UPDATE (pidgin-sipe answers 501) keeps its remote target; its requests
+// still come here through the front end. A 481 ends the session: the
+// client no longer knows the dialog. No answer or a transport failure
+// leaves the session waiting (events queued) for the client's next
+// request, whose connection then becomes the dialog's (repin).
 func (s *Session) targetRefresh() {
 	s.mu.Lock()
 	s.localCSeq++
 	cseq := s.localCSeq
 	s.mu.Unlock()
 	err := s.srv.sendInDialog(s, sip.UPDATE, cseq, nil)
-	if err != nil {
+	rej, rejected := errAs[*RejectedError](err)
+	switch {
+	case err == nil:
+		s.log.Info().Msg("target refresh (UPDATE) answered: the client's requests come here now")
+	case rejected && rej.dialogGone():
+		s.log.Warn().Err(err).Msg("target refresh: the client no longer knows the dialog")
+		s.end(fmt.Errorf("%w: %w", ErrDialogGone, err), false)
+		return
+	case rejected:
+		s.log.Info().Err(err).Msg("target refresh refused by the client: it keeps its remote target (its requests reach us through the front end)")
+	default:
+		s.mu.Lock()
+		s.refreshing = false
+		s.mu.Unlock()
 		s.log.Info().Err(err).Msg("target refresh not delivered: waiting for the client's next request")
 		return
 	}
 	s.mu.Lock()
-	s.refreshed = true
+	s.refreshed, s.refreshing = true, false
 	s.confirmed = true
 	s.kickLocked()
 	s.mu.Unlock()
-	s.log.Info().Msg("target refresh (UPDATE) answered: the client's requests come here now")
 	s.persist() // the connection and CSeq as they are now
 }
 
-// repin is called for a request of an adopted session: the first one from
-// a connection other than the recorded one becomes the dialog's connection
-// (the old node's is gone), and the target refresh is sent on it if it did
-// not reach the client yet.
+// repin is called for a request of an adopted session not yet reached by
+// its target refresh: the request's connection becomes the dialog's (the
+// old node's is gone), and the target refresh is sent on it — unless one
+// is already being tried there.
 func (s *Session) repin(req *sip.Request) {
 	if !s.adopted {
 		return
 	}
 	src := req.Source()
 	s.mu.Lock()
-	if s.refreshed || s.ended || s.route.dest == src {
+	if s.refreshed || s.ended || (s.refreshing && s.route.dest == src) {
 		s.mu.Unlock()
-		return
+		return // reached, or being tried on this very connection
 	}
 	old := s.peer
 	s.route.dest, s.route.transport = src, req.Transport()
@@ -373,8 +389,11 @@ func (s *Session) repin(req *sip.Request) {
 		s.order.started, s.order.done = true, cs.SeqNo-1
 		s.order.present, s.order.changed = map[uint32]struct{}{}, make(chan struct{})
 	}
+	s.refreshing = true
 	s.mu.Unlock()
-	s.srv.movePeer(s, old, src)
+	if old != src {
+		s.srv.movePeer(s, old, src)
+	}
 	s.srv.work.Go(s.targetRefresh)
 }
 

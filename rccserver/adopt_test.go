@@ -177,3 +177,41 @@ func TestAdoptWaitBounded(t *testing.T) {
 		t.Fatalf("record elsewhere, no adoption: %v after %v", res, time.Since(t0))
 	}
 }
+
+// TestAdoptUpdateRefused: a client that answers the target refresh 501
+// (no UPDATE support) keeps its remote target; the adopted session still
+// delivers its events, and the client's requests (through a front end)
+// are answered.
+func TestAdoptUpdateRefused(t *testing.T) {
+	storeA, storeB := newMemStore(), newMemStore()
+	fronts := func(c *rccserver.Config) { c.FrontEnds = []string{"127.0.0.1"} }
+	a := start(t, harnessOpts{sessions: storeA, cfg: fronts})
+	b := start(t, harnessOpts{sessions: storeB, cfg: fronts})
+	c := a.client(lynctest.Options{UpdateStatus: 501})
+	ctx := ctxT(t, 15*time.Second)
+	if _, _, err := c.Request(ctx, &csta.MonitorStart{MonitorObject: "tel:73124;phone-context=dialstring"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, ok := storeA.get(c.CallID())
+	if !ok {
+		t.Fatal("no record")
+	}
+	a.srv.Sessions()[0].Abandon(rccserver.ErrClosedByServer)
+	if _, err := b.srv.Adopt(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	var target sip.Uri
+	_ = sip.ParseUri("sip:"+b.addr+";transport=tcp", &target)
+	c.Retarget(target) // what the front end's re-dispatch does
+	for range 2 {
+		if _, _, err := c.Request(ctx, &csta.MakeCall{CallingDevice: "tel:73124", CalledDirectoryNumber: "tel:+3222220220"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.NextEvent(ctx); err != nil {
+			t.Fatalf("no event after a refused UPDATE: %v", err)
+		}
+	}
+	if up, err := c.NextRefresh(ctx); err != nil || up.CSeq().SeqNo < 1<<20 {
+		t.Fatalf("UPDATE %v %v", up, err)
+	}
+}

@@ -66,10 +66,11 @@ type Session struct {
 	order     requestOrder      // the client's requests, handled in CSeq order (order.go)
 
 	// Session records and adoption (adopt.go).
-	recMu     sync.Mutex  // serialises the writes of the session's record
-	abandoned atomic.Bool // dropped for another node: the record is not removed
-	adopted   bool        // rebuilt from another node's record
-	refreshed bool        // adopted: the target refresh reached the client; under mu
+	recMu      sync.Mutex  // serialises the writes of the session's record
+	abandoned  atomic.Bool // dropped for another node: the record is not removed
+	adopted    bool        // rebuilt from another node's record
+	refreshed  bool        // adopted: the target refresh reached the client; under mu
+	refreshing bool        // adopted: a target refresh is in flight; under mu
 }
 
 // dialogRoute is what requests we originate in the dialog need (RFC 3261
@@ -421,6 +422,9 @@ func (s *Session) answered(m outbound, err error) {
 		s.fail(m, err)
 		return
 	case errors.Is(err, ErrNotActing):
+		if !m.keepalive {
+			s.srv.metrics.eventsFailed.Add(1)
+		}
 		s.log.Debug().Str("event", m.root).Msg("not sent: this node may not act for its sessions now (cluster lease)")
 		return
 	case errors.Is(err, ErrNoAnswer) || (rejected && rej.timedOut()):

@@ -194,3 +194,58 @@ func TestClusterSessionAdoption(t *testing.T) {
 		t.Fatalf("C's session records were deleted with its lease, not by C\n%s", b.logs.String())
 	}
 }
+
+// TestClusterAdoptionInCall: alice signs in on node A with a monitor and
+// calls bob; both baresip phones registered through A (B knows them from
+// etcd). kill -9 A: B adopts alice's session and clears A's call on both
+// phones; alice's next request, sent to B, is answered; her monitor (the
+// ID A gave) reports the call cleared, and SnapshotDevice on B shows no
+// call: the truth, no ghost.
+func TestClusterAdoptionInCall(t *testing.T) {
+	etcd := startEtcd(t)
+	node := func(id string) *site {
+		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC", frontEnds: `["127.0.0.1"]`,
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+	}
+	a, b := node("node-a"), node("node-b")
+	pa := a.phone("1010", "auto")
+	pb := a.phone("1020", "manual")
+	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
+	if st != 200 || r != "normal" {
+		t.Fatalf("alice on A: %d %s", st, r)
+	}
+	xref := request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine}).(*csta.MonitorStartResponse).MonitorCrossRefID
+	mc, ok := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}).(*csta.MakeCallResponse)
+	if !ok {
+		t.Fatal("MakeCall on A refused")
+	}
+	pa.WaitEvent("CALL_ESTABLISHED")
+	pb.WaitEvent("CALL_INCOMING")
+	pb.Accept()
+	pb.WaitEvent("CALL_ESTABLISHED")
+	until(t, alice, func(e *csta.EstablishedEvent) bool { return true })
+
+	killed := time.Now()
+	a.kill9()
+	turnTo(t, alice, b)
+	if _, ok := request(t, alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}).(*csta.SnapshotDeviceResponse); !ok {
+		t.Fatal("request on B after the failover: wrong answer")
+	}
+	t.Logf("alice's request to B answered %v after kill -9 of A", time.Since(killed).Round(time.Millisecond))
+	pa.WaitEvent("CALL_CLOSED")
+	pb.WaitEvent("CALL_CLOSED")
+	t.Logf("both phones hung up %v after kill -9 of A", time.Since(killed).Round(time.Millisecond))
+	cleared := until(t, alice, func(e *csta.ConnectionClearedEvent) bool {
+		return e.DroppedConnection.CallID == mc.CallingDevice.CallID
+	})
+	if cleared.MonitorCrossRefID != xref {
+		t.Fatalf("ConnectionCleared on monitor %q, want A's %q", cleared.MonitorCrossRefID, xref)
+	}
+	snap := request(t, alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}).(*csta.SnapshotDeviceResponse)
+	if snap.SnapshotData != nil && len(snap.SnapshotData.Items) != 0 {
+		t.Fatalf("SnapshotDevice on B after the failover: %+v, want no call", snap.SnapshotData.Items)
+	}
+	if !b.logged(`"code":"Cs_SessionAdopted"`, `"code":"Cs_DeadNodeCallCleared"`) {
+		t.Fatal("B's log lacks the adoption or the cleared call")
+	}
+}

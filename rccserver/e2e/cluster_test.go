@@ -165,6 +165,9 @@ func TestClusterStationOwnership(t *testing.T) {
 	// B's lease revoked (as if it expired): B drops its sessions (eve's and
 	// bob's) without a BYE, since their records went with the lease and A
 	// adopts them (docs/cluster.md "Session adoption"); B refuses sign-ins.
+	// The record is written just after the ACK: wait for it, or B's death
+	// could come before it and leave nothing to adopt (Cs_SessionNotRecorded).
+	waitKey(t, etcd.client, "/rcc/session/"+eve.CallID(), true)
 	revokeLease(t, etcd.client, "/rcc/node/node-b")
 	if !b.logged(`"cluster lease lost: sessions dropped without BYE`, `"sessions_dropped":2`) {
 		t.Fatal("B did not log dropping the sessions of its lost lease")
@@ -247,13 +250,6 @@ func TestClusterSharedState(t *testing.T) {
 		t.Errorf("busy forwarding to 1030 set on A not seen on B: %+v", fw.ForwardingList)
 	}
 
-	// bob, signed in on A, monitors his line: A's switch does not see
-	// B's call, but is told when B's death clears it.
-	bob, st, r := a.lync("sip:bob@example.com", bobLine)
-	if st != 200 {
-		t.Fatalf("bob on A: %d %s", st, r)
-	}
-	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
 	mc, ok := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}).(*csta.MakeCallResponse)
 	if !ok {
 		t.Fatal("MakeCall on B refused")
@@ -265,6 +261,14 @@ func TestClusterSharedState(t *testing.T) {
 	if strings.Contains(b.logs.String(), `"message":"registered"`) {
 		t.Fatal("a phone registered with B: the test would prove nothing")
 	}
+	// bob signs in on A after the call was placed (so B placed it alone)
+	// and monitors his line: A's switch does not see B's call, but is told
+	// when B's death clears it.
+	bob, st, r := a.lync("sip:bob@example.com", bobLine)
+	if st != 200 {
+		t.Fatalf("bob on A: %d %s", st, r)
+	}
+	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
 
 	// B, which holds the call, is killed: when its lease ends (2 s), A
 	// sends both phones a BYE in B's dialogs.
@@ -282,4 +286,56 @@ func TestClusterSharedState(t *testing.T) {
 		strings.Count(a.logs.String(), `"code":"Cs_DeadNodeCallCleared"`) != 2 {
 		t.Errorf("A's log lacks B's death and two Cs_DeadNodeCallCleared")
 	}
+}
+
+// TestClusterCallBetweenNodes: alice is signed in on node A, bob on node B,
+// each monitoring the line; their phones registered with their own node.
+// alice's MakeCall to bob on A is sent to B, which rings bob's phone:
+// alice's client sees the call through A's events, bob's through B's,
+// from delivery through answer to bob hanging up.
+func TestClusterCallBetweenNodes(t *testing.T) {
+	etcd := startEtcd(t)
+	node := func(id string) *site {
+		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+	}
+	a, b := node("node-a"), node("node-b")
+	pa := a.phone("1010", "auto")
+	pb := b.phone("1020", "manual")
+	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
+	if st != 200 {
+		t.Fatalf("alice on A: %d %s", st, r)
+	}
+	bob, st, r := b.lync("sip:bob@example.com", bobLine)
+	if st != 200 {
+		t.Fatalf("bob on B: %d %s", st, r)
+	}
+	request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine})
+	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
+	// A's watch learns that bob's station is B's and B's SIP address.
+	time.Sleep(500 * time.Millisecond)
+	mc, ok := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}).(*csta.MakeCallResponse)
+	if !ok {
+		t.Fatal("MakeCall on A refused")
+	}
+	pa.WaitEvent("CALL_ESTABLISHED")
+	pb.WaitEvent("CALL_INCOMING")
+	if !a.logged(`"call sent to the node serving the station"`) {
+		t.Error("A did not log sending the call to B")
+	}
+	dv := until(t, bob, func(e *csta.DeliveredEvent) bool { return true })
+	if !strings.Contains(dv.CallingDevice.DeviceIdentifier, "1010") || dv.Connection.CallID == mc.CallingDevice.CallID {
+		t.Errorf("bob's Delivered on B = %+v, want from 1010 under B's call ID", dv)
+	}
+	until(t, alice, func(e *csta.DeliveredEvent) bool { return e.Connection.CallID == mc.CallingDevice.CallID })
+	pb.Accept()
+	pb.WaitEvent("CALL_ESTABLISHED")
+	until(t, bob, func(e *csta.EstablishedEvent) bool { return e.EstablishedConnection.CallID == dv.Connection.CallID })
+	until(t, alice, func(e *csta.EstablishedEvent) bool { return e.EstablishedConnection.CallID == mc.CallingDevice.CallID })
+	pb.Hangup()
+	pa.WaitEvent("CALL_CLOSED")
+	until(t, bob, func(e *csta.ConnectionClearedEvent) bool { return e.DroppedConnection.CallID == dv.Connection.CallID })
+	until(t, alice, func(e *csta.ConnectionClearedEvent) bool {
+		return e.DroppedConnection.CallID == mc.CallingDevice.CallID
+	})
 }

@@ -34,6 +34,10 @@ type Options struct {
 	// InfoStatus decides the status answered to each INFO the server sends
 	// (events, keep-alives); nil answers 200. Returning 0 leaves it unanswered.
 	InfoStatus func(msg csta.Message) int
+	// UpdateStatus, if set, is the status answered to the server's UPDATEs
+	// (a client without UPDATE support answers 501, as pidgin-sipe does);
+	// 0 answers 200 and takes the UPDATE's Contact as the remote target.
+	UpdateStatus int
 	// TLS is the client side of a tls or mtls connection: RootCAs to trust
 	// the server, Certificates (or GetClientCertificate) for MTLS. It goes
 	// to the client's own UA; a shared UA brings its own.
@@ -172,7 +176,6 @@ func (c *Client) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 // adopted the session after a failover sends one (docs/protocol.md
 // "Target refresh after a failover").
 func (c *Client) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
-	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	c.infoMu.Lock()
 	if seq := req.CSeq().SeqNo; seq >= c.nextCSeq {
 		// The new node's requests number on from here (its CSeq jumped
@@ -181,6 +184,15 @@ func (c *Client) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		c.flushLocked()
 	}
 	c.infoMu.Unlock()
+	if st := c.opts.UpdateStatus; st != 0 && st != sip.StatusOK {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, st, "Refused", nil))
+		select {
+		case c.refreshes <- req:
+		default:
+		}
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	if ct := req.Contact(); ct != nil {
 		c.Retarget(*ct.Address.Clone())
 	}

@@ -2,6 +2,7 @@ package switching
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/rccserver/rccserver/station/cluster"
 	"github.com/rccserver/rccserver/station/cluster/etcdtest"
+	"github.com/rccserver/rccserver/station/switching/phonetest"
 )
 
 // clusterSwitch is a switch on a cluster node whose store is etcd, with
@@ -17,13 +19,18 @@ import (
 // wires them.
 func clusterSwitch(t *testing.T, endpoint, id string) (*Switch, *cluster.Node) {
 	t.Helper()
-	n, err := cluster.Join(t.Context(), cluster.Config{Endpoints: []string{endpoint}, Node: id, LeaseTTL: 2 * time.Second, RequestTimeout: time.Second})
+	// The node advertises the switch's UDP address for calls between nodes.
+	addr := fmt.Sprintf("127.0.0.1:%d", phonetest.FreePort(t))
+	n, err := cluster.Join(t.Context(), cluster.Config{Endpoints: []string{endpoint}, Node: id, LeaseTTL: 2 * time.Second,
+		RequestTimeout: time.Second, SIPAddr: addr})
 	if err != nil {
 		t.Fatalf("Join(%s): %v", id, err)
 	}
 	t.Cleanup(func() { _ = n.Close() }) // after the switch's cleanup (LIFO)
 	cfg := twoStations()
+	cfg.Listen = []Listener{{Network: "udp", Addr: addr}}
 	cfg.Store = n.Store()
+	cfg.Peers = n
 	sw := startSwitch(t, cfg)
 	n.OnDeadLegs(func(_ string, legs []cluster.DeadLeg) {
 		fl := make([]ForeignLeg, 0, len(legs))
@@ -104,4 +111,54 @@ func TestClusterDeadNodeCallCleared(t *testing.T) {
 		}
 	}
 	waitFor(t, "two Cs_DeadNodeCallCleared", func() bool { return swB.Refusals()[CodeDeadNodeCallCleared] == 2 })
+}
+
+// TestClusterCallBetweenNodes: station 1020's user is signed in on node B
+// (B holds the station). A MakeCall on switch A from 1010 to 1020 is sent
+// to switch B, which rings 1020's phone: A's subscribers of 1010 and B's
+// subscribers of 1020 both see the call (each under its switch's call ID)
+// through answer and hang-up. A call B receives from A is never sent on.
+func TestClusterCallBetweenNodes(t *testing.T) {
+	ep := etcdtest.Start(t)
+	swA, _ := clusterSwitch(t, ep, "a")
+	swB, nb := clusterSwitch(t, ep, "b")
+	p1 := phone(t, swA, "1010", "secret10", "auto")
+	p2 := phone(t, swB, "1020", "secret20", "manual")
+	if err := nb.Take(t.Context(), "1020", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	// A learns that B serves 1020 from its watch.
+	waitFor(t, "A to learn B's station", func() bool {
+		if peers, ok := swA.cfg.Peers.(*cluster.Node); ok {
+			_, ok := peers.NodeFor("1020")
+			return ok
+		}
+		return false
+	})
+	waitFor(t, "A to learn 1020's registration", func() bool { return swA.Registered("1020") })
+	ea, eb := subscribe(t, swA, "1010"), subscribe(t, swB, "1020")
+	ref, err := swA.MakeCall(t.Context(), "1010", "1020")
+	if err != nil {
+		t.Fatalf("MakeCall: %v", err)
+	}
+	p1.WaitEvent("CALL_ESTABLISHED")
+	p2.WaitEvent("CALL_INCOMING")
+	dB := next(t, eb, EventDelivered, about("1020"))
+	if dB.Calling != "1010" || dB.Called != "1020" || dB.CallID == ref.CallID {
+		t.Errorf("B's delivered = %+v, want 1010 -> 1020 under B's own call ID", dB)
+	}
+	next(t, ea, EventDelivered, inCall(ref.CallID))
+	p2.Accept()
+	p2.WaitEvent("CALL_ESTABLISHED")
+	next(t, eb, EventEstablished, inCall(dB.CallID))
+	next(t, ea, EventEstablished, inCall(ref.CallID))
+	p2.Hangup()
+	p1.WaitEvent("CALL_CLOSED")
+	next(t, eb, EventCleared, inCall(dB.CallID), about("1020"))
+	next(t, ea, EventCleared, inCall(ref.CallID), about("1010"))
+	waitFor(t, "no calls left", func() bool {
+		a, _ := swA.Snapshot("1010")
+		b, _ := swB.Snapshot("1020")
+		return len(a) == 0 && len(b) == 0
+	})
 }

@@ -33,6 +33,7 @@ type leg struct {
 	uac       bool
 	transport string // "UDP" or "TCP"
 	dest      string // host:port every request of ours goes to
+	peer      bool   // a leg to another node (peers.go)
 
 	mu           sync.Mutex
 	localTag     string

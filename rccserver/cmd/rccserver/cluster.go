@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +34,10 @@ var _ callcontrol.Ownership = (*ownership)(nil)
 
 // joinCluster joins the cluster configured under cluster.*; it fails when
 // etcd does not answer within joinTimeout or the node ID is in use.
-func joinCluster(ctx context.Context, f fileCluster, log zerolog.Logger) (*ownership, error) {
+func joinCluster(ctx context.Context, f fileCluster, sipAddr string, log zerolog.Logger) (*ownership, error) {
 	cfg := f.config()
 	cfg.Log = log
+	cfg.SIPAddr = sipAddr
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	n, err := cluster.Join(ctx, cfg)
@@ -42,6 +45,21 @@ func joinCluster(ctx context.Context, f fileCluster, log zerolog.Logger) (*owner
 		return nil, fmt.Errorf("cluster: join %v as %s (%s): %w", cfg.Endpoints, cfg.Node, cluster.Code(err), err)
 	}
 	return &ownership{node: n, log: log.With().Str("component", "cluster").Logger(), refused: map[string]uint64{}}, nil
+}
+
+// clusterSIPAddr is the address the node advertises for calls between
+// nodes: cluster.sip_address, else the first UDP phones listener bound to
+// a specific IP; "" (no such calls, logged at start) when there is none.
+func clusterSIPAddr(cfg *config) string {
+	if a := cfg.file.Cluster.SIPAddress; a != "" {
+		return a
+	}
+	for _, l := range cfg.file.Phones.Listen {
+		if ap, err := netip.ParseAddrPort(l.Addr); err == nil && strings.EqualFold(l.Network, "udp") && !ap.Addr().IsUnspecified() && ap.Port() != 0 {
+			return l.Addr
+		}
+	}
+	return ""
 }
 
 // Take implements callcontrol.Ownership.

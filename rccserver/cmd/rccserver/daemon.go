@@ -90,11 +90,17 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 	// With a cluster the node joins first: its etcd store replaces the
 	// state file (docs/cluster.md), and the switch reads it when built.
 	if cfg.file.Cluster.enabled() {
-		if d.own, err = joinCluster(context.Background(), cfg.file.Cluster, log); err != nil {
+		sipAddr := clusterSIPAddr(cfg)
+		if d.own, err = joinCluster(context.Background(), cfg.file.Cluster, sipAddr, log); err != nil {
 			return nil, err
 		}
 		st := d.own.node.Store()
 		d.store, sc.Store = st, st
+		if sipAddr != "" {
+			sc.Peers = d.own.node // a node the others cannot recognise must not send them calls
+		} else {
+			log.Warn().Str("component", "cluster").Msg("no cluster.sip_address and no UDP phones listener on a specific IP: calls to stations served by other nodes are rung from here")
+		}
 		log.Info().Str("state.file", cfg.file.State.File).Msg("state shared in etcd (cluster.etcd): state.file not used")
 	} else if f := cfg.file.State.File; f != "" {
 		b, err := state.OpenBolt(f)
@@ -217,8 +223,8 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.own != nil {
 		wg.Go(func() { d.watchLease(ctx) })
 		wg.Go(func() { d.pause.run(ctx) })
-		// From the revision the switch read at start: no change is missed;
-		// dead nodes' sessions also reach registerAdoption's hook.
+		// From the revision the switch read at start: no change is missed.
+		// Dead nodes' sessions reach registerAdoption's hook, then their legs clearDeadLegs.
 		d.own.node.Watch(d.own.node.Store().Revision()+1, d.applyShared)
 	}
 	wg.Go(func() { d.dir.Run(ctx) })
