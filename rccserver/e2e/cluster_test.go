@@ -301,8 +301,10 @@ func TestClusterCallBetweenNodes(t *testing.T) {
 	}
 	request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine})
 	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
-	// A's watch learns that bob's station is B's and B's SIP address.
-	time.Sleep(500 * time.Millisecond)
+	// A's watch learns that bob's station is B's.
+	if !a.logged(`"station":"1020","holder":"node-b"`) {
+		t.Fatal("A did not learn that B serves 1020")
+	}
 	mc, ok := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}).(*csta.MakeCallResponse)
 	if !ok {
 		t.Fatal("MakeCall on A refused")
