@@ -117,7 +117,7 @@ func TestClusterDeadNodeCallCleared(t *testing.T) {
 // (B holds the station). A MakeCall on switch A from 1010 to 1020 is sent
 // to switch B, which rings 1020's phone: A's subscribers of 1010 and B's
 // subscribers of 1020 both see the call (each under its switch's call ID)
-// through answer and hang-up. A call B receives from A is never sent on.
+// through answer, hold and retrieve by A, and hang-up. A call B receives from A is never sent on.
 func TestClusterCallBetweenNodes(t *testing.T) {
 	ep := etcdtest.Start(t)
 	swA, _ := clusterSwitch(t, ep, "a")
@@ -152,6 +152,18 @@ func TestClusterCallBetweenNodes(t *testing.T) {
 	p2.WaitEvent("CALL_ESTABLISHED")
 	next(t, eb, EventEstablished, inCall(dB.CallID))
 	next(t, ea, EventEstablished, inCall(ref.CallID))
+	// Hold and retrieve on A: B relays them to the phone and tells its
+	// subscribers that the other party (1010) holds.
+	if err := swA.Hold(t.Context(), "1010", ref.CallID); err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	next(t, ea, EventHeld, inCall(ref.CallID))
+	next(t, eb, EventHeld, inCall(dB.CallID), about("1010"))
+	if err := swA.Retrieve(t.Context(), "1010", ref.CallID); err != nil {
+		t.Fatalf("Retrieve: %v", err)
+	}
+	next(t, ea, EventRetrieved, inCall(ref.CallID))
+	next(t, eb, EventRetrieved, inCall(dB.CallID), about("1010"))
 	p2.Hangup()
 	p1.WaitEvent("CALL_CLOSED")
 	next(t, eb, EventCleared, inCall(dB.CallID), about("1020"))
