@@ -156,18 +156,31 @@ func stationOwner(cli *clientv3.Client, ext string) string {
 	return o.Node
 }
 
-// nodeKeys returns the keys under /rcc/ whose value names node id.
-func nodeKeys(t testing.TB, cli *clientv3.Client, id string) []string {
+// etcdRevision returns etcd's current revision.
+func etcdRevision(t testing.TB, cli *clientv3.Client) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	res, err := cli.Get(ctx, "/rcc/", clientv3.WithPrefix())
+	res, err := cli.Get(ctx, "/rcc/node/")
+	if err != nil {
+		t.Fatalf("etcd get: %v", err)
+	}
+	return res.Header.Revision
+}
+
+// nodeWritesSince returns the keys under /rcc/ naming node id (in the key
+// or as the value's node) written after revision rev.
+func nodeWritesSince(t testing.TB, cli *clientv3.Client, id string, rev int64) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res, err := cli.Get(ctx, "/rcc/", clientv3.WithPrefix(), clientv3.WithMinModRev(rev+1))
 	if err != nil {
 		t.Fatalf("etcd get /rcc/: %v", err)
 	}
 	var keys []string
 	for _, kv := range res.Kvs {
-		if strings.HasSuffix(string(kv.Key), "/"+id) || strings.Contains(string(kv.Value), `"node":"`+id+`"`) {
+		if strings.Contains(string(kv.Key), "/"+id) || strings.Contains(string(kv.Value), `"node":"`+id+`"`) {
 			keys = append(keys, string(kv.Key))
 		}
 	}
@@ -667,12 +680,13 @@ func TestClusterFailover(t *testing.T) {
 	if o := stationOwner(c.cli, "1010"); o != x {
 		t.Fatalf("station 1010 while %s is stopped held by %q, want %s", y, o, x)
 	}
+	resumedAt := etcdRevision(t, c.cli)
 	resume()
 	if !ys.logged("Cs_ClusterLeaseLost") {
 		t.Fatalf("%s resumed without logging Cs_ClusterLeaseLost", y)
 	}
 	time.Sleep(time.Second)
-	if keys := nodeKeys(t, c.cli, y); len(keys) != 0 {
+	if keys := nodeWritesSince(t, c.cli, y, resumedAt); len(keys) != 0 {
 		t.Fatalf("%s wrote to etcd after it resumed without a lease: %v", y, keys)
 	}
 	if o := stationOwner(c.cli, "1010"); o != x {
