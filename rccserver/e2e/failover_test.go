@@ -564,6 +564,20 @@ func TestClusterFailover(t *testing.T) {
 	a.WaitEvent("CALL_CLOSED")
 	b.WaitEvent("CALL_CLOSED")
 
+	// A call dialled on bob's handset: kamailio sends it to the node of
+	// bob's extension (the survivor), which rings alice's phone through
+	// kamailio (her Path).
+	c.kam.since()
+	b.Dial("sip:1010@" + c.kam.addr)
+	a.WaitEvent("CALL_ESTABLISHED")
+	b.WaitEvent("CALL_ESTABLISHED")
+	if err := c.waitKam(`fe: INVITE sip:1010@\S+ from phone \S+ -> node sip:`+c.nodes[y].phoneReg, 1, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	b.Hangup()
+	a.WaitEvent("CALL_CLOSED")
+	b.WaitEvent("CALL_CLOSED")
+
 	// X restarted: back in kamailio's list, it takes nothing back.
 	c.kam.since()
 	c.nodes[x].run()
