@@ -312,8 +312,10 @@ func TestClusterCallBetweenNodes(t *testing.T) {
 	}
 	request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine})
 	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
-	// A's watch learns that bob's station is B's and B's SIP address.
-	time.Sleep(500 * time.Millisecond)
+	// A's watch learns that bob's station is B's.
+	if !a.logged(`"station":"1020","holder":"node-b"`) {
+		t.Fatal("A did not learn that B serves 1020")
+	}
 	mc, ok := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}).(*csta.MakeCallResponse)
 	if !ok {
 		t.Fatal("MakeCall on A refused")
@@ -338,4 +340,39 @@ func TestClusterCallBetweenNodes(t *testing.T) {
 	until(t, alice, func(e *csta.ConnectionClearedEvent) bool {
 		return e.DroppedConnection.CallID == mc.CallingDevice.CallID
 	})
+}
+
+// TestClusterLoneNodeCrash: the only node of a cluster is killed (-9) in a
+// call, so no other node clears it; when it starts again under the same
+// ID (after its lease ended) it finds the call's legs in etcd's history and
+// sends both phones a BYE (Cs_StaleCallCleared), as a single node with a
+// state file does.
+func TestClusterLoneNodeCrash(t *testing.T) {
+	etcd := startEtcd(t)
+	a := startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
+		cluster: fmt.Sprintf("{etcd: [%q], node_id: node-a, lease_ttl: 2, dial_timeout: 1}", etcd.client)})
+	pa := a.phone("1010", "auto")
+	pb := a.phone("1020", "manual")
+	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
+	if st != 200 {
+		t.Fatalf("alice: %d %s", st, r)
+	}
+	if ans := request(t, alice, &csta.MakeCall{CallingDevice: aliceLine, CalledDirectoryNumber: bobLine}); ans.Root() != "MakeCallResponse" {
+		t.Fatalf("MakeCall answered %s", ans.Root())
+	}
+	pa.WaitEvent("CALL_ESTABLISHED")
+	pb.WaitEvent("CALL_INCOMING")
+	pb.Accept()
+	pb.WaitEvent("CALL_ESTABLISHED")
+
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.exited
+	a.cmd.Process = nil
+	time.Sleep(3 * time.Second) // the lease (2 s) ends: the node ID is free again
+	from := a.restart(false)
+	pa.WaitEvent("CALL_CLOSED")
+	pb.WaitEvent("CALL_CLOSED")
+	if !a.logged(`calls left by this node's previous run"`) || strings.Count(a.logs.String()[from:], `"code":"Cs_StaleCallCleared"`) != 2 {
+		t.Errorf("want the previous run's calls found and two Cs_StaleCallCleared in the new run:\n%s", a.logs.String()[from:])
+	}
 }

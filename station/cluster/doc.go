@@ -24,6 +24,7 @@
 //	feature/<ext>          state.Features + node        none
 //	leg/<node>/<call-id>   state.Leg                    the node's lease
 //	claim/leg/<call-id>    node                         the claimer's lease
+//	nodeinfo/<id>          {"rev": …} the run's join     none (orphans.go)
 //	session/<call-id>      (written by rccserver)       the node's lease
 //
 // docs/cluster.md describes the design and what is not built yet.

@@ -108,6 +108,8 @@ type Node struct {
 	legHooks     []func(node string, legs []DeadLeg)
 
 	peers     peers // the other nodes and who holds each station (peers.go)
+	prevRun   int64 // revision at which this node ID's previous run joined; 0: none known (orphans.go)
+	orphans   sync.Once
 	watchOnce sync.Once
 	watchWG   sync.WaitGroup // the watch goroutine
 }
@@ -154,9 +156,10 @@ func (n *Node) join(ctx context.Context) error {
 	n.validUntil = sent.Add(time.Duration(g.TTL) * time.Second)
 	val, _ := json.Marshal(nodeRecord{Started: sent.UTC().Format(time.RFC3339), SIP: n.cfg.SIPAddr})
 	key := n.cfg.Prefix + "node/" + n.cfg.Node
+	info := n.cfg.Prefix + kindNodeInfo + n.cfg.Node
 	res, err := n.cli.Txn(rctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease))).
+		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease)), clientv3.OpGet(info)).
 		Commit()
 	if err == nil && !res.Succeeded {
 		err = fmt.Errorf("%w: %s", ErrNodeIDInUse, n.cfg.Node)
@@ -165,8 +168,10 @@ func (n *Node) join(ctx context.Context) error {
 	}
 	if err != nil {
 		_, _ = n.cli.Revoke(rctx, n.lease)
+		return err
 	}
-	return err
+	n.rememberRun(rctx, info, res)
+	return nil
 }
 
 // reqCtx bounds one request and makes it fail at once when the member

@@ -109,6 +109,9 @@ func (n *Node) peer(ev *clientv3.Event, rest string) {
 	if ev.Type == mvccpb.DELETE {
 		delete(n.peers.owners, ext)
 	} else if json.Unmarshal(ev.Kv.Value, &o) == nil {
+		if o.Node != n.cfg.Node && n.peers.owners[ext] != o.Node {
+			n.log.Debug().Str("station", ext).Str("holder", o.Node).Msg("station served by another node")
+		}
 		n.peers.owners[ext] = o.Node
 	}
 }

@@ -211,14 +211,23 @@ func (s *Store) PutLeg(l state.Leg) error {
 // DeleteLeg forgets a leg of this node that ended.
 func (s *Store) DeleteLeg(callID string) error { return s.del(s.legKey(callID)) }
 
-// Legs returns this node's recorded legs. (A node starts with a new lease,
-// so a restarted node finds none: the survivors cleared them, watch.go.)
+// Legs returns this node's recorded legs and, on the first call, the legs
+// this node ID's previous run left when it died with nobody to clear them
+// (orphans.go): a restarted node ends those calls as a single node does.
 func (s *Store) Legs() ([]state.Leg, error) {
 	vals, err := s.list(s.key(kindLeg, s.n.cfg.Node+"/"))
 	if err != nil {
 		return nil, err
 	}
-	return decodeAll[state.Leg](vals, "leg")
+	legs, err := decodeAll[state.Leg](vals, "leg")
+	s.n.orphans.Do(func() {
+		old, oerr := s.n.orphanLegs()
+		if oerr != nil { // not the store's failure: this run's legs are fine
+			s.n.log.Warn().Err(oerr).Msg("cluster: the previous run's calls were not looked up")
+		}
+		legs = append(legs, old...)
+	})
+	return legs, err
 }
 
 // Close does nothing; the node closes the client.

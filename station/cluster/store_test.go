@@ -282,3 +282,48 @@ func TestPeers(t *testing.T) {
 	mustNil(t, a.Close())
 	wait("a gone", func() bool { _, ok := b.NodeFor("1020"); return !ok && !b.IsPeer("127.0.0.1:5071") })
 }
+
+// TestOrphanLegsAfterRestart: a node that crashed with calls up and no
+// other node alive finds the legs of its previous run when it joins again
+// under the same ID (Legs, once); a leg another node claimed is not
+// returned; after a clean stop there is nothing.
+func TestOrphanLegsAfterRestart(t *testing.T) {
+	_, ep := startEtcd(t, 1)
+	a := join(t, ep, "a")
+	if legs, err := a.Store().Legs(); err != nil || len(legs) != 0 {
+		t.Fatalf("first run's Legs = %v %v", legs, err)
+	}
+	leg1, leg2 := state.Leg{CallID: "c-1", Device: "1010", CSeq: 4}, state.Leg{CallID: "c-2", Device: "1020"}
+	mustNil(t, a.Store().PutLeg(leg1), a.Store().PutLeg(leg2), a.Store().PutLeg(state.Leg{CallID: "ended"}), a.Store().DeleteLeg("ended"))
+	// Another node claimed c-2 (it was watching when a died, and ended it).
+	b := join(t, ep, "b")
+	if !b.claim("leg/c-2") {
+		t.Fatal("b's claim")
+	}
+	a.cancel() // crash: the lease expires
+	var a2 *Node
+	if err := eventually(10*time.Second, func() error {
+		n, err := Join(ctxT(t), Config{Endpoints: ep, Node: "a", LeaseTTL: 2 * time.Second, RequestTimeout: time.Second})
+		a2 = n
+		return err
+	}); err != nil {
+		t.Fatalf("rejoin: %v", err)
+	}
+	t.Cleanup(func() { _ = a2.Close() })
+	legs, err := a2.Store().Legs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]state.Leg{leg1}, legs); d != "" {
+		t.Errorf("legs of the previous run (-want +got):\n%s", d)
+	}
+	if legs, _ := a2.Store().Legs(); len(legs) != 0 {
+		t.Errorf("second Legs call = %v, want none", legs)
+	}
+	// A clean stop leaves nothing for the next run.
+	mustNil(t, a2.Store().PutLeg(state.Leg{CallID: "c-3"}), a2.Store().DeleteLeg("c-3"), a2.Close())
+	a3 := join(t, ep, "a")
+	if legs, err := a3.Store().Legs(); err != nil || len(legs) != 0 {
+		t.Errorf("Legs after a clean stop = %v %v", legs, err)
+	}
+}
