@@ -174,3 +174,59 @@ func TestClusterCallBetweenNodes(t *testing.T) {
 		return len(a) == 0 && len(b) == 0
 	})
 }
+
+// TestClusterCallBetweenNodesPeerDies: in a call from A to B's station,
+// B's lease ends. A ends the call on 1010's phone (B's leg to 1020's
+// phone gets a BYE from A, and B's leg from A is A's own dialog, ended by
+// the BYE A sends itself); A's subscribers see the call cleared under
+// A's call ID only, never B's.
+func TestClusterCallBetweenNodesPeerDies(t *testing.T) {
+	ep := etcdtest.Start(t)
+	swA, _ := clusterSwitch(t, ep, "a")
+	swB, nb := clusterSwitch(t, ep, "b")
+	p1 := phone(t, swA, "1010", "secret10", "auto")
+	p2 := phone(t, swB, "1020", "secret20", "auto")
+	if err := nb.Take(t.Context(), "1020", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A to learn B's station", func() bool {
+		_, ok := swA.cfg.Peers.(*cluster.Node).NodeFor("1020")
+		return ok
+	})
+	waitFor(t, "A to learn 1020's registration", func() bool { return swA.Registered("1020") })
+	ea := subscribe(t, swA, "1010")
+	ref, err := swA.MakeCall(t.Context(), "1010", "1020")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1.WaitEvent("CALL_ESTABLISHED")
+	p2.WaitEvent("CALL_ESTABLISHED")
+	next(t, ea, EventEstablished, inCall(ref.CallID), about("1020"))
+	revoke(t, ep, "b")
+	p1.WaitEvent("CALL_CLOSED")
+	p2.WaitEvent("CALL_CLOSED")
+	ev := next(t, ea, EventCleared, about("1010"))
+	if ev.CallID != ref.CallID {
+		t.Errorf("A's subscriber of 1010 got EventCleared for call %q, want only A's %q", ev.CallID, ref.CallID)
+	}
+	if ev, err := nextErr(ea, EventCleared, 500*time.Millisecond, func(e Event) bool { return e.CallID != ref.CallID }); err == nil {
+		t.Errorf("EventCleared for another call: %+v", ev)
+	}
+}
+
+// revoke revokes node id's lease, as its expiry would.
+func revoke(t *testing.T, endpoint, id string) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	res, err := cli.Get(t.Context(), "/rcc/node/"+id)
+	if err != nil || len(res.Kvs) != 1 {
+		t.Fatalf("node/%s: %v %v", id, res, err)
+	}
+	if _, err := cli.Revoke(t.Context(), clientv3.LeaseID(res.Kvs[0].Lease)); err != nil {
+		t.Fatal(err)
+	}
+}

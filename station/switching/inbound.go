@@ -145,6 +145,7 @@ func (sw *Switch) onInvite(req *sip.Request, tx sip.ServerTransaction) error {
 	cn.trunk = fromTrunk
 	cn.peer = fromPeer
 	l := sw.newUASLeg(calling, req, tx)
+	l.peer = fromPeer
 	attach(c, cn, l)
 	c.origin, c.inbound, c.offer = cn, l, req.Body()
 	_ = m.set(c, cn, ConnConnected, EventOriginated, CauseNewCall, nil)

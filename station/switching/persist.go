@@ -127,7 +127,9 @@ func (sw *Switch) saveLeg(l *leg) {
 		LocalURI: l.localURI.String(), RemoteURI: l.remoteURI.String(), RemoteTarget: l.remoteTarget.String(),
 		Routes: append([]string(nil), l.routes...), CSeq: l.cseq, Transport: l.transport, Dest: l.dest,
 	}
-	if sw.stationByExt(l.device) != nil {
+	if sw.stationByExt(l.device) != nil && !l.peer {
+		// A leg to or from another node is no station's: if this node
+		// dies, that node ends its own side and tells its own monitors.
 		r.Station = l.device
 	}
 	if ref, ok := l.callRef.Load().(string); ok {
