@@ -65,6 +65,9 @@ func (r *SessionRecord) Validate() error {
 		if err := sip.ParseUri(u, &uri); err != nil {
 			return fmt.Errorf("uri %q: %w", u, err)
 		}
+		if uri.Host == "" {
+			return fmt.Errorf("uri %q: no host", u)
+		}
 	}
 	return nil
 }

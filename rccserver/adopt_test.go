@@ -2,6 +2,8 @@ package rccserver_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -213,5 +215,59 @@ func TestAdoptUpdateRefused(t *testing.T) {
 	}
 	if up, err := c.NextRefresh(ctx); err != nil || up.CSeq().SeqNo < 1<<20 {
 		t.Fatalf("UPDATE %v %v", up, err)
+	}
+}
+
+// TestAdoptThroughFrontEnd: the client signs in on A through a
+// record-routing front end; A dies silently and the front end re-dispatches
+// to B. B's UPDATE goes to the front end (the dialog's first Route) on a
+// connection of B's own and reaches the client, which then sends through
+// the front end to B's Contact; B's events follow the same way.
+func TestAdoptThroughFrontEnd(t *testing.T) {
+	storeA, storeB := newMemStore(), newMemStore()
+	fronts := func(c *rccserver.Config) { c.FrontEnds = []string{"127.0.0.1"} }
+	a := start(t, harnessOpts{sessions: storeA, cfg: fronts})
+	b := start(t, harnessOpts{sessions: storeB, cfg: fronts})
+	fe := startFrontEnd(t, a.addr)
+	c := a.newClient(lynctest.Options{Server: fe.addr()})
+	ctx := ctxT(t, 15*time.Second)
+	if _, err := c.SignIn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Request(ctx, &csta.MonitorStart{MonitorObject: "tel:73124;phone-context=dialstring"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, ok := storeA.get(c.CallID())
+	if !ok || len(rec.Routes) != 1 {
+		t.Fatalf("record %+v", rec)
+	}
+	a.srv.Sessions()[0].Abandon(rccserver.ErrClosedByServer)
+	fe.redispatch(b.addr)
+	if _, err := b.srv.Adopt(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.NextRefresh(ctx)
+	if err != nil {
+		t.Fatalf("no UPDATE through the front end: %v", err)
+	}
+	if up.Contact() == nil || !strings.HasSuffix(b.addr, ":"+strconv.Itoa(up.Contact().Address.Port)) {
+		t.Fatalf("UPDATE Contact %v, want B's %s", up.Contact(), b.addr)
+	}
+	if _, _, err := c.Request(ctx, &csta.MakeCall{CallingDevice: "tel:73124", CalledDirectoryNumber: "tel:+3222220220"}); err != nil {
+		t.Fatalf("request through the front end after the failover: %v", err)
+	}
+	if _, err := c.NextEvent(ctx); err != nil {
+		t.Fatalf("no event from B: %v", err)
+	}
+	fe.mu.Lock()
+	defer fe.mu.Unlock()
+	var sawUpdate bool
+	for _, s := range fe.fromSrv {
+		if s.method == sip.UPDATE {
+			sawUpdate = s.source != a.addr && strings.Contains(s.route, fe.self.Host+":"+strconv.Itoa(fe.self.Port))
+		}
+	}
+	if !sawUpdate {
+		t.Fatalf("front end did not see B's UPDATE with its Route: %+v", fe.fromSrv)
 	}
 }

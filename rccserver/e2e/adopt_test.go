@@ -249,3 +249,28 @@ func TestClusterAdoptionInCall(t *testing.T) {
 		t.Fatal("B's log lacks the adoption or the cleared call")
 	}
 }
+
+// TestClusterQuorumLossKeepsSessions: with etcd gone for longer than the
+// lease TTL (the lease unconfirmed, the node not paused), a signed-in
+// client's requests are answered and its events still arrive: the acting
+// gate holds back only a node that was paused.
+func TestClusterQuorumLossKeepsSessions(t *testing.T) {
+	etcd := startEtcd(t)
+	a := startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC", frontEnds: `["127.0.0.1"]`,
+		cluster: fmt.Sprintf("{etcd: [%q], node_id: node-a, lease_ttl: 2, dial_timeout: 1}", etcd.client)})
+	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
+	if st != 200 || r != "normal" {
+		t.Fatalf("alice on A: %d %s", st, r)
+	}
+	xref := request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine}).(*csta.MonitorStartResponse).MonitorCrossRefID
+	etcd.kill()
+	time.Sleep(3 * time.Second) // past the TTL: the lease is unconfirmed
+	if m := a.metrics(t); m["rcc_cluster_lease_healthy"] != 0 {
+		t.Fatalf("lease gauge %v without etcd", m["rcc_cluster_lease_healthy"])
+	}
+	on := true
+	request(t, alice, &csta.SetDoNotDisturb{Device: aliceLine, DoNotDisturbOn: &on})
+	if ev := next[*csta.DoNotDisturbEvent](t, alice); ev.MonitorCrossRefID != xref || !ev.DoNotDisturbOn {
+		t.Fatalf("DND event without etcd: %+v", ev)
+	}
+}
