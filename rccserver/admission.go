@@ -14,6 +14,8 @@ type AdmitRequest struct {
 	LineServer string // the Request-URI (the user's Line Server URI)
 	Peer       string // source address of the INVITE
 	CallID     string
+	// Adopted: no INVITE; the session is rebuilt from another node's record.
+	Adopted bool
 }
 
 // Grant admits a session. Status normal opens it; disabled answers 200 with

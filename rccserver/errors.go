@@ -33,6 +33,12 @@ var (
 	// ErrDialogGone: the client answered 481 to a request we sent in the
 	// dialog (RFC 3261 §12.2.2): it no longer knows the session.
 	ErrDialogGone = errors.New("rccserver: dialog gone at the client")
+	// ErrNotActing: the node may not send in its sessions now (its cluster
+	// lease is not confirmed after a pause, or lost; Options.Acting).
+	ErrNotActing = errors.New("rccserver: node may not act for its sessions")
+	// ErrBadRecord: a session record cannot be adopted (invalid, or the
+	// dialog is already here).
+	ErrBadRecord = errors.New("rccserver: session record not adoptable")
 )
 
 // errStopped: the wait for an answer was given up (window full, session

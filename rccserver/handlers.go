@@ -80,7 +80,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	sess := &Session{
 		srv: s, dlg: dlg, id: dlg.ID, callID: req.CallID().Value(), peer: req.Source(),
-		user: req.From().Address.String(), line: line, contact: s.contactOf(req), grant: grant,
+		user: req.From().Address.String(), line: line, lineServer: req.Recipient.String(), contact: s.contactOf(req), grant: grant,
 		log: log, inviteCSeq: req.CSeq().SeqNo, acked: make(chan struct{}),
 	}
 	sess.ctx, sess.cancel = context.WithCancelCause(context.Background())
@@ -123,6 +123,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	sess.scheduleKeepAlive()
+	sess.persist()
 }
 
 // onReInvite is a refresh (older clients re-INVITE with the same

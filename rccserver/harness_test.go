@@ -35,6 +35,8 @@ type harnessOpts struct {
 	clock     rccserver.Clock
 	admission rccserver.Admission
 	handler   rccserver.Handler
+	sessions  rccserver.SessionStore // session records (adopt_test.go)
+	adoptWait time.Duration
 }
 
 func start(t *testing.T, o harnessOpts) *harness {
@@ -60,6 +62,7 @@ func start(t *testing.T, o harnessOpts) *harness {
 	srv, err := rccserver.New(rccserver.Options{
 		Config: cfg, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel),
 		Clock: o.clock, Admission: hookAdmission{h, o.admission}, Handler: o.handler,
+		Sessions: o.sessions, AdoptWait: o.adoptWait,
 	})
 	if err != nil {
 		t.Fatal(err)

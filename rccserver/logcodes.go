@@ -30,4 +30,11 @@ const (
 	CodeEventNotDelivered   LogCode = "Cs_EventNotDelivered"
 	CodeInternal            LogCode = "Cs_InternalError"
 	CodeRequestRefused      LogCode = "Cs_RequestRefused" // the switch refused a CSTA request (state, number, …)
+	// CodeSessionAdopted: a dead node's session was rebuilt on this node (adopt.go).
+	CodeSessionAdopted LogCode = "Cs_SessionAdopted"
+	// CodeAdoptionFailed: a dead node's session record could not be adopted.
+	CodeAdoptionFailed LogCode = "Cs_AdoptionFailed"
+	// CodeSessionNotRecorded: the session record could not be written to the
+	// cluster store; another node could not adopt the session.
+	CodeSessionNotRecorded LogCode = "Cs_SessionNotRecorded"
 )

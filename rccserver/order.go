@@ -112,7 +112,7 @@ func (o *requestOrder) notifyLocked() {
 // dialog (a new INVITE, a stray BYE) pass straight through.
 func (s *Server) inOrder(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
-		sess, _ := s.match(req) // another connection's request is refused by h, outside the order
+		sess, _ := s.matchWait(req, false) // another connection's request is refused by h, outside the order; an adoption is awaited by h
 		if sess == nil {
 			h(req, tx)
 			return

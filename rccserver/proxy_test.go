@@ -71,6 +71,14 @@ func startFrontEnd(t *testing.T, server string) *frontEnd {
 
 func (fe *frontEnd) addr() string { return fe.ln.Addr().String() }
 
+// redispatch sends the client side's requests to another server from now
+// on, as a front end does when a node died.
+func (fe *frontEnd) redispatch(server string) {
+	fe.mu.Lock()
+	fe.server = server
+	fe.mu.Unlock()
+}
+
 // prepare clones req, drops our own Route entry and picks the next hop.
 func (fe *frontEnd) prepare(req *sip.Request) *sip.Request {
 	r := req.Clone()
@@ -80,7 +88,9 @@ func (fe *frontEnd) prepare(req *sip.Request) *sip.Request {
 	callID := req.CallID().Value()
 	fe.mu.Lock()
 	defer fe.mu.Unlock()
-	if req.Source() == fe.server {
+	// From the server side: any connection but the client's (after a
+	// failover the new node opens its own).
+	if c, ok := fe.clients[callID]; ok && req.Source() != c {
 		route := ""
 		if h := req.GetHeader("Route"); h != nil {
 			route = h.Value()

@@ -35,7 +35,12 @@ func (srv *Server) sendInDialog(s *Session, method sip.RequestMethod, cseq uint3
 // sipgo writes the request before it returns the transaction, so requests
 // started one after another leave on the connection in that order.
 func (srv *Server) startInDialog(s *Session, method sip.RequestMethod, cseq uint32, body []byte) (sip.ClientTransaction, error) {
-	r := s.route // set before anything may leave (confirm), never changed after
+	if srv.acting != nil && !srv.acting() {
+		return nil, fmt.Errorf("%s: %w", method, ErrNotActing)
+	}
+	s.mu.Lock()
+	r := s.route // set before anything may leave (confirm); an adopted session's connection may change (repin)
+	s.mu.Unlock()
 	req := sip.NewRequest(method, *r.target.Clone())
 	from, to, callID := r.from, r.to, r.callID
 	from.Params, to.Params = from.Params.Clone(), to.Params.Clone()

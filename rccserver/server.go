@@ -33,6 +33,16 @@ type Options struct {
 	Clock     Clock     // nil: SystemClock
 	Admission Admission // required
 	Handler   Handler   // required
+	// Sessions, if set, keeps session records for adoption by other nodes
+	// (docs/cluster.md "Session adoption"); nil: a single node.
+	Sessions SessionStore
+	// AdoptWait is how long an in-dialog request for a dialog another node
+	// recorded waits for its adoption here (lease TTL + 2 s); 0: no wait.
+	AdoptWait time.Duration
+	// Acting, if set, says whether the node may send in its sessions now;
+	// while it says no, nothing we originate leaves (split brain: a node
+	// resumed after its lease expired must stay silent).
+	Acting func() bool
 }
 
 // Server is the RCC side facing Lync: SIP listeners and the table of sessions.
@@ -68,6 +78,11 @@ type Server struct {
 	routes   map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
 	ready    chan struct{}                              // closed by Serve once requests can be handled
 	fronts   accessList                                 // listen.front_ends: peers that may carry any dialog
+
+	store     SessionStore // nil: no session records
+	adoptWait time.Duration
+	acting    func() bool
+	adopting  adoption
 }
 
 // New builds a server; Listen binds its sockets and Serve runs it.
@@ -99,6 +114,7 @@ func New(opts Options) (*Server, error) {
 	s.cfg, s.log, s.clock = opts.Config, opts.Log, opts.Clock
 	s.ready = make(chan struct{})
 	s.admission, s.handler = opts.Admission, opts.Handler
+	s.store, s.adoptWait, s.acting = opts.Sessions, opts.AdoptWait, opts.Acting
 	s.ua, s.sip, s.cli = ua, srv, cli
 	s.sessions = map[string]*Session{}
 	s.byPeer = map[string]map[*Session]bool{}
@@ -424,6 +440,12 @@ func (s *Server) removeSession(sess *Session) {
 // sender are in the trusted front-end pool (listen.front_ends), whose
 // members may hand a dialog to each other.
 func (s *Server) match(req *sip.Request) (*Session, LogCode) {
+	return s.matchWait(req, true)
+}
+
+// matchWait is match; with wait unset it does not wait for an adoption
+// (awaitAdoption) of an unknown dialog.
+func (s *Server) matchWait(req *sip.Request, wait bool) (*Session, LogCode) {
 	id, err := sip.DialogIDFromRequestUAS(req)
 	if err != nil {
 		return nil, CodeUnknownDialog
@@ -431,12 +453,19 @@ func (s *Server) match(req *sip.Request) (*Session, LogCode) {
 	s.mu.RLock()
 	sess := s.sessions[id]
 	s.mu.RUnlock()
+	if sess == nil && wait {
+		sess = s.awaitAdoption(req, id)
+	}
 	if sess == nil {
 		return nil, CodeUnknownDialog
 	}
-	if !s.mayCarry(sess.peer, req.Source()) {
+	sess.mu.Lock()
+	peer := sess.peer
+	sess.mu.Unlock()
+	if !s.mayCarry(peer, req.Source()) {
 		return nil, CodeDialogElsewhere
 	}
+	sess.repin(req)
 	return sess, ""
 }
 
@@ -549,7 +578,7 @@ func (s *Server) Stats() Stats {
 
 type metrics struct {
 	sessions, eventsSent, eventsFailed, eventsDropped, keepAliveFailures, requests atomic.Int64
-	unanswered, windowFull                                                         atomic.Int64
+	unanswered, windowFull, adoptions                                              atomic.Int64
 	byRequest                                                                      counters // "root result" -> count
 	refusals                                                                       counters // log code -> count
 	requestLatency, eventLatency                                                   latency

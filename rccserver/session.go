@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -25,16 +26,18 @@ type Session struct {
 	// dlg is sipgo's dialog until our 200 is acknowledged; then route keeps
 	// what in-dialog work needs and dlg (with its copies of the INVITE and
 	// the 200) is let go (guarded by mu).
-	dlg     *sipgo.DialogServerSession
-	route   dialogRoute
-	id      string // dialog ID
-	callID  string
-	peer    string // source address of the INVITE: the connection we answer on
-	user    string
-	line    string
-	contact sip.ContactHeader
-	grant   *Grant
-	log     zerolog.Logger
+	dlg    *sipgo.DialogServerSession
+	route  dialogRoute
+	id     string // dialog ID
+	callID string
+	peer   string // source address of the INVITE: the connection we answer on
+	user   string
+	line   string
+	// lineServer is the INVITE's Request-URI, for the session record.
+	lineServer string
+	contact    sip.ContactHeader
+	grant      *Grant
+	log        zerolog.Logger
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -61,6 +64,13 @@ type Session struct {
 	endHooks  []func(error)
 	monitors  map[string]string // monitorCrossRefID -> monitored device, byte-exact
 	order     requestOrder      // the client's requests, handled in CSeq order (order.go)
+
+	// Session records and adoption (adopt.go).
+	recMu      sync.Mutex  // serialises the writes of the session's record
+	abandoned  atomic.Bool // dropped for another node: the record is not removed
+	adopted    bool        // rebuilt from another node's record
+	refreshed  bool        // adopted: the target refresh reached the client; under mu
+	refreshing bool        // adopted: a target refresh is in flight; under mu
 }
 
 // dialogRoute is what requests we originate in the dialog need (RFC 3261
@@ -150,19 +160,23 @@ func (s *Session) OnEnd(f func(reason error)) {
 // exactly as the client sent it, for echo in events.
 func (s *Session) AddMonitor(id, device string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.monitors == nil {
 		s.monitors = map[string]string{}
 	}
 	s.monitors[id] = device
+	s.mu.Unlock()
+	s.persist()
 }
 
 // RemoveMonitor drops a monitor and reports whether it existed.
 func (s *Session) RemoveMonitor(id string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	_, ok := s.monitors[id]
 	delete(s.monitors, id)
+	s.mu.Unlock()
+	if ok {
+		s.persist()
+	}
 	return ok
 }
 
@@ -407,6 +421,12 @@ func (s *Session) answered(m outbound, err error) {
 	case errors.Is(err, ErrTransport):
 		s.fail(m, err)
 		return
+	case errors.Is(err, ErrNotActing):
+		if !m.keepalive {
+			s.srv.metrics.eventsFailed.Add(1)
+		}
+		s.log.Debug().Str("event", m.root).Msg("not sent: this node may not act for its sessions now (cluster lease)")
+		return
 	case errors.Is(err, ErrNoAnswer) || (rejected && rej.timedOut()):
 		s.srv.metrics.unanswered.Add(1)
 		if !m.keepalive {
@@ -619,6 +639,7 @@ func (s *Session) end(reason error, bye bool) {
 		s.srv.ended.add(s.srv.clock, s.id) // for a MonitorStop just behind the BYE (order.go)
 	}
 	s.srv.removeSession(s)
+	s.unrecord()
 	if bye {
 		s.srv.work.Go(func() {
 			// A BYE must wait for the ACK of our 200 (RFC 3261 §15); the

@@ -34,26 +34,63 @@ func (svc *Service) monitorStart(s *rccserver.Session, l line, m *csta.MonitorSt
 		return nil, privilege(m.MonitorObject)
 	}
 	xref := newCrossRefID()
+	if err := svc.attach(s, l, xref, m.MonitorObject); err != nil {
+		return nil, err
+	}
+	s.AddMonitor(xref, m.MonitorObject)
+	s.Log().Info().Str("monitor", xref).Str("device", m.MonitorObject).Msg("monitor started")
+	return &csta.MonitorStartResponse{MonitorCrossRefID: xref}, nil
+}
+
+// attach puts monitor xref of s on its line's fan-out, subscribing to the
+// switch for the line's first monitor; the monitor leaves with the session.
+func (svc *Service) attach(s *rccserver.Session, l line, xref, device string) error {
 	svc.mu.Lock()
 	hub := svc.hubs[l.ext]
 	if hub == nil {
 		sub, err := svc.sw.Subscribe(l.ext)
 		if err != nil {
 			svc.mu.Unlock()
-			return nil, switchError(err)
+			return switchError(err)
 		}
 		hub = &lineHub{svc: svc, ext: l.ext, sub: sub, mons: map[string]monitor{}, done: make(chan struct{}), calls: map[string]bool{}}
 		svc.hubs[l.ext] = hub
 		svc.hubsRunning.Go(hub.run) // Close waits for it
 	}
 	hub.mu.Lock()
-	hub.mons[xref] = monitor{sess: s, device: m.MonitorObject}
+	hub.mons[xref] = monitor{sess: s, device: device}
 	hub.mu.Unlock()
 	svc.mu.Unlock()
-	s.AddMonitor(xref, m.MonitorObject)
 	s.OnEnd(func(error) { svc.dropMonitor(l.ext, xref) })
-	s.Log().Info().Str("monitor", xref).Str("device", m.MonitorObject).Msg("monitor started")
-	return &csta.MonitorStartResponse{MonitorCrossRefID: xref}, nil
+	return nil
+}
+
+var _ rccserver.Adopter = (*Service)(nil)
+
+// Adopted implements rccserver.Adopter: the monitors of a session adopted
+// from a dead node start again on this node's switch with the cross-ref
+// IDs the client knows (docs/cluster.md "Session adoption"). A monitor of
+// a device that is not the session's line is refused, as MonitorStart
+// would refuse it.
+func (svc *Service) Adopted(s *rccserver.Session) error {
+	mons := s.Monitors()
+	if len(mons) == 0 {
+		return nil
+	}
+	l, err := svc.lineOf(s)
+	if err != nil {
+		return fmt.Errorf("monitors on a session without a line: %w", err)
+	}
+	for xref, device := range mons {
+		if !owns(s, l, device) {
+			return fmt.Errorf("monitor %s: device %q is not the session's line", xref, device)
+		}
+		if err := svc.attach(s, l, xref, device); err != nil {
+			return fmt.Errorf("monitor %s: %w", xref, err)
+		}
+		s.Log().Info().Str("monitor", xref).Str("device", device).Msg("monitor restarted (adopted session)")
+	}
+	return nil
 }
 
 func (svc *Service) monitorStop(s *rccserver.Session, m *csta.MonitorStop) (csta.Message, error) {

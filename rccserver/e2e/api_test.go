@@ -40,7 +40,7 @@ func (s *site) apiCall(method, path, token, body string) (int, map[string]any) {
 
 // stream is an SSE consumer of /v1/events.
 type stream struct {
-	t      *testing.T
+	t      testing.TB
 	cancel context.CancelFunc
 	frames chan sseFrame
 	lastID string // the id of the last frame read, as a browser keeps it

@@ -30,7 +30,7 @@ var (
 )
 
 // binary builds the rccserver command once per test run.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "rccserver-e2e")
@@ -52,7 +52,7 @@ func binary(t *testing.T) string {
 
 // site is one running rccserver binary with its directory and phones.
 type site struct {
-	t        *testing.T
+	t        testing.TB
 	ldap     *ldaptest.Server // nil when the directory is Samba
 	rccAddr  string
 	tlsAddr  string // the tls listener, when siteOptions.tls is set
@@ -128,7 +128,7 @@ func contactCenter(features, moreUsers, moreStations, trunk string) string {
 }
 
 // dialPlan is the demo dial plan of examples/station.yaml.
-func dialPlan(t *testing.T) string {
+func dialPlan(t testing.TB) string {
 	b, err := os.ReadFile("../../examples/station.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func dialPlan(t *testing.T) string {
 	return s[strings.Index(s, "dialplan:"):]
 }
 
-func freeTCPPort(t *testing.T) int {
+func freeTCPPort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -170,12 +170,16 @@ type siteOptions struct {
 	// cluster is the YAML flow mapping of the cluster section, e.g.
 	// `{etcd: ["http://127.0.0.1:2379"], node_id: a}`; "" leaves it out.
 	cluster string
+	// frontEnds is the YAML flow sequence of listen.front_ends, e.g. `["127.0.0.1"]`.
+	frontEnds string
 	// samba makes the directory the package's shared Samba AD DC (with
 	// adUsers(); adUsers above is ignored) instead of a new slapd.
 	samba bool
+	// phoneAccess is the YAML flow sequence of phones.access; "" leaves it out.
+	phoneAccess string
 }
 
-func startSiteWith(t *testing.T, o siteOptions) *site {
+func startSiteWith(t testing.TB, o siteOptions) *site {
 	t.Helper()
 	features := o.features
 	s := &site{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
@@ -207,6 +211,9 @@ func startSiteWith(t *testing.T, o siteOptions) *site {
 	if phoneLim == "" {
 		phoneLim = "{}"
 	}
+	if o.frontEnds != "" {
+		limits += "\n  front_ends: " + o.frontEnds
+	}
 	clusterYAML := ""
 	if o.cluster != "" {
 		clusterYAML = "cluster: " + o.cluster + "\n"
@@ -216,6 +223,9 @@ func startSiteWith(t *testing.T, o siteOptions) *site {
 		s.api = "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
 		apiYAML = fmt.Sprintf("api:\n  listen: %q\n  buffer: 64\n  tokens:\n    - {name: all, sha256: %s, stations: [\"*\"]}\n    - {name: one, sha256: %s, stations: [\"1010\"]}\n",
 			s.api, api.HashToken(e2eAllToken), api.HashToken(e2eOneToken))
+	}
+	if o.phoneAccess != "" {
+		phoneLim += "\n  access: " + o.phoneAccess
 	}
 	cfg := fmt.Sprintf(`listen:
   listeners: [%s]

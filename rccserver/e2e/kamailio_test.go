@@ -22,7 +22,7 @@ import (
 // kamailio is Debian's kamailio running examples/kamailio/kamailio.cfg in
 // the foreground, as the Lync front end in front of the rccserver binary.
 type kamailio struct {
-	t      *testing.T
+	t      testing.TB
 	addr   string // 127.0.0.1:port, TCP
 	cmd    *exec.Cmd
 	logs   *syncBuffer
@@ -32,7 +32,7 @@ type kamailio struct {
 
 // kamailioBinary finds kamailio (Debian installs it in /usr/sbin, which may
 // be missing from PATH). It is a required peer: without it the test fails.
-func kamailioBinary(t *testing.T) string {
+func kamailioBinary(t testing.TB) string {
 	t.Helper()
 	if p, err := exec.LookPath("kamailio"); err == nil {
 		return p
@@ -49,18 +49,24 @@ func kamailioBinary(t *testing.T) string {
 // needs no database and no privileges beyond binding that port.
 func startKamailio(t *testing.T, rccAddr string) *kamailio {
 	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
+	return runKamailio(t, "kamailio.cfg", addr, "-A", "LISTEN=tcp:"+addr,
+		"-A", fmt.Sprintf("RCC_DST=\"sip:%s;transport=tcp\"", rccAddr))
+}
+
+// runKamailio starts kamailio with examples/kamailio/<cfg>, the defines in
+// args, and waits until it accepts TCP connections at addr.
+func runKamailio(t testing.TB, cfgName, addr string, args ...string) *kamailio {
+	t.Helper()
 	bin := kamailioBinary(t)
-	cfg, err := filepath.Abs("../../examples/kamailio/kamailio.cfg")
+	cfg, err := filepath.Abs("../../examples/kamailio/" + cfgName)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	k := &kamailio{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
-	k.addr = "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
-	k.cmd = exec.Command(bin, "-DD", "-E", "-f", cfg, "-w", dir, "-P", filepath.Join(dir, "kamailio.pid"),
-		"-m", "32", "-M", "4",
-		"-A", "LISTEN=tcp:"+k.addr,
-		"-A", fmt.Sprintf("RCC_DST=\"sip:%s;transport=tcp\"", rccAddr))
+	k := &kamailio{t: t, logs: &syncBuffer{}, exited: make(chan error, 1), addr: addr}
+	k.cmd = exec.Command(bin, append([]string{"-DD", "-E", "-f", cfg, "-w", dir, "-P", filepath.Join(dir, "kamailio.pid"),
+		"-m", "32", "-M", "4"}, args...)...)
 	k.cmd.Dir = dir
 	k.cmd.Stdout, k.cmd.Stderr = k.logs, k.logs
 	k.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -26,6 +26,14 @@ func (s *site) restart(crash bool) int {
 	} else {
 		s.stop()
 	}
+	return s.run()
+}
+
+// run starts the binary again on the same configuration, ports and working
+// directory after it stopped, and returns the log offset where the new run
+// begins.
+func (s *site) run() int {
+	s.t.Helper()
 	from := len(s.logs.String())
 	s.exited = make(chan error, 1)
 	s.cmd = exec.Command(binary(s.t), "-config", s.config)

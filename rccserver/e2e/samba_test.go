@@ -15,7 +15,7 @@ func TestMain(m *testing.M) {
 }
 
 // sharedSamba is the package's Samba AD DC, holding adUsers().
-func sharedSamba(t *testing.T) *ldaptest.Samba {
+func sharedSamba(t testing.TB) *ldaptest.Samba {
 	return ldaptest.SharedSamba(t, ldaptest.SambaOptions{Users: adUsers()})
 }
 

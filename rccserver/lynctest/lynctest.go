@@ -34,6 +34,10 @@ type Options struct {
 	// InfoStatus decides the status answered to each INFO the server sends
 	// (events, keep-alives); nil answers 200. Returning 0 leaves it unanswered.
 	InfoStatus func(msg csta.Message) int
+	// UpdateStatus, if set, is the status answered to the server's UPDATEs
+	// (a client without UPDATE support answers 501, as pidgin-sipe does);
+	// 0 answers 200 and takes the UPDATE's Contact as the remote target.
+	UpdateStatus int
 	// TLS is the client side of a tls or mtls connection: RootCAs to trust
 	// the server, Certificates (or GetClientCertificate) for MTLS. It goes
 	// to the client's own UA; a shared UA brings its own.
@@ -52,10 +56,11 @@ type Client struct {
 	dlg    *sipgo.DialogClientSession
 	callID string
 
-	events chan Event
-	byes   chan *sip.Request
-	ended  atomic.Bool
-	mu     sync.Mutex
+	events    chan Event
+	byes      chan *sip.Request
+	refreshes chan *sip.Request // UPDATEs from the server (target refresh)
+	ended     atomic.Bool
+	mu        sync.Mutex
 
 	// The server's INFOs are queued in CSeq order, as a client reading its
 	// connection in order sees them: sipgo hands each incoming request to
@@ -81,7 +86,7 @@ func New(opts Options) (*Client, error) {
 	if opts.Transport == "" {
 		opts.Transport = "tcp"
 	}
-	c := &Client{opts: opts, events: make(chan Event, 1024), byes: make(chan *sip.Request, 1)}
+	c := &Client{opts: opts, events: make(chan Event, 1024), byes: make(chan *sip.Request, 1), refreshes: make(chan *sip.Request, 8)}
 	ua := opts.UA
 	if ua == nil {
 		var err error
@@ -122,6 +127,14 @@ func NewUA(opts ...sipgo.UserAgentOption) (*sipgo.UserAgent, error) {
 		}
 		c.onInfo(req, tx)
 	})
+	srv.OnUpdate(func(req *sip.Request, tx sip.ServerTransaction) {
+		c := lookup(req)
+		if c == nil {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "No Such Call", nil))
+			return
+		}
+		c.onUpdate(req, tx)
+	})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		c := lookup(req)
 		if c == nil {
@@ -158,6 +171,56 @@ func (c *Client) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	_ = tx.Respond(sip.NewResponseFromRequest(req, status, "Answer", nil))
 }
 
+// onUpdate answers the server's UPDATE 200 and takes its Contact as the
+// dialog's remote target (RFC 3311 §5.1, RFC 3261 §12.2.1.2): a node that
+// adopted the session after a failover sends one (docs/protocol.md
+// "Target refresh after a failover").
+func (c *Client) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	c.infoMu.Lock()
+	if seq := req.CSeq().SeqNo; seq >= c.nextCSeq {
+		// The new node's requests number on from here (its CSeq jumped
+		// above the old node's): no INFO below it is coming.
+		c.nextCSeq = seq + 1
+		c.flushLocked()
+	}
+	c.infoMu.Unlock()
+	if st := c.opts.UpdateStatus; st != 0 && st != sip.StatusOK {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, st, "Refused", nil))
+		select {
+		case c.refreshes <- req:
+		default:
+		}
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	if ct := req.Contact(); ct != nil {
+		c.Retarget(*ct.Address.Clone())
+	}
+	select {
+	case c.refreshes <- req:
+	default:
+	}
+}
+
+// Retarget makes target the dialog's remote target: later requests go there.
+func (c *Client) Retarget(target sip.Uri) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dlg != nil {
+		c.dlg.InviteResponse.Contact().Address = target
+	}
+}
+
+// NextRefresh waits for the next UPDATE the server sent.
+func (c *Client) NextRefresh(ctx context.Context) (*sip.Request, error) {
+	select {
+	case r := <-c.refreshes:
+		return r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // queueInOrder queues the decoded INFOs in CSeq order (undecodable ones
 // keep their place but are not queued).
 func (c *Client) queueInOrder(req *sip.Request, msg csta.Message, decodeErr error) {
@@ -178,6 +241,11 @@ func (c *Client) queueInOrder(req *sip.Request, msg csta.Message, decodeErr erro
 		seq = c.nextCSeq // late or repeated: queue it now
 	}
 	c.held[seq] = ev
+	c.flushLocked()
+}
+
+// flushLocked queues the held INFOs that are next in CSeq order.
+func (c *Client) flushLocked() {
 	for {
 		e, ok := c.held[c.nextCSeq]
 		if !ok {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.uber.org/goleak"
 )
 
@@ -329,5 +330,17 @@ func TestTakeRace(t *testing.T) {
 	}
 	if got := len(nodes[0].Held()) + len(nodes[1].Held()); got != stations {
 		t.Errorf("stations held in all = %d, want %d", got, stations)
+	}
+}
+
+// TestCodeOfEtcdTimeouts: etcd's request timeouts (code Unavailable, e.g.
+// "request timed out, possibly due to connection lost" while quorum is
+// being lost) are Cs_ClusterUnavailable, not Cs_ClusterFailed.
+func TestCodeOfEtcdTimeouts(t *testing.T) {
+	n := &Node{}
+	for _, err := range []error{rpctypes.ErrTimeoutDueToConnectionLost, rpctypes.ErrTimeoutDueToLeaderFail, rpctypes.ErrNoLeader} {
+		if got := Code(n.classify(err)); got != CodeUnavailable {
+			t.Errorf("Code(classify(%v)) = %s, want %s", err, got, CodeUnavailable)
+		}
 	}
 }

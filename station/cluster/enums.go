@@ -29,3 +29,27 @@ func (s LeaseState) String() string {
 	}
 	return leaseStateNames[s]
 }
+
+// ChangeKind is what a Change from another node is about.
+type ChangeKind int
+
+// Change kinds. The zero value is ChangeUnknown.
+const (
+	ChangeUnknown ChangeKind = iota
+	// ChangeRegistration: a phone registered (or refreshed) through another node.
+	ChangeRegistration
+	// ChangeRegistrationDeleted: a phone's registration was removed (unREGISTER, expiry).
+	ChangeRegistrationDeleted
+	// ChangeFeatures: a station's forwarding or DND changed on another node.
+	ChangeFeatures
+)
+
+var changeKindNames = [...]string{"unknown", "registration", "registration-deleted", "features"}
+
+// String returns the kind's name as logs show it.
+func (k ChangeKind) String() string {
+	if k < 0 || int(k) >= len(changeKindNames) {
+		return fmt.Sprintf("ChangeKind(%d)", int(k))
+	}
+	return changeKindNames[k]
+}

@@ -30,6 +30,12 @@ const (
 	CodeLeaseLost     = "Cs_ClusterLeaseLost"
 	CodeNodeIDInUse   = "Cs_ClusterNodeIDInUse"
 	CodeClusterFailed = "Cs_ClusterFailed"
+	// CodeNodeDead: the watch saw a node's lease end with its records.
+	CodeNodeDead = "Cs_ClusterNodeDead"
+	// CodeWatchGap: etcd compacted changes the watch had not seen yet.
+	CodeWatchGap = "Cs_ClusterWatchGap"
+	// CodeWatchBadRecord: a shared record cannot be decoded; it is ignored.
+	CodeWatchBadRecord = "Cs_ClusterBadRecord"
 )
 
 // Code returns the log code for an error of this package, "" for nil.

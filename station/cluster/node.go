@@ -14,6 +14,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 
 	"github.com/rccserver/rccserver/rccserver/clock"
 )
@@ -35,6 +36,10 @@ type Config struct {
 	Clock clock.Clock
 	// Log receives state changes; default none.
 	Log zerolog.Logger
+	// SIPAddr is the node's SIP address (host:port, UDP) that the other
+	// nodes send calls between nodes to and recognise them by (NodeFor,
+	// IsPeer); "" takes no such calls.
+	SIPAddr string
 }
 
 func (c *Config) setDefaults() {
@@ -95,6 +100,18 @@ type Node struct {
 	held       map[string]string // station -> user, as this node wrote them
 	last       LeaseState        // for logging changes
 	closeOnce  sync.Once
+
+	// Shared state (store.go, watch.go); guarded by mu.
+	readRev      int64            // revision of the store's first list read
+	written      map[string]int64 // key -> revision of this node's latest write
+	sessionHooks []func(node string, sessions []DeadRecord)
+	legHooks     []func(node string, legs []DeadLeg)
+
+	peers     peers // the other nodes and who holds each station (peers.go)
+	prevRun   int64 // revision at which this node ID's previous run joined; 0: none known (orphans.go)
+	orphans   sync.Once
+	watchOnce sync.Once
+	watchWG   sync.WaitGroup // the watch goroutine
 }
 
 // Join connects to etcd, grants the node's lease, records the node and
@@ -114,7 +131,8 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Log.With().Str("component", "cluster").Str("node", cfg.Node).Logger(),
-		cli: cli, done: make(chan struct{}), lostCh: make(chan struct{}), held: map[string]string{}}
+		cli: cli, done: make(chan struct{}), lostCh: make(chan struct{}), held: map[string]string{},
+		written: map[string]int64{}, peers: peers{sip: map[string]string{}, owners: map[string]string{}}}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if err := n.join(ctx); err != nil {
 		n.cancel()
@@ -136,11 +154,12 @@ func (n *Node) join(ctx context.Context) error {
 	}
 	n.lease = g.ID
 	n.validUntil = sent.Add(time.Duration(g.TTL) * time.Second)
-	val, _ := json.Marshal(map[string]string{"started": sent.UTC().Format(time.RFC3339)})
+	val, _ := json.Marshal(nodeRecord{Started: sent.UTC().Format(time.RFC3339), SIP: n.cfg.SIPAddr})
 	key := n.cfg.Prefix + "node/" + n.cfg.Node
+	info := n.cfg.Prefix + kindNodeInfo + n.cfg.Node
 	res, err := n.cli.Txn(rctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease))).
+		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease)), clientv3.OpGet(info)).
 		Commit()
 	if err == nil && !res.Succeeded {
 		err = fmt.Errorf("%w: %s", ErrNodeIDInUse, n.cfg.Node)
@@ -149,8 +168,10 @@ func (n *Node) join(ctx context.Context) error {
 	}
 	if err != nil {
 		_, _ = n.cli.Revoke(rctx, n.lease)
+		return err
 	}
-	return err
+	n.rememberRun(rctx, info, res)
+	return nil
 }
 
 // reqCtx bounds one request and makes it fail at once when the member
@@ -235,11 +256,19 @@ func (n *Node) classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrLeaseLost, err)
 	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrGRPCNoLeader),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, rpctypes.ErrTimeout),
-		errors.Is(err, rpctypes.ErrGRPCTimeout), strings.Contains(err.Error(), "Unavailable"):
+		errors.Is(err, rpctypes.ErrGRPCTimeout), unavailableCode(err), strings.Contains(err.Error(), "Unavailable"):
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	default:
 		return fmt.Errorf("cluster: %w", err)
 	}
+}
+
+// unavailableCode reports an etcd server error of gRPC code Unavailable:
+// its request timeouts (leader lost, connection lost while waiting) mean
+// etcd cannot serve now, like no leader.
+func unavailableCode(err error) bool {
+	var ee rpctypes.EtcdError
+	return errors.As(err, &ee) && ee.Code() == codes.Unavailable
 }
 
 // State returns what the node knows about its lease now.
@@ -375,13 +404,14 @@ func (n *Node) Held() map[string]string {
 	return maps.Clone(n.held)
 }
 
-// Close leaves the cluster: stops the keep-alive, revokes the lease (so
+// Close leaves the cluster: stops the keep-alive and the watch, revokes the lease (so
 // the node's stations are free at once, not after the TTL) and closes the
 // client. It waits for the keep-alive goroutine.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.cancel()
 		<-n.done
+		n.watchWG.Wait()
 		if n.State() != LeaseLost {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
 			_, _ = n.cli.Revoke(ctx, n.lease) // best effort: otherwise the TTL frees them

@@ -9,6 +9,9 @@ type Registration struct {
 	Source    string    `json:"source"`    // ip:port the REGISTER came from
 	Transport string    `json:"transport"` // "UDP" or "TCP"
 	Expires   time.Time `json:"expires"`
+	// Path is the REGISTER's Path header values in order (RFC 3327 §5.3):
+	// the route set of requests to Contact.
+	Path []string `json:"path,omitempty"`
 }
 
 // Forward is one forwarding setting; Type is the name switching.ForwardType
@@ -40,6 +43,11 @@ type Leg struct {
 	CSeq         uint32   `json:"cseq"` // our local CSeq when recorded
 	Transport    string   `json:"transport"`
 	Dest         string   `json:"dest"` // host:port requests go to
+	// Station is the switch's station the leg belongs to ("" for a trunk
+	// leg) and CallRef the switch's call ID the clients see for it: a node
+	// clearing another node's leg reports ConnectionCleared for them.
+	Station string `json:"station,omitempty"`
+	CallRef string `json:"call_ref,omitempty"`
 }
 
 // Store keeps the records. Writes are durable when they return. All

@@ -29,6 +29,7 @@ func (sw *Switch) run(acts []action) {
 func attach(c *call, cn *connection, l *leg) {
 	cn.leg = l
 	l.call, l.conn = c, cn
+	l.callRef.Store(c.id)
 }
 
 // sipURI builds sip:user@domain.
@@ -82,6 +83,9 @@ func (sw *Switch) deliver(c *call, dialled string, cause Cause, hops int) {
 			sw.fail(c, nil, ext, CauseInvalidNumber, sip.StatusNotFound, "Not Found")
 			return
 		}
+		if l = sw.peerLeg(c, ext); l != nil {
+			break // the station's user is on another node: its DND, forwarding and phone are handled there
+		}
 		if m.dnd(ext) {
 			m.mu.Unlock()
 			sw.fail(c, nil, ext, CauseDoNotDisturb, sip.StatusTemporarilyUnavailable, "Do Not Disturb")
@@ -93,13 +97,13 @@ func (sw *Switch) deliver(c *call, dialled string, cause Cause, hops int) {
 			sw.deliver(c, fwd, CauseForwardImmediate, hops+1)
 			return
 		}
-		target, transport, dest, err := sw.reg.reach(st)
+		w, err := sw.reg.reach(st)
 		if err != nil {
 			m.mu.Unlock()
 			sw.fail(c, nil, ext, CauseUnreachable, sip.StatusTemporarilyUnavailable, "Not Registered")
 			return
 		}
-		l = sw.newUACLeg(ext, target, sw.callerURI(c), sw.sipURI(ext), transport, dest)
+		l = sw.newStationLeg(ext, w, sw.callerURI(c))
 	case TargetTrunk:
 		t := sw.cfg.Trunk
 		if t == nil {
@@ -121,6 +125,7 @@ func (sw *Switch) deliver(c *call, dialled string, cause Cause, hops int) {
 	}
 	cn := m.addConn(c, l.device)
 	cn.trunk = tgt.Kind == TargetTrunk
+	cn.peer = l.peer
 	cn.hops = hops
 	attach(c, cn, l)
 	c.called = l.device
@@ -213,7 +218,7 @@ func (sw *Switch) ring(c *call, cn *connection, l *leg, offer []byte, hdrs []Hea
 	if cn.cancelCause != CauseUnknown {
 		fc = cn.cancelCause
 	}
-	if fc == CauseBusy && !cn.trunk {
+	if fc == CauseBusy && !cn.trunk && !cn.peer { // a peer node forwarded on busy itself
 		if fwd, ok := m.forwardTo(cn.device, ForwardBusy); ok && cn.hops < maxHops {
 			cn.gone = true
 			c.ringing = nil
@@ -254,7 +259,7 @@ func causeOf(code int, trunk bool) Cause {
 func (sw *Switch) armRingTimers(c *call, cn *connection) {
 	m := sw.model
 	l := cn.leg
-	if fwd, ok := m.forwardTo(cn.device, ForwardNoAnswer); ok && cn.station && cn.hops < maxHops {
+	if fwd, ok := m.forwardTo(cn.device, ForwardNoAnswer); ok && cn.station && !cn.peer && cn.hops < maxHops {
 		m.after(c, sw.cfg.RingTimeout, func() {
 			if cn.leg != l || cn.gone || cn.state != ConnAlerting {
 				return

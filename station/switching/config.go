@@ -151,6 +151,8 @@ type Config struct {
 	// restart (persist.go); nil keeps them in memory only. The caller
 	// opens and closes it.
 	Store state.Store
+	// Peers are the other nodes of a cluster (peers.go); nil: a single node.
+	Peers Peers
 }
 
 func (c *Config) setDefaults() {

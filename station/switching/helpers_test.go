@@ -17,7 +17,9 @@ const waitTimeout = 10 * time.Second
 // startSwitch starts a switch on free loopback ports with cfg's stations.
 func startSwitch(t testing.TB, cfg Config) *Switch {
 	t.Helper()
-	cfg.Listen = []Listener{{Network: "udp", Addr: "127.0.0.1:0"}, {Network: "tcp", Addr: "127.0.0.1:0"}}
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = []Listener{{Network: "udp", Addr: "127.0.0.1:0"}, {Network: "tcp", Addr: "127.0.0.1:0"}}
+	}
 	if cfg.Domain == "" {
 		cfg.Domain = "switch.test"
 	}

@@ -110,7 +110,8 @@ func (sw *Switch) onInvite(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	var calling string
 	fromTrunk := sw.trunkAddr != "" && req.Source() == sw.trunkAddr
-	if fromTrunk {
+	fromPeer := !fromTrunk && sw.cfg.Peers != nil && sw.cfg.Peers.IsPeer(req.Source())
+	if fromTrunk || fromPeer {
 		calling = req.From().Address.User
 		if calling == "" {
 			calling = "anonymous"
@@ -139,9 +140,12 @@ func (sw *Switch) onInvite(req *sip.Request, tx sip.ServerTransaction) error {
 	m := sw.model
 	m.mu.Lock()
 	c := m.newCall(calling, dialled)
+	c.fromPeer = fromPeer
 	cn := m.addConn(c, calling)
 	cn.trunk = fromTrunk
+	cn.peer = fromPeer
 	l := sw.newUASLeg(calling, req, tx)
+	l.peer = fromPeer
 	attach(c, cn, l)
 	c.origin, c.inbound, c.offer = cn, l, req.Body()
 	_ = m.set(c, cn, ConnConnected, EventOriginated, CauseNewCall, nil)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -32,6 +33,7 @@ type leg struct {
 	uac       bool
 	transport string // "UDP" or "TCP"
 	dest      string // host:port every request of ours goes to
+	peer      bool   // a leg to another node (peers.go)
 
 	mu           sync.Mutex
 	localTag     string
@@ -67,6 +69,8 @@ type leg struct {
 	// The call and connection the leg belongs to; guarded by model.mu.
 	call *call
 	conn *connection
+	// callRef is call.id, readable without model.mu (the leg's record).
+	callRef atomic.Value
 
 	// inviteSeq is the CSeq of our latest INVITE, for its ACK.
 	inviteSeq uint32
@@ -100,6 +104,14 @@ func (sw *Switch) newUACLeg(device string, target, from, to sip.Uri, transport, 
 	l.remoteTarget = target
 	l.localURI = from
 	l.remoteURI = to
+	return l
+}
+
+// newStationLeg prepares a leg to station ext reached at w, with the
+// registration's Path as its preloaded route set (RFC 3327 §5.4).
+func (sw *Switch) newStationLeg(ext string, w reachable, from sip.Uri) *leg {
+	l := sw.newUACLeg(ext, w.target, from, sw.sipURI(ext), w.transport, w.dest)
+	l.routes = w.routes
 	return l
 }
 
@@ -289,6 +301,9 @@ func (l *leg) placeInvite(ctx context.Context, body []byte, hdrs []Header, onPro
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: l.inviteSeq, MethodName: sip.INVITE})
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
+	for _, r := range l.routes { // a preloaded route set: the phone's Path
+		req.AppendHeader(sip.NewHeader("Route", r))
+	}
 	req.AppendHeader(l.sw.contact(l.transport))
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sip.NewHeader("User-Agent", l.sw.cfg.UserAgent))
@@ -448,9 +463,11 @@ func (l *leg) confirm(res *sip.Response) {
 	if c := res.Contact(); c != nil {
 		l.remoteTarget = c.Address
 	}
+	// The route set is fixed by the first 2xx (RFC 3261 §12.1.2): without
+	// Record-Route it is empty, even where a Path was preloaded.
 	rr := res.GetHeaders("Record-Route")
-	if len(rr) > 0 && !l.confirmed {
-		l.routes = l.routes[:0]
+	if !l.confirmed {
+		l.routes = nil
 		for i := len(rr) - 1; i >= 0; i-- {
 			l.routes = append(l.routes, rr[i].Value())
 		}

@@ -18,6 +18,8 @@ const (
 	CodePhoneAuthRateLimited LogCode = "Cs_PhoneAuthRateLimited"
 	// CodePhoneLegLost: a device stopped answering inside a call; the call was cleared.
 	CodePhoneLegLost LogCode = "Cs_PhoneLegLost"
+	// CodeRegisterBadPath: a REGISTER's Path header is malformed or too long; 400.
+	CodeRegisterBadPath LogCode = "Cs_RegisterBadPath"
 )
 
 // phoneCodes are the codes Refusals always reports, zero or not.

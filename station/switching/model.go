@@ -24,7 +24,10 @@ type call struct {
 	timers  []Timer     // ring / no-answer timers, stopped when the call ends
 	origin  *connection // the calling side, connected to whoever answers
 	inbound *leg        // the caller's INVITE we are still answering (nil for 3pcc)
-	ringing *connection // the connection being rung, if any
+	// fromPeer: another node placed the call here (peers.go); it is
+	// never sent on to a node again.
+	fromPeer bool
+	ringing  *connection // the connection being rung, if any
 }
 
 // connection is one device's part in a call.
@@ -37,6 +40,7 @@ type connection struct {
 	// Driver state, guarded by model.mu.
 	gone        bool  // released by the switch; late SIP outcomes are ignored
 	trunk       bool  // the party is reached through the trunk
+	peer        bool  // the party is a station served by another node (peers.go)
 	hops        int   // forwarding hops that led to this connection
 	cancelCause Cause // why the switch cancelled the connection's INVITE
 }

@@ -61,7 +61,7 @@ func (sw *Switch) makeCall(ctx context.Context, ext, dest string, cause Cause) (
 	if _, err := sw.route(dest); err != nil {
 		return CallRef{}, err
 	}
-	target, transport, addr, err := sw.reg.reach(st)
+	w, err := sw.reg.reach(st)
 	if err != nil {
 		return CallRef{}, err
 	}
@@ -70,7 +70,7 @@ func (sw *Switch) makeCall(ctx context.Context, ext, dest string, cause Cause) (
 	c := m.newCall(ext, dest)
 	cn := m.addConn(c, ext)
 	from := sw.sipURI(dest)
-	l := sw.newUACLeg(ext, target, from, sw.sipURI(ext), transport, addr)
+	l := sw.newStationLeg(ext, w, from)
 	attach(c, cn, l)
 	c.origin = cn
 	_ = m.set(c, cn, ConnInitiated, EventInitiated, cause, nil)
@@ -174,12 +174,12 @@ func (sw *Switch) Answer(ctx context.Context, ext, callID string) error {
 	case AnswerAutoAnswerReoffer:
 		// Offer the call again with the auto-answer hints; the old INVITE is
 		// cancelled. The connection stays alerting until the phone answers.
-		target, transport, addr, err := sw.reg.reach(st)
+		w, err := sw.reg.reach(st)
 		if err != nil {
 			m.mu.Unlock()
 			return err
 		}
-		nl := sw.newUACLeg(ext, target, sw.callerURI(c), sw.sipURI(ext), transport, addr)
+		nl := sw.newStationLeg(ext, w, sw.callerURI(c))
 		attach(c, cn, nl)
 		offer := c.offer
 		m.mu.Unlock()
@@ -466,6 +466,7 @@ func (sw *Switch) Transfer(ctx context.Context, ext, heldCallID, activeCallID st
 	// Move the consulted party into the held call; the consultation call ends.
 	c1.conns = append(c1.conns, cc)
 	cc.leg.call = c1
+	cc.leg.callRef.Store(c1.id)
 	c2.conns = nil
 	m.drop(c2)
 	c1.called = cc.device
@@ -478,6 +479,7 @@ func (sw *Switch) Transfer(ctx context.Context, ext, heldCallID, activeCallID st
 		Connections: c1.infos(), PrimaryCallID: c1.id, SecondaryCallID: c2.id,
 	})
 	m.mu.Unlock()
+	sw.resaveLeg(cc.leg) // its record names the surviving call now
 	sw.run([]action{l1.bye, l2.bye})
 	return nil
 }

@@ -58,7 +58,7 @@ func (sw *Switch) restoreState() {
 			continue
 		}
 		sw.reg.mu.Lock()
-		sw.reg.putLocked(r.Extension, &binding{contact: uri, source: r.Source, transport: r.Transport, expires: r.Expires}, left)
+		sw.reg.putLocked(r.Extension, &binding{contact: uri, source: r.Source, transport: r.Transport, expires: r.Expires, path: r.Path}, left)
 		sw.reg.mu.Unlock()
 		sw.log.Info().Str("device", r.Extension).Str("contact", r.Contact).Dur("expires", left).Msg("registration restored")
 	}
@@ -101,7 +101,7 @@ func (sw *Switch) saveBinding(ext string, b *binding) {
 		return
 	}
 	err := sw.cfg.Store.PutRegistration(state.Registration{Extension: ext, Contact: b.contact.String(),
-		Source: b.source, Transport: b.transport, Expires: b.expires})
+		Source: b.source, Transport: b.transport, Expires: b.expires, Path: b.path})
 	if err != nil {
 		sw.storeFailed(err, "recording a registration")
 	}
@@ -122,13 +122,34 @@ func (sw *Switch) saveLeg(l *leg) {
 		return
 	}
 	l.saved = true
-	err := sw.cfg.Store.PutLeg(state.Leg{
+	r := state.Leg{
 		CallID: l.callID, Device: l.device, LocalTag: l.localTag, RemoteTag: l.remoteTag,
 		LocalURI: l.localURI.String(), RemoteURI: l.remoteURI.String(), RemoteTarget: l.remoteTarget.String(),
 		Routes: append([]string(nil), l.routes...), CSeq: l.cseq, Transport: l.transport, Dest: l.dest,
-	})
+	}
+	if sw.stationByExt(l.device) != nil && !l.peer {
+		// A leg to or from another node is no station's: if this node
+		// dies, that node ends its own side and tells its own monitors.
+		r.Station = l.device
+	}
+	if ref, ok := l.callRef.Load().(string); ok {
+		r.CallRef = ref
+	}
+	err := sw.cfg.Store.PutLeg(r)
 	if err != nil {
 		sw.storeFailed(err, "recording a call leg")
+	}
+}
+
+// resaveLeg records l again if it is recorded: its call changed (transfer).
+func (sw *Switch) resaveLeg(l *leg) {
+	if sw.cfg.Store == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.saved {
+		sw.saveLeg(l)
 	}
 }
 
@@ -169,33 +190,40 @@ func (sw *Switch) clearStaleLegs() {
 		if sw.legByCallID(r.CallID) != nil {
 			continue // a leg of this run
 		}
-		l := &leg{sw: sw, callID: r.CallID, device: r.Device, transport: strings.ToUpper(r.Transport), dest: r.Dest,
-			localTag: r.LocalTag, remoteTag: r.RemoteTag, routes: r.Routes, cseq: r.CSeq + staleCSeqGap, confirmed: true}
-		perr := sip.ParseUri(r.LocalURI, &l.localURI)
-		if perr == nil {
-			perr = sip.ParseUri(r.RemoteURI, &l.remoteURI)
-		}
-		if perr == nil {
-			perr = sip.ParseUri(r.RemoteTarget, &l.remoteTarget)
-		}
-		ev := sw.log.Info()
-		if perr != nil {
-			ev = sw.log.Warn().Err(perr)
-		} else {
-			ctx, cancel := context.WithTimeout(sw.ctx, sip.Timer_F)
-			_, err := l.request(ctx, sip.BYE, "", nil)
-			cancel()
-			if err != nil {
-				ev = sw.log.Warn().Err(err) // the device is gone or knows the dialog no more (481)
-			}
-		}
-		sw.refusals.inc(CodeStaleCallCleared)
-		ev.Str("code", string(CodeStaleCallCleared)).Str("device", r.Device).Str("sip_call_id", r.CallID).
-			Str("dest", r.Dest).Msg("call left from before the restart cleared")
+		sw.byeRecorded(r, CodeStaleCallCleared, "call left from before the restart cleared")
 		if err := st.DeleteLeg(r.CallID); err != nil {
 			sw.storeFailed(err, "deleting a call leg")
 		}
 	}
+}
+
+// byeRecorded sends a BYE in the dialog of a recorded leg r (one this
+// switch no longer has: from before a restart, or of a dead node) with a
+// CSeq far above the recorded one, and logs code with msg.
+func (sw *Switch) byeRecorded(r state.Leg, code LogCode, msg string) {
+	l := &leg{sw: sw, callID: r.CallID, device: r.Device, transport: strings.ToUpper(r.Transport), dest: r.Dest,
+		localTag: r.LocalTag, remoteTag: r.RemoteTag, routes: r.Routes, cseq: r.CSeq + staleCSeqGap, confirmed: true}
+	perr := sip.ParseUri(r.LocalURI, &l.localURI)
+	if perr == nil {
+		perr = sip.ParseUri(r.RemoteURI, &l.remoteURI)
+	}
+	if perr == nil {
+		perr = sip.ParseUri(r.RemoteTarget, &l.remoteTarget)
+	}
+	ev := sw.log.Info()
+	if perr != nil {
+		ev = sw.log.Warn().Err(perr)
+	} else {
+		ctx, cancel := context.WithTimeout(sw.ctx, sip.Timer_F)
+		_, err := l.request(ctx, sip.BYE, "", nil)
+		cancel()
+		if err != nil {
+			ev = sw.log.Warn().Err(err) // the device is gone or knows the dialog no more (481)
+		}
+	}
+	sw.refusals.inc(code)
+	ev.Str("code", string(code)).Str("device", r.Device).Str("sip_call_id", clip(r.CallID)).
+		Str("dest", r.Dest).Msg(msg)
 }
 
 // udpServing waits until sipgo serves our UDP listener, so that a request

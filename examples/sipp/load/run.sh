@@ -27,6 +27,11 @@
 # PROFILE   seconds of CPU profile of rccserver from its admin listener during
 #           the request phase, written to the work directory (use KEEP=1)
 # KEEP   keep the work directory (logs, SIPp traces) instead of removing it
+# CLUSTER   1 adds rccserver-etcd: the same rccserver with cluster.* set,
+#           joined to a one-member etcd (Debian etcd-server, data in
+#           /dev/shm) that the script starts; every sign-in then takes the
+#           station in etcd (one transaction). The table gains the
+#           rccserver-etcd / rccserver ratios (sign-ins/s, requests/s).
 #
 # The rccserver run uses the embedded default configuration on loopback
 # ports with session.keepalive 0: the bare server sends no keep-alive
@@ -65,9 +70,14 @@ esac
 work=$(mktemp -d /tmp/rccload.XXXXXX)
 server_pid=""
 sipp_pid=""
+etcd_pid=""
+etcd_dir=""
+admin_addr=""
 cleanup() {
 	[[ -n $sipp_pid ]] && kill "$sipp_pid" 2>/dev/null || true
 	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
+	[[ -n $etcd_pid ]] && kill "$etcd_pid" 2>/dev/null || true
+	[[ -n $etcd_dir ]] && rm -rf "$etcd_dir"
 	if [[ -n ${KEEP:-} ]]; then
 		echo "work directory kept: $work" >&2
 	else
@@ -101,6 +111,34 @@ grep -q "keepalive: ${KEEPALIVE:-0} " "$work/rccserver.yaml" && ! grep -qE ':(11
 	exit 1
 }
 
+# start_etcd: a one-member etcd on free loopback ports, data in /dev/shm;
+# sets etcd_url (not in a subshell: the cleanup needs etcd_pid).
+start_etcd() {
+	local cport pport i
+	if [[ ! -x /usr/bin/etcd ]]; then
+		echo "CLUSTER=1 needs etcd (Debian package etcd-server)" >&2
+		return 1
+	fi
+	cport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	etcd_dir=$(mktemp -d /dev/shm/rccload-etcd.XXXXXX)
+	/usr/bin/etcd --name load --data-dir "$etcd_dir/data" \
+		--listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
+		--listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+		--initial-cluster "load=http://127.0.0.1:$pport" --log-level error >"$work/etcd.log" 2>&1 &
+	etcd_pid=$!
+	for i in $(seq 1 100); do
+		curl -s "http://127.0.0.1:$cport/health" | grep -q '"health":"true"' && {
+			etcd_url=http://127.0.0.1:$cport
+			return 0
+		}
+		sleep 0.1
+	done
+	echo "etcd did not start; its log:" >&2
+	cat "$work/etcd.log" >&2
+	return 1
+}
+
 now_ms() { date +%s%3N; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # cpu_ms PID: user + system CPU time of the process so far.
@@ -112,8 +150,8 @@ heap_bytes() {
 	case $1 in
 	"") echo 0 ;;
 	admin)
-		curl -s -o /dev/null 'http://127.0.0.1:9110/debug/pprof/heap?gc=1'
-		curl -s http://127.0.0.1:9110/metrics | awk '/^go_memstats_heap_alloc_bytes / {printf "%d\n", $2}'
+		curl -s -o /dev/null "http://$admin_addr/debug/pprof/heap?gc=1"
+		curl -s "http://$admin_addr/metrics" | awk '/^go_memstats_heap_alloc_bytes / {printf "%d\n", $2}'
 		;;
 	*) curl -s "$1" ;;
 	esac
@@ -171,9 +209,20 @@ load() {
 		done
 		sf=$work/rcc_load_nocheck.xml
 	else
+		local config=$work/rccserver.yaml
+		if [[ $name == rccserver-etcd ]]; then
+			start_etcd
+			config=$work/rccserver-etcd.yaml
+			{
+				cat "$work/rccserver.yaml"
+				printf 'cluster:\n  etcd: ["%s"]\n  node_id: load\n' "$etcd_url"
+			} >"$config"
+		fi
 		# No state file: a load run leaves nothing behind (state.file would
-		# default to the working directory).
-		"$work/bin/rccserver" -config "$work/rccserver.yaml" -set state.file= 2>"$log" &
+		# default to the working directory). The admin listener on a free
+		# port, not the default 9110 another run may hold.
+		admin_addr=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		"$work/bin/rccserver" -config "$config" -set state.file= -set "admin.listen=$admin_addr" 2>"$log" &
 		server_pid=$!
 		addr=$(wait_addr "$log" '"addr":"127\.0\.0\.1:[0-9]+","contact"')
 		heapurl=admin
@@ -220,7 +269,7 @@ load() {
 	heap1=$(heap_bytes "$heapurl")
 	cpu0=$(cpu_tree_ms "$server_pid")
 	if [[ $name == rccserver && -n ${PROFILE:-} ]]; then
-		(sleep 1 && curl -s -o "$work/cpu.prof" "http://127.0.0.1:9110/debug/pprof/profile?seconds=$PROFILE" &&
+		(sleep 1 && curl -s -o "$work/cpu.prof" "http://$admin_addr/debug/pprof/profile?seconds=$PROFILE" &&
 			echo "CPU profile: $work/cpu.prof" >&2) &
 	fi
 	local rc=0
@@ -230,18 +279,31 @@ load() {
 	kill -TERM "$server_pid"
 	wait "$server_pid" || echo "$name exited $? after SIGTERM" >&2
 	server_pid=""
+	if [[ -n $etcd_pid ]]; then
+		kill "$etcd_pid"
+		wait "$etcd_pid" || true
+		etcd_pid=""
+		rm -rf "$etcd_dir"
+		etcd_dir=""
+	fi
 	if ((rc != 0)); then
 		echo "$name: sipp exited $rc; see $dir (KEEP=1 keeps it); errors:" >&2
 		head -20 "$dir/errors" >&2 2>/dev/null || true
 	fi
 	# held: sessions that reached the hold before t0; late: after it.
+	# Each held line carries t0 - (the session's sign-in and MonitorStart
+	# done), so the sign-ins per second are (sessions - 1) / (last - first).
 	# done lines carry the end of each session's K requests (s, µs).
 	awk -v name="$name" -v t0="$t0" -v k="$K" -v rss0="$rss0" -v rss1="$rss1" -v rc="$rc" -v cpu=$((cpu1 - cpu0)) -v h0="$heap0" -v h1="$heap1" '
-		$1 == "held" { if ($2 + 0 >= 1) held++; else late++ }
+		$1 == "held" {
+			if ($2 + 0 >= 1) held++; else late++
+			s = t0 - $2; if (n++ == 0 || s < first) first = s; if (s > lastin) lastin = s
+		}
 		$1 == "done" { t = $2 * 1000 + $3 / 1000; if (t > last) last = t; done++ }
 		END {
 			secs = (last - t0) / 1000
-			printf "%s %d %d %d %d %d %.3f %d %d %d %d\n", name, held, late, rss0, rss1, done * k, secs, rc, cpu, h0, h1
+			sps = (lastin > first) ? (n - 1) * 1000 / (lastin - first) : 0
+			printf "%s %d %d %d %d %d %.3f %d %d %d %d %.0f\n", name, held, late, rss0, rss1, done * k, secs, rc, cpu, h0, h1, sps
 		}' "$dir/log"
 }
 
@@ -249,7 +311,9 @@ echo "N=$N sessions over one TCP connection, sign-in rate $RATE/s, K=$K $REQ req
 command -v kamailio >/dev/null || KAMAILIO=0
 servers="rccbare"
 ((KAMAILIO)) && servers="$servers kamailio"
-servers=${SERVERS:-"$servers rccserver"}
+servers="$servers rccserver"
+[[ ${CLUSTER:-0} == 1 ]] && servers="$servers rccserver-etcd"
+servers=${SERVERS:-$servers}
 results=""
 for s in $servers; do
 	load "$s" >"$work/$s.result"
@@ -265,23 +329,29 @@ printf '%s' "$results" | awk -v n="$N" -v k="$K" '
 		reqs[NR] = $6; secs[NR] = $7; rc[NR] = $8
 		us[NR] = ($6 > 0) ? $9 * 1000 / ($6 + n) : 0
 		heap[NR] = ($11 - $10) / n
+		sps[NR] = $12
 		idx[$1] = NR
 	}
 	END {
-		printf "\n%-10s %8s %6s %10s %10s %12s %14s %14s %12s %6s\n", "server", "held", "late", "requests", "seconds", "requests/s", "RSS/session", "heap/session", "CPU/request", "sipp"
+		printf "\n%-14s %8s %6s %10s %10s %12s %14s %14s %12s %11s %6s\n", "server", "held", "late", "requests", "seconds", "requests/s", "RSS/session", "heap/session", "CPU/request", "sign-ins/s", "sipp"
 		bad = 0
 		for (i = 1; i <= NR; i++) {
-			printf "%-10s %8d %6d %10d %10.2f %12.0f %12.0f B %12.0f B %9.1f µs %6s\n", name[i], held[i], late[i], reqs[i], secs[i], rps[i], per[i], heap[i], us[i], (rc[i] == 0 ? "ok" : "rc " rc[i])
+			printf "%-14s %8d %6d %10d %10.2f %12.0f %12.0f B %12.0f B %9.1f µs %11.0f %6s\n", name[i], held[i], late[i], reqs[i], secs[i], rps[i], per[i], heap[i], us[i], sps[i], (rc[i] == 0 ? "ok" : "rc " rc[i])
 			if (rc[i] != 0 || late[i] > 0) bad = 1
 		}
 		r = idx["rccserver"]
+		e = idx["rccserver-etcd"]
+		if (r && e) {
+			printf "%-22s requests/s %.2f, sign-ins/s %.2f, CPU/request %.2f\n", "rccserver-etcd / rccserver", (rps[r] > 0 ? rps[e] / rps[r] : 0), (sps[r] > 0 ? sps[e] / sps[r] : 0), (us[r] > 0 ? us[e] / us[r] : 0)
+		}
 		for (j = 1; r && j <= NR; j++) {
-			if (j == r) continue
+			if (j == r || j == e) continue
 			printf "%-22s %12.2f %14.2f %14.2f %12.2f\n", "rccserver / " name[j], (rps[j] > 0 ? rps[r] / rps[j] : 0), (per[j] > 0 ? per[r] / per[j] : 0), (heap[j] > 0 ? heap[r] / heap[j] : 0), (us[j] > 0 ? us[r] / us[j] : 0)
 		}
 		printf "\nratios are requests/s, RSS/session and CPU/request (goals: requests/s >= 0.8 x rccbare, >= 0.5 x kamailio).\n"
 		printf "RSS/session = (VmRSS with N held - VmRSS idle) / N (Kamailio keeps no dialog: its figure is not comparable).\n"
 		printf "heap/session = (live heap after a GC with N held - idle) / N (Go servers only; hold >= 35 s with HOLD for the steady state).\n"
 		printf "CPU/request = server CPU time (user + system) from t0 to the end / (requests + N BYEs); Kamailio: its main process and workers.\n"
+		printf "sign-ins/s = (sessions - 1) / (last - first sign-in completed, INVITE to MonitorStart answered); at most RATE.\n"
 		exit bad
 	}'

@@ -200,6 +200,7 @@ var (
 	mResyncs       = prometheus.NewDesc("rcc_event_resyncs_total", "Lines whose monitors were resynchronised from the switch's snapshot after dropped events (Cs_EventsResynced).", nil, nil)
 	// Cluster (only with cluster.etcd): lease state and refused station takes.
 	mClusterLease   = prometheus.NewDesc("rcc_cluster_lease_healthy", "1 while this node's etcd lease is confirmed alive, 0 when unconfirmed or lost (cluster.etcd only).", nil, nil)
+	mClusterAdopted = prometheus.NewDesc("rcc_cluster_adoptions_total", "Sessions of dead nodes adopted by this node (Cs_SessionAdopted; cluster.etcd only).", nil, nil)
 	mClusterRefused = prometheus.NewDesc("rcc_cluster_takes_refused_total", "Station takes in etcd refused, by log code (Cs_StationInUseByAnotherUser, Cs_ClusterUnavailable, Cs_ClusterLeaseLost, …).", []string{"code"}, nil)
 	// Latency: CSTA requests from decode to answer, event INFOs from send to 2xx.
 	mRequestSeconds = prometheus.NewDesc("rcc_csta_request_duration_seconds", "Time from a decoded CSTA request to its answer.", nil, nil)
@@ -209,7 +210,7 @@ var (
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mSessions, mLogins, mRequests, mEventsSent, mEventsFailed, mEventsDrop, mKeepAlive,
 		mUnanswered, mWindowFull, mRefusals, mDirSyncs, mDirFailures, mDirEntries, mDirSkipped, mDirRefused, mRegistered, mCalls, mCertDays,
-		mAccessDenied, mTLSFailures, mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs, mRequestSeconds, mEventSeconds, mClusterLease, mClusterRefused} {
+		mAccessDenied, mTLSFailures, mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs, mRequestSeconds, mEventSeconds, mClusterLease, mClusterRefused, mClusterAdopted} {
 		ch <- d
 	}
 }
@@ -260,6 +261,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		for code, v := range d.own.refusals() {
 			counter(mClusterRefused, float64(v), code)
 		}
+		counter(mClusterAdopted, float64(d.rcc.Adoptions()))
 	}
 	counter(mSwitchDrop, float64(d.sw.DroppedEvents()))
 	counter(mResyncs, float64(d.csta.Resyncs()))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/rccserver/rccserver/rccserver/callcontrol"
 	"github.com/rccserver/rccserver/station/cluster"
+	"github.com/rccserver/rccserver/station/switching"
 )
 
 // joinTimeout bounds joining the cluster at start: etcd must answer by
@@ -31,9 +34,10 @@ var _ callcontrol.Ownership = (*ownership)(nil)
 
 // joinCluster joins the cluster configured under cluster.*; it fails when
 // etcd does not answer within joinTimeout or the node ID is in use.
-func joinCluster(ctx context.Context, f fileCluster, log zerolog.Logger) (*ownership, error) {
+func joinCluster(ctx context.Context, f fileCluster, sipAddr string, log zerolog.Logger) (*ownership, error) {
 	cfg := f.config()
 	cfg.Log = log
+	cfg.SIPAddr = sipAddr
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	n, err := cluster.Join(ctx, cfg)
@@ -41,6 +45,21 @@ func joinCluster(ctx context.Context, f fileCluster, log zerolog.Logger) (*owner
 		return nil, fmt.Errorf("cluster: join %v as %s (%s): %w", cfg.Endpoints, cfg.Node, cluster.Code(err), err)
 	}
 	return &ownership{node: n, log: log.With().Str("component", "cluster").Logger(), refused: map[string]uint64{}}, nil
+}
+
+// clusterSIPAddr is the address the node advertises for calls between
+// nodes: cluster.sip_address, else the first UDP phones listener bound to
+// a specific IP; "" (no such calls, logged at start) when there is none.
+func clusterSIPAddr(cfg *config) string {
+	if a := cfg.file.Cluster.SIPAddress; a != "" {
+		return a
+	}
+	for _, l := range cfg.file.Phones.Listen {
+		if ap, err := netip.ParseAddrPort(l.Addr); err == nil && strings.EqualFold(l.Network, "udp") && !ap.Addr().IsUnspecified() && ap.Port() != 0 {
+			return l.Addr
+		}
+	}
+	return ""
 }
 
 // Take implements callcontrol.Ownership.
@@ -78,17 +97,45 @@ func (o *ownership) refusals() map[string]uint64 {
 	return out
 }
 
-// watchLease ends, when the node's lease is lost, every session with a
-// station (the node holds none any more; another node may sign them in).
-// The node then refuses sign-ins with Cs_ClusterUnavailable until it is
-// restarted. It returns when ctx ends.
+// watchLease drops, when the node's lease is lost, every session without a
+// word to its client: etcd deleted their records with the lease and another
+// node may have adopted them (docs/cluster.md "Session adoption"); a BYE
+// would end the dialog the other node now serves. The node then refuses
+// sign-ins with Cs_ClusterUnavailable until it is restarted. It returns
+// when ctx ends.
 func (d *daemon) watchLease(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 		return
 	case <-d.own.node.Lost():
 	}
-	n := callcontrol.EndUnownedSessions(d.rcc.Sessions(), d.own.node.Held(), cluster.ErrLeaseLost)
-	d.log.Error().Str("code", cluster.CodeLeaseLost).Int("sessions_ended", n).
-		Msg("cluster lease lost: sessions with a station ended; sign-ins refused until restart")
+	n := dropSessions(d.rcc.Sessions(), cluster.ErrLeaseLost)
+	d.log.Error().Str("code", cluster.CodeLeaseLost).Int("sessions_dropped", n).
+		Msg("cluster lease lost: sessions dropped without BYE (other nodes adopt them); sign-ins refused until restart")
+}
+
+// applyShared applies a registration or a station's features that another
+// node wrote to etcd to this node's switch (the cluster watch's callback):
+// a phone registered through node A is reached from node B at once.
+func (d *daemon) applyShared(c cluster.Change) {
+	switch c.Kind {
+	case cluster.ChangeRegistration:
+		d.sw.ApplyRegistration(c.Registration)
+	case cluster.ChangeRegistrationDeleted:
+		d.sw.ApplyUnregistration(c.Ext)
+	case cluster.ChangeFeatures:
+		d.sw.ApplyFeatures(c.Features)
+	}
+}
+
+// clearDeadLegs clears a dead node's call legs (its OnDeadLegs hook, run
+// after the session hooks): BYE on the phones by the node that won each
+// leg's claim, ConnectionCleared to this node's monitors of their stations.
+func (d *daemon) clearDeadLegs(node string, legs []cluster.DeadLeg) {
+	fl := make([]switching.ForeignLeg, 0, len(legs))
+	for _, l := range legs {
+		fl = append(fl, switching.ForeignLeg{Leg: l.Leg, Bye: l.Bye})
+	}
+	d.log.Info().Str("component", "cluster").Str("dead_node", node).Int("legs", len(legs)).Msg("clearing a dead node's calls")
+	d.sw.ClearForeignLegs(fl)
 }

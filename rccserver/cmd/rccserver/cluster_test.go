@@ -27,13 +27,40 @@ func TestCheckClusterKeys(t *testing.T) {
 	if len(cc.Endpoints) != 2 || cc.Node != "rcc1" || cc.LeaseTTL != 4*time.Second || cc.RequestTimeout != 3*time.Second {
 		t.Fatalf("cluster config %+v", cc)
 	}
+	// The address for calls between nodes: the key, else a UDP phones
+	// listener on a specific IP, else none.
+	cfg.file.Phones.Listen = nil
+	if a := clusterSIPAddr(cfg); a != "" {
+		t.Errorf("clusterSIPAddr without listeners = %q", a)
+	}
+	cfg.file.Phones.Listen = append(cfg.file.Phones.Listen, struct {
+		Network string `mapstructure:"network"`
+		Addr    string `mapstructure:"addr"`
+	}{"udp", "0.0.0.0:5060"}, struct {
+		Network string `mapstructure:"network"`
+		Addr    string `mapstructure:"addr"`
+	}{"udp", "10.0.0.5:5060"})
+	if a := clusterSIPAddr(cfg); a != "10.0.0.5:5060" {
+		t.Errorf("clusterSIPAddr = %q, want the specific UDP listener", a)
+	}
+	cfg.file.Cluster.SIPAddress = "10.0.0.9:5070"
+	if a := clusterSIPAddr(cfg); a != "10.0.0.9:5070" {
+		t.Errorf("clusterSIPAddr = %q, want cluster.sip_address", a)
+	}
+	// -check says that etcd replaces the state file.
+	var out, errOut strings.Builder
+	if printCheck(cfg, nil, &out, &errOut) != 0 || !strings.Contains(out.String(), "kept in etcd; state.file") {
+		t.Errorf("-check with a cluster printed %q %q, want the note on state.file", out.String(), errOut.String())
+	}
 	for extra, want := range map[string]string{
-		"cluster: {etcd: [\"127.0.0.1:2379\"]}\n":                          "cluster.etcd[0]",
-		"cluster: {etcd: [\"http://127.0.0.1:2379\"], node_id: a/b}\n":     "node",
-		"cluster: {etcd: [\"http://127.0.0.1:2379\"], lease_ttl: 1}\n":     "lease_ttl",
-		"cluster: {etcd: [\"http://127.0.0.1:2379\"], dial_timeout: -1}\n": "cluster.dial_timeout",
-		"cluster: {node_id: a}\n":                                          "without cluster.etcd",
-		"cluster: {etcd: [\"http://127.0.0.1:2379\"], nodeid: a}\n":        "nodeid",
+		"cluster: {etcd: [\"127.0.0.1:2379\"]}\n":                                       "cluster.etcd[0]",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], node_id: a/b}\n":                  "node",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], lease_ttl: 1}\n":                  "lease_ttl",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], dial_timeout: -1}\n":              "cluster.dial_timeout",
+		"cluster: {node_id: a}\n":                                                       "without cluster.etcd",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], nodeid: a}\n":                     "nodeid",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], sip_address: \"0.0.0.0:5060\"}\n": "cluster.sip_address",
+		"cluster: {etcd: [\"http://127.0.0.1:2379\"], sip_address: pbx:5060}\n":         "cluster.sip_address",
 	} {
 		if _, err := loadConfig(testConfig(t, extra)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error naming %s", extra, err, want)

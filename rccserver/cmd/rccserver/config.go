@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -101,6 +102,9 @@ type fileCluster struct {
 	LeaseTTL    int      `mapstructure:"lease_ttl"`    // default 6
 	DialTimeout int      `mapstructure:"dial_timeout"` // connect and per-request bound; default 2
 	Prefix      string   `mapstructure:"prefix"`       // key prefix; default /rcc/
+	// SIPAddress is this node's ip:port for calls between nodes; default
+	// the first UDP phones listener with a specific IP (clusterSIPAddr).
+	SIPAddress string `mapstructure:"sip_address"`
 }
 
 // enabled reports whether cluster.etcd names any endpoint.
@@ -119,7 +123,7 @@ func (f fileCluster) config() cluster.Config {
 // validate checks the cluster keys without connecting.
 func (f fileCluster) validate() error {
 	if !f.enabled() {
-		if f.NodeID != "" || f.LeaseTTL != 0 || f.DialTimeout != 0 || f.Prefix != "" {
+		if f.NodeID != "" || f.LeaseTTL != 0 || f.DialTimeout != 0 || f.Prefix != "" || f.SIPAddress != "" {
 			return errors.New("cluster: keys set without cluster.etcd (no etcd endpoints: single node)")
 		}
 		return nil
@@ -136,6 +140,11 @@ func (f fileCluster) validate() error {
 	}
 	if err := f.config().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("cluster (keys etcd, node_id, lease_ttl): %w", err))
+	}
+	if a := f.SIPAddress; a != "" {
+		if ap, err := netip.ParseAddrPort(a); err != nil || ap.Addr().IsUnspecified() || ap.Port() == 0 {
+			errs = append(errs, fmt.Errorf("cluster.sip_address: %q: want a specific ip:port (the other nodes recognise calls by it)", a))
+		}
 	}
 	return errors.Join(errs...)
 }

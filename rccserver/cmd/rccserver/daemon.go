@@ -57,8 +57,9 @@ type daemon struct {
 	csta    *callcontrol.Service
 	rcc     *rccserver.Server
 	api     *api.Server // nil when api.listen is off
-	store   *state.Bolt // nil when state.file is off; closed after the switch
+	store   state.Store // the state file, or etcd with a cluster; nil when off; closed after the switch
 	own     *ownership  // nil without cluster.etcd; the node leaves last
+	pause   *pauseGuard // with own: may the node send in its sessions (sessions.go)
 	started chan struct{}
 	// adminAddr is the bound admin listener, "" when off.
 	adminAddr string
@@ -86,37 +87,53 @@ func newDaemon(cfg *config, log zerolog.Logger) (*daemon, error) {
 	// The switch and the CSTA service read the dial plan and stations
 	// through the login service, so a reload reaches them.
 	sc := switchConfig(cfg, d.logins)
-	if f := cfg.file.State.File; f != "" {
-		if d.store, err = state.OpenBolt(f); err != nil {
+	// With a cluster the node joins first: its etcd store replaces the
+	// state file (docs/cluster.md), and the switch reads it when built.
+	if cfg.file.Cluster.enabled() {
+		sipAddr := clusterSIPAddr(cfg)
+		if d.own, err = joinCluster(context.Background(), cfg.file.Cluster, sipAddr, log); err != nil {
+			return nil, err
+		}
+		st := d.own.node.Store()
+		d.store, sc.Store = st, st
+		if sipAddr != "" {
+			sc.Peers = d.own.node // a node the others cannot recognise must not send them calls
+		} else {
+			log.Warn().Str("component", "cluster").Msg("no cluster.sip_address and no UDP phones listener on a specific IP: calls to stations served by other nodes are rung from here")
+		}
+		log.Info().Str("state.file", cfg.file.State.File).Msg("state shared in etcd (cluster.etcd): state.file not used")
+	} else if f := cfg.file.State.File; f != "" {
+		b, err := state.OpenBolt(f)
+		if err != nil {
 			return nil, fmt.Errorf("state.file: %w", err)
 		}
-		sc.Store = d.store
-		log.Info().Str("file", d.store.Path()).Msg("state kept across restarts")
+		d.store, sc.Store = b, b
+		log.Info().Str("file", b.Path()).Msg("state kept across restarts")
 	}
 	if d.sw, err = switching.New(sc, log.With().Str("component", "switch").Logger()); err != nil {
 		d.closeStore()
+		d.leaveCluster()
 		return nil, err
 	}
-	if cfg.file.Cluster.enabled() {
-		if d.own, err = joinCluster(context.Background(), cfg.file.Cluster, log); err != nil {
-			_ = d.sw.Close()
-			d.closeStore()
-			return nil, err
-		}
+	if d.own != nil {
+		d.own.node.OnDeadLegs(d.clearDeadLegs)
 	}
 	d.csta = callcontrol.NewService(d.sw, callcontrol.DialPlan{Configs: d.logins}, log.With().Str("component", "csta").Logger())
-	d.rcc, err = rccserver.New(rccserver.Options{
+	opts := rccserver.Options{
 		Config: cfg.sip,
 		Log:    log,
 		Admission: &callcontrol.LoginAdmission{Directory: d.dir, Logins: d.logins,
 			Remote:    callcontrol.NewRemoteLines(d.sw, d.logins, log.With().Str("component", "remote").Logger()),
 			Ownership: d.ownership()},
 		Handler: d.csta,
-	})
+	}
+	d.sessionOptions(&opts)
+	d.rcc, err = rccserver.New(opts)
 	if err != nil {
 		d.abandon()
 		return nil, err
 	}
+	d.registerAdoption()
 	if cfg.file.API.Listen != "" {
 		d.api, err = api.New(api.Options{Config: cfg.file.API, Switch: d.sw, Views: apiViews{d}, Log: log})
 		if err != nil {
@@ -205,6 +222,10 @@ func (d *daemon) run(ctx context.Context) error {
 	wg.Go(func() { d.watchdog(ctx) })
 	if d.own != nil {
 		wg.Go(func() { d.watchLease(ctx) })
+		wg.Go(func() { d.pause.run(ctx) })
+		// From the revision the switch read at start: no change is missed.
+		// Dead nodes' sessions reach registerAdoption's hook, then their legs clearDeadLegs.
+		d.own.node.Watch(d.own.node.Store().Revision()+1, d.applyShared)
 	}
 	wg.Go(func() { d.dir.Run(ctx) })
 	wg.Go(func() {

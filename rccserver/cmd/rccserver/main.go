@@ -95,6 +95,9 @@ func printCheck(cfg *config, err error, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "configuration OK: %s\n", cfg.source)
+	if cfg.file.Cluster.enabled() {
+		fmt.Fprintf(stdout, "note: cluster.etcd is set: registrations, forwarding, DND and call records are kept in etcd; state.file %q is not used\n", cfg.file.State.File)
+	}
 	for _, w := range cfg.station.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
