@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 // goal ≥ 0.8) and cpu-x-bare. HELD=n first signs in n idle sessions on a
 // second connection to rccserver (issue 16: throughput with 100,000 held
 // stays ≥ 0.8× of none), and reports held-x-none against a run without them.
+// PROFILE=dir writes a 5 s CPU profile of rccserver under the same load.
 //
 //	go test -run '^$' -bench RequestThroughput -benchtime 20000x -count 3 ./rccserver/cmd/rccserver/
 //	HELD=100000 go test -run '^$' -bench 'RequestThroughput/features' -benchtime 50000x -timeout 30m ./rccserver/cmd/rccserver/
@@ -45,6 +47,7 @@ func BenchmarkRequestThroughput(b *testing.B) {
 	for _, req := range []string{"features", "makecall"} {
 		b.Run(req, func(b *testing.B) {
 			d := startBinary(b, rcc, throughputConfig(b))
+			admin := adminAddr(b, d)
 			bp := startBare(b, bare, req)
 			// Rounds alternate servers so that load from elsewhere on the
 			// machine falls on both alike.
@@ -62,6 +65,9 @@ func BenchmarkRequestThroughput(b *testing.B) {
 			b.ReportMetric(rs.cpuPerReq(), "rcc-cpu-µs/req")
 			b.ReportMetric(bs.cpuPerReq(), "bare-cpu-µs/req")
 			b.ReportMetric(rs.cpuPerReq()/bs.cpuPerReq(), "cpu-x-bare")
+			if dir := os.Getenv("PROFILE"); dir != "" {
+				profileRequests(b, d, admin, req, filepath.Join(dir, "rccserver-"+req+".prof"))
+			}
 			if held > 0 {
 				stop := holdSessions(b, d.addr, held)
 				hs := runPipeline(b, d.addr, d.cmd.Process.Pid, req, b.N/2)
@@ -73,6 +79,50 @@ func BenchmarkRequestThroughput(b *testing.B) {
 			_ = d.stop(15 * time.Second)
 		})
 	}
+}
+
+// profileRequests writes a 5 s CPU profile of rccserver (its admin
+// listener's /debug/pprof/profile) taken while requests flow.
+func profileRequests(b *testing.B, d *binary, admin, req, file string) {
+	b.Helper()
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.Get("http://" + admin + "/debug/pprof/profile?seconds=5")
+		if err == nil {
+			var f *os.File
+			if f, err = os.Create(file); err == nil {
+				_, err = io.Copy(f, res.Body)
+				err = errors.Join(err, f.Close())
+			}
+			_ = res.Body.Close()
+		}
+		done <- err
+	}()
+	for {
+		runPipeline(b, d.addr, d.cmd.Process.Pid, req, 5000)
+		select {
+		case err := <-done:
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("CPU profile: %s", file)
+			return
+		default:
+		}
+	}
+}
+
+// adminAddr reads the admin listener's address from the daemon's log.
+func adminAddr(b *testing.B, d *binary) string {
+	b.Helper()
+	if err := d.log.waitFor(10*time.Second, func(e logEntry) bool { return e.Message == "rccserver running" }); err != nil {
+		b.Fatal(err)
+	}
+	m := regexp.MustCompile(`"admin":"([0-9.:]+)"`).FindStringSubmatch(d.log.tail(1 << 16))
+	if m == nil {
+		b.Fatal("no admin listener in the log")
+	}
+	return m[1]
 }
 
 // pipelineSessions and pipelineWindow: requests in flight at once, one per
