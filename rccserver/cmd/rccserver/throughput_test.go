@@ -29,12 +29,16 @@ import (
 // goal ≥ 0.8) and cpu-x-bare. HELD=n first signs in n idle sessions on a
 // second connection to rccserver (issue 16: throughput with 100,000 held
 // stays ≥ 0.8× of none), and reports held-x-none against a run without them.
+// RCC_BIN names an rccserver binary to measure instead of this tree's.
 // PROFILE=dir writes a 5 s CPU profile of rccserver under the same load.
 //
 //	go test -run '^$' -bench RequestThroughput -benchtime 20000x -count 3 ./rccserver/cmd/rccserver/
 //	HELD=100000 go test -run '^$' -bench 'RequestThroughput/features' -benchtime 50000x -timeout 30m ./rccserver/cmd/rccserver/
 func BenchmarkRequestThroughput(b *testing.B) {
-	rcc := buildDaemon(b)
+	rcc := os.Getenv("RCC_BIN") // another build to compare, e.g. the parent commit's
+	if rcc == "" {
+		rcc = buildDaemon(b)
+	}
 	bare := buildBare(b)
 	held := 0
 	if v := os.Getenv("HELD"); v != "" {
@@ -82,34 +86,41 @@ func BenchmarkRequestThroughput(b *testing.B) {
 }
 
 // profileRequests writes a 5 s CPU profile of rccserver (its admin
-// listener's /debug/pprof/profile) taken while requests flow.
+// listener's /debug/pprof/profile) taken while requests flow, and its
+// allocation profile after.
 func profileRequests(b *testing.B, d *binary, admin, req, file string) {
 	b.Helper()
 	done := make(chan error, 1)
-	go func() {
-		res, err := http.Get("http://" + admin + "/debug/pprof/profile?seconds=5")
-		if err == nil {
-			var f *os.File
-			if f, err = os.Create(file); err == nil {
-				_, err = io.Copy(f, res.Body)
-				err = errors.Join(err, f.Close())
-			}
-			_ = res.Body.Close()
-		}
-		done <- err
-	}()
+	go func() { done <- fetch("http://"+admin+"/debug/pprof/profile?seconds=5", file) }()
 	for {
 		runPipeline(b, d.addr, d.cmd.Process.Pid, req, 5000)
 		select {
 		case err := <-done:
-			if err != nil {
+			// The allocations since the start, mostly of the requests.
+			allocs := strings.TrimSuffix(file, ".prof") + ".allocs.prof"
+			if err := errors.Join(err, fetch("http://"+admin+"/debug/pprof/allocs", allocs)); err != nil {
 				b.Fatal(err)
 			}
-			b.Logf("CPU profile: %s", file)
+			b.Logf("CPU profile: %s, allocations: %s", file, allocs)
 			return
 		default:
 		}
 	}
+}
+
+// fetch writes what url answers into file.
+func fetch(url, file string) error {
+	res, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, res.Body)
+	return errors.Join(err, f.Close())
 }
 
 // adminAddr reads the admin listener's address from the daemon's log.
