@@ -30,6 +30,7 @@
 #           ratio held / none of the same run (issue 16: >= 0.8 at 100,000)
 # PROFILE   seconds of CPU profile of rccserver from its admin listener during
 #           the request phase, written to the work directory (use KEEP=1)
+# RCC_BIN   an rccserver binary to load instead of this tree's (before/after)
 # KEEP   keep the work directory (logs, SIPp traces) instead of removing it
 #
 # The rccserver run uses the embedded default configuration on loopback
@@ -93,6 +94,9 @@ sed -e 's/ check_it="true"//' "$work/rcc_load.xml" >"$work/rcc_load_nocheck.xml"
 
 echo "building rccserver and rccbare" >&2
 go build -o "$work/bin/rccserver" ./rccserver/cmd/rccserver
+if [[ -n ${RCC_BIN:-} ]]; then
+	cp "$RCC_BIN" "$work/bin/rccserver" # another build, e.g. the parent commit's, for a before/after
+fi
 go build -o "$work/bin/rccbare" ./rccserver/cmd/rccbare
 
 # The embedded default on loopback ports chosen by the kernel, keep-alive off.
