@@ -239,8 +239,7 @@ load() {
 	heap0=$(heap_bytes "$heapurl")
 	# Every session signs in before t0 (with a margin); requests start at t0.
 	hold_ms=$((N * 1000 / RATE + 3000 + ${HOLD:-0} * 1000))
-	# With idle sessions held, reading the heap (a GC of all of them) takes seconds.
-	[[ $name == rccserver+idle ]] && hold_ms=$((hold_ms + 15000))
+	[[ $name == rccserver+idle ]] && hold_ms=$((hold_ms + 15000)) # room for the heap reading
 	t0=$(($(now_ms) + hold_ms))
 	# SIPp's own port: a free one, never the demo's 5060 (its lock, docs/demo.md).
 	local sport
@@ -270,7 +269,10 @@ load() {
 		}' >&2
 	fi
 	# RSS with every session held, just before the requests start.
-	local wait_ms=$((t0 - $(now_ms) - 300))
+	local margin=300
+	# With idle sessions held, reading the heap (a GC of all of them) takes seconds.
+	[[ $name == rccserver+idle ]] && margin=12000
+	local wait_ms=$((t0 - $(now_ms) - margin))
 	((wait_ms > 0)) && sleep "$(awk -v ms="$wait_ms" 'BEGIN {print ms / 1000}')"
 	local rss1 cpu0 cpu1
 	rss1=$(rss_kb "$server_pid")
