@@ -1,7 +1,9 @@
 package rccserver
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -28,8 +30,20 @@ type workers struct {
 
 // job is one hand-off to a worker; done is reused with the job.
 type job struct {
-	f    func()
-	done chan struct{}
+	f     func()
+	done  chan struct{}
+	panic *workerPanic // f panicked: raised again on the caller's goroutine
+}
+
+// workerPanic carries a panic from a worker to the request's own goroutine,
+// whose handler wrapper (Server.recoverHandler) logs it and answers 500.
+type workerPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *workerPanic) String() string {
+	return fmt.Sprintf("%v (on a request worker)\n%s", p.value, p.stack)
 }
 
 // workersPerProc: workers beyond GOMAXPROCS cover those held by a blocked
@@ -47,7 +61,7 @@ func newWorkers() *workers {
 				if !ok {
 					return
 				}
-				j.f()
+				j.runCatching()
 				j.done <- struct{}{}
 			}
 		})
@@ -72,8 +86,23 @@ func (p *workers) run(f func()) {
 	j.f = f
 	p.jobs <- j
 	<-j.done
-	j.f = nil
+	wp := j.panic
+	j.f, j.panic = nil, nil
 	p.free.Put(j)
+	if wp != nil {
+		panic(wp)
+	}
+}
+
+// runCatching runs the job's f; a panic must not kill the worker (and the
+// process) but reach the caller, as it would have without workers.
+func (j *job) runCatching() {
+	defer func() {
+		if r := recover(); r != nil {
+			j.panic = &workerPanic{value: r, stack: debug.Stack()}
+		}
+	}()
+	j.f()
 }
 
 // close stops the workers once no caller is left.

@@ -2,6 +2,7 @@ package rccserver
 
 import (
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,4 +52,30 @@ func TestWorkersNeverWaitBehindABlockedOne(t *testing.T) {
 		t.Fatalf("ran %d of 100", ran.Load())
 	}
 	p.close()
+}
+
+// TestWorkersPanicReachesTheCaller: a panic on a worker is raised again on
+// the caller's goroutine, where the handler wrapper recovers it, and the
+// worker lives on.
+func TestWorkersPanicReachesTheCaller(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := newWorkers()
+	defer p.close()
+	for p.idle.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	got := func() (r any) {
+		defer func() { r = recover() }()
+		p.run(func() { panic("boom") })
+		return nil
+	}()
+	wp, ok := got.(*workerPanic)
+	if !ok || wp.value != "boom" || !strings.Contains(wp.String(), "TestWorkersPanicReachesTheCaller") {
+		t.Fatalf("recovered %v", got)
+	}
+	ran := false
+	p.run(func() { ran = true })
+	if !ran {
+		t.Fatal("workers stopped after a panic")
+	}
 }
