@@ -7,7 +7,7 @@ import "bytes"
 // (v1.7.2) accepts, the mandatory headers of RFC 3261 §8.1.1 present and,
 // for a request, the CSeq method that of the request line. It allocates
 // nothing, so the common message costs a scan instead of a second sipgo
-// parse (docs/performance.md, "Request throughput benchmark"). Anything
+// parse (docs/performance.md, "Request path and its benchmark"). Anything
 // else — folded lines, IPv6 hosts, addr-specs without brackets, unusual
 // characters — returns false and gets the full parse, whose outcome
 // (including every refusal and its answer) is unchanged. FuzzPlainValid
