@@ -52,11 +52,13 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	s.metrics.requests.Add(1)
 	sess.beginRequest()
 	defer sess.endRequest()
+	s.workers.run(func() { s.answer(sess, req, tx) })
+}
 
+// answer decodes, handles and answers one CSTA request of sess.
+func (s *Server) answer(sess *Session, req *sip.Request, tx sip.ServerTransaction) {
 	answer := s.dispatch(sess, req.Body())
-	var body []byte
-	var err error
-	s.codec.do(func() { body, err = csta.Encode(answer) })
+	body, err := csta.Encode(answer)
 	if err != nil {
 		sess.log.Error().Err(err).Str("code", string(CodeInternal)).Str("answer", answer.Root()).Msg("answer cannot be encoded")
 		body, _ = csta.Encode(csta.OperationError(csta.OpGeneric))
@@ -73,9 +75,7 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 // dispatch decodes one request and returns the message to answer with. Every
 // refusal is logged here, once, with its code.
 func (s *Server) dispatch(sess *Session, body []byte) csta.Message {
-	var msg csta.Message
-	var err error
-	s.codec.do(func() { msg, err = csta.Decode(body) })
+	msg, err := csta.Decode(body)
 	if err != nil {
 		s.metrics.byRequest.inc("undecodable bad_request")
 		s.metrics.refusals.inc(string(CodeBadRequest))

@@ -69,7 +69,7 @@ type Server struct {
 	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
 	closing  atomic.Bool
 	handlers inflight       // sipgo handler calls in progress
-	codec    *codecPool     // CSTA decode/encode on long-lived goroutines
+	workers  *workers       // the CPU part of requests on long-lived goroutines
 	wg       sync.WaitGroup // serve loops
 	work     sync.WaitGroup // event drains and BYEs
 	metrics  metrics
@@ -325,7 +325,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	s.codec = newCodecPool() // before any request can arrive; closed by shutdown
+	s.workers = newWorkers() // before any request can arrive; closed by shutdown
 	close(s.ready)
 	errc := make(chan error, len(s.listeners))
 	watch, stopWatch := context.WithCancel(ctx)
@@ -391,7 +391,7 @@ func (s *Server) shutdown() {
 	s.wg.Wait()
 	<-done // with the stack closed, pending transactions fail at once
 	s.handlers.wait()
-	s.codec.close()
+	s.workers.close()
 }
 
 // Sessions returns a snapshot of the live sessions.

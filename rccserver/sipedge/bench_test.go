@@ -47,3 +47,17 @@ func BenchmarkEdgeFrame(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEdgeFrameFullParse is BenchmarkEdgeFrame without the plain-shape
+// scan: the cost it saves.
+func BenchmarkEdgeFrameFullParse(b *testing.B) {
+	e := New(Options{})
+	msg := []byte(benchMsg)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if o := e.check.check(msg, false); o.verdict != verdictPass {
+			b.Fatalf("%+v", o)
+		}
+	}
+}

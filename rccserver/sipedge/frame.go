@@ -186,8 +186,17 @@ type checker struct {
 }
 
 // check parses msg as sipgo will and requires the headers RFC 3261 §8.1.1
-// makes mandatory, whose absence would otherwise reach the handlers.
+// makes mandatory, whose absence would otherwise reach the handlers. A
+// stream message in the plain shape (plainValid) passes without the parse.
 func (c *checker) check(msg []byte, stream bool) outcome {
+	if stream && plainValid(msg) {
+		return outcome{verdict: verdictPass, msg: msg}
+	}
+	return c.full(msg, stream)
+}
+
+// full is check by sipgo's parser.
+func (c *checker) full(msg []byte, stream bool) outcome {
 	m, _, err := c.parser.Parse(msg, stream)
 	if err != nil {
 		reason := "unparseable: " + err.Error()

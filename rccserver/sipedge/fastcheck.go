@@ -1,0 +1,344 @@
+package sipedge
+
+import "bytes"
+
+// plainValid reports whether a framed stream message is certainly one that
+// checker.check would pass: every line in a plain shape that sipgo's parser
+// (v1.7.2) accepts, the mandatory headers of RFC 3261 §8.1.1 present and,
+// for a request, the CSeq method that of the request line. It allocates
+// nothing, so the common message costs a scan instead of a second sipgo
+// parse (docs/performance.md, "Request path and its benchmark"). Anything
+// else — folded lines, IPv6 hosts, addr-specs without brackets, unusual
+// characters — returns false and gets the full parse, whose outcome
+// (including every refusal and its answer) is unchanged. FuzzPlainValid
+// checks the promise against the parser.
+//
+// Hand-written because no library offers a SIP validator that does not
+// build the message.
+func plainValid(msg []byte) bool {
+	head := msg
+	if i := bytes.Index(msg, crlf2); i >= 0 {
+		head = msg[:i+2] // every header line with its CRLF
+	} else {
+		return false
+	}
+	line, rest, ok := nextCRLF(head)
+	if !ok {
+		return false
+	}
+	method, isReq, ok := startLine(line)
+	if !ok {
+		return false
+	}
+	var via, from, to, callID, cseq bool
+	for len(rest) > 0 {
+		line, rest, ok = nextCRLF(rest)
+		if !ok || len(line) == 0 || !plainText(line) {
+			return false
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return false
+		}
+		name := bytes.TrimRight(line[:colon], " \t")
+		if !isToken(name) {
+			return false // also refuses a folded line (leading space)
+		}
+		value := bytes.TrimSpace(line[colon+1:])
+		switch n := lowerName(name); n {
+		case "via", "v":
+			if !plainVia(value) {
+				return false
+			}
+			via = true
+		case "from", "f", "to", "t", "contact", "m", "route", "record-route":
+			if !plainNameAddr(value) {
+				return false
+			}
+			if n == "from" || n == "f" {
+				from = true
+			} else if n == "to" || n == "t" {
+				to = true
+			}
+		case "call-id", "i":
+			if len(value) == 0 || bytes.ContainsAny(value, " \t") {
+				return false
+			}
+			callID = true
+		case "cseq":
+			sp := bytes.IndexByte(value, ' ')
+			if sp < 1 || sp > 10 || !digits(value[:sp]) || atoi(value[:sp]) > 1<<31-1 {
+				return false
+			}
+			m := value[sp+1:]
+			if !upperToken(m) || (isReq && !bytes.Equal(m, method)) {
+				return false
+			}
+			cseq = true
+		case "max-forwards", "content-length", "l":
+			if len(value) == 0 || len(value) > 9 || !digits(value) {
+				return false
+			}
+		case "content-type", "c":
+			if len(value) == 0 {
+				return false
+			}
+		case "refer-to", "referred-by":
+			return false // rare here: the full parse
+		}
+	}
+	return via && from && to && callID && cseq
+}
+
+// nextCRLF splits the first CRLF-ended line off b.
+func nextCRLF(b []byte) (line, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, '\r')
+	if i < 0 || i+1 >= len(b) || b[i+1] != '\n' {
+		return nil, nil, false
+	}
+	return b[:i], b[i+2:], true
+}
+
+// startLine accepts "METHOD sip-uri SIP/2.0", returning the method, or
+// "SIP/2.0 ddd reason".
+func startLine(line []byte) (method []byte, isReq, ok bool) {
+	if !plainText(line) {
+		return nil, false, false
+	}
+	if r, ok := bytes.CutPrefix(line, []byte("SIP/2.0 ")); ok {
+		return nil, false, len(r) >= 4 && digits(r[:3]) && r[3] == ' '
+	}
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 < 1 || !upperToken(line[:sp1]) {
+		return nil, false, false
+	}
+	uri, ok := bytes.CutSuffix(line[sp1+1:], []byte(" SIP/2.0"))
+	if !ok || !plainSIPURI(uri) {
+		return nil, false, false
+	}
+	return line[:sp1], true, true
+}
+
+// plainVia: "SIP/2.0/TRANSPORT host[:port][;params]" with a DNS name or
+// IPv4 host and parameters free of commas (a comma starts another Via).
+func plainVia(v []byte) bool {
+	r, ok := bytes.CutPrefix(v, []byte("SIP/2.0/"))
+	if !ok {
+		return false
+	}
+	sp := bytes.IndexByte(r, ' ')
+	if sp < 1 || !upperToken(r[:sp]) {
+		return false
+	}
+	r = r[sp+1:]
+	end := bytes.IndexByte(r, ';')
+	hostport, params := r, []byte(nil)
+	if end >= 0 {
+		hostport, params = r[:end], r[end+1:]
+	}
+	if !plainHostPort(hostport) {
+		return false
+	}
+	return bytes.IndexByte(params, ',') < 0
+}
+
+// plainNameAddr: [display-name] "<" uri ">" [;params], the display name a
+// quoted string without escapes or a few plain words; no comma anywhere
+// (Contact and Route split on it).
+func plainNameAddr(v []byte) bool {
+	if bytes.IndexByte(v, ',') >= 0 {
+		return false
+	}
+	if len(v) > 0 && v[0] == '"' {
+		q := bytes.IndexByte(v[1:], '"')
+		if q < 0 || bytes.IndexByte(v[1:q+1], '\\') >= 0 {
+			return false
+		}
+		v = bytes.TrimLeft(v[q+2:], " \t")
+		if len(v) == 0 || v[0] != '<' {
+			return false
+		}
+	}
+	lt := bytes.IndexByte(v, '<')
+	if lt < 0 {
+		return false // addr-spec without brackets: the full parse
+	}
+	if !all(v[:lt], classDisplay) {
+		return false
+	}
+	v = v[lt+1:]
+	gt := bytes.IndexByte(v, '>')
+	if gt < 0 || !plainURI(v[:gt]) {
+		return false
+	}
+	return !bytes.ContainsAny(v[gt+1:], "<>\"")
+}
+
+// plainURI: a sip/sips URI in the plain shape, or another scheme (tel:)
+// whose rest sipgo keeps as raw text.
+func plainURI(u []byte) bool {
+	colon := bytes.IndexByte(u, ':')
+	if colon < 1 {
+		return false
+	}
+	scheme := u[:colon]
+	if bytes.EqualFold(scheme, []byte("sip")) || bytes.EqualFold(scheme, []byte("sips")) {
+		return plainSIPURI(u)
+	}
+	for _, c := range scheme {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') { // sipgo takes letters only
+			return false
+		}
+	}
+	return len(scheme) >= 2 && all(u[colon+1:], classRaw)
+}
+
+// plainSIPURI: sip[s]:[user@]host[:port][;params], no password, headers,
+// brackets or quotes.
+func plainSIPURI(u []byte) bool {
+	r, ok := bytes.CutPrefix(u, []byte("sip:"))
+	if !ok {
+		if r, ok = bytes.CutPrefix(u, []byte("sips:")); !ok {
+			return false
+		}
+	}
+	if bytes.HasPrefix(r, []byte("//")) {
+		return false
+	}
+	if at := bytes.IndexByte(r, '@'); at >= 0 {
+		if at == 0 || !all(r[:at], classUser) {
+			return false
+		}
+		r = r[at+1:]
+	}
+	hostport, params := r, []byte(nil)
+	if i := bytes.IndexByte(r, ';'); i >= 0 {
+		hostport, params = r[:i], r[i+1:]
+	}
+	return plainHostPort(hostport) && all(params, classParam)
+}
+
+// plainHostPort: a DNS name or IPv4 address, and a port of 1–5 digits.
+func plainHostPort(hp []byte) bool {
+	host, port := hp, []byte(nil)
+	if i := bytes.IndexByte(hp, ':'); i >= 0 {
+		host, port = hp[:i], hp[i+1:]
+		if len(port) == 0 || len(port) > 5 || !digits(port) {
+			return false
+		}
+	}
+	if len(host) == 0 {
+		return false
+	}
+	for _, c := range host {
+		if !isAlnum(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainText: printable ASCII and tabs only.
+func plainText(b []byte) bool {
+	for _, c := range b {
+		if (c < 0x20 && c != '\t') || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func digits(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func atoi(b []byte) int {
+	n := 0
+	for _, c := range b {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func upperToken(b []byte) bool {
+	if len(b) == 0 || len(b) > 32 {
+		return false
+	}
+	for _, c := range b {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerName returns the lower-case form of the header names plainValid
+// inspects, without allocating; every other name maps to "".
+func lowerName(name []byte) string {
+	var buf [16]byte
+	if len(name) > len(buf) {
+		return ""
+	}
+	for i, c := range name {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	switch n := string(buf[:len(name)]); n { // no allocation: the compiler compares in place
+	case "via", "v", "from", "f", "to", "t", "contact", "m", "route", "record-route",
+		"call-id", "i", "cseq", "max-forwards", "content-length", "l", "content-type", "c",
+		"refer-to", "referred-by":
+		return n
+	}
+	return ""
+}
+
+// charClass sets: which bytes a plain shape allows where.
+const (
+	classDisplay = 1 << iota // a display name without quotes
+	classUser                // the user part of a SIP URI
+	classParam               // URI parameters
+	classRaw                 // the rest of a non-SIP URI (tel:)
+)
+
+var charClass = func() (t [256]uint8) {
+	for c := range 256 {
+		if isAlnum(byte(c)) {
+			t[c] = classDisplay | classUser | classParam | classRaw
+		}
+	}
+	for cls, extra := range map[uint8]string{
+		classDisplay: " ._-+!%*~'",
+		classUser:    "-_.!~*'()&=+$%",
+		classParam:   "-_.!~*'()&=+$%:;/",
+		classRaw:     "+-.;=%:_~!*/@",
+	} {
+		for _, c := range []byte(extra) {
+			t[c] |= cls
+		}
+	}
+	return t
+}()
+
+// all reports whether every byte of b is of class cls.
+func all(b []byte, cls uint8) bool {
+	for _, c := range b {
+		if charClass[c]&cls == 0 {
+			return false
+		}
+	}
+	return true
+}
