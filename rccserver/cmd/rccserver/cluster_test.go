@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
@@ -153,5 +154,43 @@ func TestCheckClusterTLS(t *testing.T) {
 		if strings.Contains(err.Error(), "PRIVATE KEY") || strings.Contains(err.Error(), string(key[40:80])) {
 			t.Errorf("%q: the error shows key material: %v", extra, err)
 		}
+	}
+}
+
+// TestClusterRoleSingle: without cluster.etcd the node reports the role
+// single and none of the etcd series.
+func TestClusterRoleSingle(t *testing.T) {
+	cfg, err := loadConfig(testConfig(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDaemon(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.abandon()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collector{d})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := ""
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "rcc_cluster_node_info":
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "role" && m.GetGauge().GetValue() == 1 {
+						role += l.GetValue()
+					}
+				}
+			}
+		case "rcc_cluster_etcd_seconds", "rcc_cluster_lease_healthy":
+			t.Errorf("%s exposed by a single node", mf.GetName())
+		}
+	}
+	if role != "single" {
+		t.Errorf("role %q, want single", role)
 	}
 }
