@@ -151,3 +151,42 @@ func mustClientConfig(t *testing.T) *tls.Config {
 	}
 	return c
 }
+
+// BenchmarkTakeRelease: one station taken and released (two etcd
+// transactions, each a Raft commit) by a node over plain http:// and by a
+// node over TLS with a client certificate, each against its own one-member
+// etcd started in the same run (docs/performance.md "TLS to etcd").
+func BenchmarkTakeRelease(b *testing.B) {
+	f, err := certs.InitDevPKI(b.TempDir(), certs.DevPKIOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	good, err := certs.ClientConfig(f.CA, f.ClientCert, f.ClientKey, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := etcdtest.Start(b)
+	secure := etcdtest.StartTLS(b, etcdtest.ServerTLS{Cert: f.ServerCert, Key: f.ServerKey, ClientCA: f.CA}, good)
+	for _, tc := range []struct {
+		name string
+		ep   string
+		tls  *tls.Config
+	}{{"http", plain, nil}, {"https-client-cert", secure, good}} {
+		n, err := Join(context.Background(), Config{Endpoints: []string{tc.ep}, Node: "bench", LeaseTTL: 6 * time.Second, TLS: tc.tls})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			for i := 0; i < b.N; i++ {
+				if err := n.Take(ctx, "1010", "alice"); err != nil {
+					b.Fatal(err)
+				}
+				if err := n.Release(ctx, "1010", "alice"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		_ = n.Close()
+	}
+}
