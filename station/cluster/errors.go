@@ -21,9 +21,9 @@ var (
 	ErrNotHeld = errors.New("cluster: station not held by this node")
 	// ErrClosed: the node left the cluster (Close).
 	ErrClosed = errors.New("cluster: node closed")
-	// ErrTLS: the TLS handshake with etcd failed (its certificate not
-	// signed by the configured CA, wrong name, our client certificate
-	// refused).
+	// ErrTLS: Join failed because the TLS handshake with etcd failed (its
+	// certificate not signed by the configured CA, wrong name, our client
+	// certificate refused). Later requests report ErrUnavailable.
 	ErrTLS = errors.New("cluster: TLS with etcd failed")
 )
 

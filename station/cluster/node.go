@@ -297,14 +297,14 @@ func (n *Node) lose() {
 	n.log.Error().Str("code", CodeLeaseLost).Int("stations_dropped", dropped).Msg("node lease lost: acting for no station")
 }
 
-// classify maps an etcd error to this package's sentinels.
+// classify maps an etcd error to this package's sentinels. A TLS failure
+// after the join (a member's certificate replaced) stays ErrUnavailable,
+// which callers answer with 503; its text is in the error.
 func (n *Node) classify(err error) error {
 	switch {
 	case isLeaseGone(err):
 		n.lose()
 		return fmt.Errorf("%w: %w", ErrLeaseLost, err)
-	case isTLS(err):
-		return fmt.Errorf("%w: %w", ErrTLS, err)
 	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrGRPCNoLeader),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, rpctypes.ErrTimeout),
 		errors.Is(err, rpctypes.ErrGRPCTimeout), unavailableCode(err), strings.Contains(err.Error(), "Unavailable"):
