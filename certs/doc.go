@@ -10,6 +10,10 @@
 // an allow-list of peer names (CN or DNS SAN, "*.pool.example.com"
 // wildcards), and refuses with a [*PeerError] naming the reason.
 //
+// [ClientConfig] is the client side, for the services rccserver connects
+// to (etcd): the server verified against a CA file, an optional client
+// certificate.
+//
 // [InitDevPKI] (and `go run ./certs/cmd/devpki DIR`) writes a CA, a server
 // certificate for rcc.example.com, and good and bad Lync pool client
 // certificates for tests, examples and demos.

@@ -185,8 +185,8 @@ func TestClusterStationOwnership(t *testing.T) {
 	if _, st, r := b.lync("sip:alice@example.com", aliceLine); st != 503 || r != "Cs_ClusterUnavailable" {
 		t.Fatalf("alice on B after its lease was lost: %d %s, want 503 Cs_ClusterUnavailable", st, r)
 	}
-	if m := b.metrics(t); m["rcc_cluster_lease_healthy"] != 0 {
-		t.Fatalf("B's lease gauge after the loss: %v", m["rcc_cluster_lease_healthy"])
+	if m := b.metrics(t); m["rcc_cluster_lease_healthy"] != 0 || m[`rcc_cluster_node_info{node="node-b",role="lease-lost"}`] != 1 {
+		t.Fatalf("B's lease gauge after the loss: %v, role lease-lost %v", m["rcc_cluster_lease_healthy"], m[`rcc_cluster_node_info{node="node-b",role="lease-lost"}`])
 	}
 
 	// etcd gone: no quorum, no new sign-in on any node; what is held stays.
@@ -285,6 +285,9 @@ func TestClusterSharedState(t *testing.T) {
 	if !a.logged(`"code":"Cs_ClusterNodeDead"`, `"dead_node":"node-b"`, `"legs":2`) ||
 		strings.Count(a.logs.String(), `"code":"Cs_DeadNodeCallCleared"`) != 2 {
 		t.Errorf("A's log lacks B's death and two Cs_DeadNodeCallCleared")
+	}
+	if m := a.metrics(t); m["rcc_cluster_dead_nodes_total"] != 1 || m["rcc_cluster_dead_legs_cleared_total"] != 2 {
+		t.Errorf("A's metrics: dead nodes %v, legs cleared %v; want 1 and 2", m["rcc_cluster_dead_nodes_total"], m["rcc_cluster_dead_legs_cleared_total"])
 	}
 }
 

@@ -53,3 +53,38 @@ func (k ChangeKind) String() string {
 	}
 	return changeKindNames[k]
 }
+
+// Op is the kind of an etcd request, as Observer.EtcdRequest reports it.
+type Op int
+
+// Request kinds. The zero value is OpUnknown.
+const (
+	OpUnknown Op = iota
+	// OpTake: a station take (compare-and-swap).
+	OpTake
+	// OpRelease: a station release.
+	OpRelease
+	// OpPut: a record written (session, registration, features, call leg).
+	OpPut
+	// OpDelete: a record deleted.
+	OpDelete
+	// OpClaim: a dead node's session or leg claimed (create-if-absent).
+	OpClaim
+	// OpRead: a read (a station's holder, a session's holder, a list at start).
+	OpRead
+	// OpRenew: a lease keep-alive.
+	OpRenew
+)
+
+var opNames = [...]string{"unknown", "take", "release", "put", "delete", "claim", "read", "renew"}
+
+// Ops lists the known request kinds, for metrics that want every label up front.
+var Ops = []Op{OpTake, OpRelease, OpPut, OpDelete, OpClaim, OpRead, OpRenew}
+
+// String returns the kind's name as metrics show it.
+func (o Op) String() string {
+	if o < 0 || int(o) >= len(opNames) {
+		return fmt.Sprintf("Op(%d)", int(o))
+	}
+	return opNames[o]
+}

@@ -21,6 +21,10 @@ var (
 	ErrNotHeld = errors.New("cluster: station not held by this node")
 	// ErrClosed: the node left the cluster (Close).
 	ErrClosed = errors.New("cluster: node closed")
+	// ErrTLS: Join failed because the TLS handshake with etcd failed (its
+	// certificate not signed by the configured CA, wrong name, our client
+	// certificate refused). Later requests report ErrUnavailable.
+	ErrTLS = errors.New("cluster: TLS with etcd failed")
 )
 
 // Log codes (field "code"); docs/troubleshooting.md explains each.
@@ -30,6 +34,8 @@ const (
 	CodeLeaseLost     = "Cs_ClusterLeaseLost"
 	CodeNodeIDInUse   = "Cs_ClusterNodeIDInUse"
 	CodeClusterFailed = "Cs_ClusterFailed"
+	// CodeTLS: the TLS handshake with etcd failed (ErrTLS).
+	CodeTLS = "Cs_ClusterTLSFailed"
 	// CodeNodeDead: the watch saw a node's lease end with its records.
 	CodeNodeDead = "Cs_ClusterNodeDead"
 	// CodeWatchGap: etcd compacted changes the watch had not seen yet.
@@ -45,6 +51,8 @@ func Code(err error) string {
 		return ""
 	case errors.Is(err, ErrStationInUse):
 		return CodeStationInUse
+	case errors.Is(err, ErrTLS):
+		return CodeTLS
 	case errors.Is(err, ErrLeaseLost), errors.Is(err, ErrClosed):
 		return CodeLeaseLost
 	case errors.Is(err, ErrUnavailable):

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,13 @@ type Config struct {
 	// nodes send calls between nodes to and recognise them by (NodeFor,
 	// IsPeer); "" takes no such calls.
 	SIPAddr string
+	// TLS is the client's TLS configuration for https:// endpoints (the
+	// CA that signed etcd's certificate, optionally a client
+	// certificate); nil with https:// endpoints trusts the system's CAs.
+	// The server's certificate is always verified.
+	TLS *tls.Config
+	// Observer receives request latencies and dead nodes; default none.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -58,6 +66,9 @@ func (c *Config) setDefaults() {
 	if c.Clock == nil {
 		c.Clock = clock.System{}
 	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
 }
 
 // Validate checks the configuration without connecting.
@@ -71,6 +82,33 @@ func (c Config) Validate() error {
 	}
 	if c.LeaseTTL < 2*time.Second || c.LeaseTTL%time.Second != 0 {
 		return fmt.Errorf("%w: lease_ttl %v: want whole seconds, at least 2 s", ErrInvalidConfig, c.LeaseTTL)
+	}
+	return c.validateSchemes()
+}
+
+// validateSchemes refuses endpoints mixing http:// and https:// (a member
+// reached in clear would undo the others' TLS) and a TLS configuration
+// with plain endpoints (it would be silently unused) or that skips
+// verifying the server.
+func (c Config) validateSchemes() error {
+	var plain, secure int
+	for _, e := range c.Endpoints {
+		switch {
+		case strings.HasPrefix(e, "https://"):
+			secure++
+		case strings.HasPrefix(e, "http://"):
+			plain++
+		default:
+			return fmt.Errorf("%w: endpoint %q: want http://host:port or https://host:port", ErrInvalidConfig, e)
+		}
+	}
+	switch {
+	case plain > 0 && secure > 0:
+		return fmt.Errorf("%w: endpoints mix http:// and https://: use one scheme for every member", ErrInvalidConfig)
+	case c.TLS != nil && plain > 0:
+		return fmt.Errorf("%w: TLS set but the endpoints are http://: use https://", ErrInvalidConfig)
+	case c.TLS != nil && c.TLS.InsecureSkipVerify:
+		return fmt.Errorf("%w: TLS without verifying etcd's certificate", ErrInvalidConfig)
 	}
 	return nil
 }
@@ -122,8 +160,12 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	tlsCfg := cfg.TLS
+	if tlsCfg == nil && strings.HasPrefix(cfg.Endpoints[0], "https://") {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12} // the system's CAs
+	}
 	cli, err := clientv3.New(clientv3.Config{
-		Endpoints: cfg.Endpoints, DialTimeout: cfg.RequestTimeout, Logger: zap.NewNop(),
+		Endpoints: cfg.Endpoints, DialTimeout: cfg.RequestTimeout, Logger: zap.NewNop(), TLS: tlsCfg,
 		// gRPC keep-alive notices a dead member (https://etcd.io/docs/v3.5/learning/design-client/).
 		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: cfg.RequestTimeout,
 	})
@@ -137,6 +179,9 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.join(ctx); err != nil {
 		n.cancel()
 		_ = cli.Close()
+		if tlsCfg != nil && errors.Is(err, ErrUnavailable) {
+			err = diagnoseTLS(ctx, cfg.Endpoints, tlsCfg, cfg.RequestTimeout, err)
+		}
 		return nil, err
 	}
 	go n.keepAlive()
@@ -150,6 +195,9 @@ func (n *Node) join(ctx context.Context) error {
 	sent := n.cfg.Clock.Now()
 	g, err := n.cli.Grant(rctx, int64(n.cfg.LeaseTTL/time.Second))
 	if err != nil {
+		if isTLS(err) {
+			return fmt.Errorf("%w: lease grant: %w", ErrTLS, err)
+		}
 		return fmt.Errorf("%w: lease grant: %w", ErrUnavailable, err)
 	}
 	n.lease = g.ID
@@ -194,6 +242,7 @@ func (n *Node) keepAlive() {
 		ctx, cancel := n.reqCtx(n.ctx)
 		res, err := n.cli.KeepAliveOnce(ctx, n.lease)
 		cancel()
+		n.observe(OpRenew, sent, err)
 		switch {
 		case err == nil && res.TTL > 0:
 			n.mu.Lock()
@@ -248,7 +297,9 @@ func (n *Node) lose() {
 	n.log.Error().Str("code", CodeLeaseLost).Int("stations_dropped", dropped).Msg("node lease lost: acting for no station")
 }
 
-// classify maps an etcd error to this package's sentinels.
+// classify maps an etcd error to this package's sentinels. A TLS failure
+// after the join (a member's certificate replaced) stays ErrUnavailable,
+// which callers answer with 503; its text is in the error.
 func (n *Node) classify(err error) error {
 	switch {
 	case isLeaseGone(err):
@@ -269,6 +320,15 @@ func (n *Node) classify(err error) error {
 func unavailableCode(err error) bool {
 	var ee rpctypes.EtcdError
 	return errors.As(err, &ee) && ee.Code() == codes.Unavailable
+}
+
+// isTLS reports a failed TLS handshake with etcd (its certificate not
+// trusted, ours refused). gRPC hands it back as text inside an
+// Unavailable status, not as a typed error, so the text is matched.
+func isTLS(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "authentication handshake failed") || strings.Contains(s, "x509: ") ||
+		strings.Contains(s, "tls: ") || strings.Contains(s, "remote error: tls")
 }
 
 // State returns what the node knows about its lease now.
@@ -326,11 +386,13 @@ func (n *Node) Take(ctx context.Context, ext, user string) error {
 	val, _ := json.Marshal(Owner{Node: n.cfg.Node, User: user})
 	rctx, cancel := n.reqCtx(ctx)
 	defer cancel()
+	start := n.cfg.Clock.Now()
 	res, err := n.cli.Txn(rctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease))).
 		Else(clientv3.OpGet(key)).
 		Commit()
+	n.observe(OpTake, start, err)
 	if err != nil {
 		return n.classify(err)
 	}
@@ -366,10 +428,12 @@ func (n *Node) Release(ctx context.Context, ext, user string) error {
 	val, _ := json.Marshal(Owner{Node: n.cfg.Node, User: user})
 	rctx, cancel := n.reqCtx(ctx)
 	defer cancel()
+	start := n.cfg.Clock.Now()
 	_, err := n.cli.Txn(rctx).
 		If(clientv3.Compare(clientv3.Value(key), "=", string(val))).
 		Then(clientv3.OpDelete(key)).
 		Commit()
+	n.observe(OpRelease, start, err)
 	if err != nil {
 		return n.classify(err)
 	}
@@ -383,7 +447,9 @@ func (n *Node) Release(ctx context.Context, ext, user string) error {
 func (n *Node) Owner(ctx context.Context, ext string) (o Owner, ok bool, err error) {
 	rctx, cancel := n.reqCtx(ctx)
 	defer cancel()
+	start := n.cfg.Clock.Now()
 	res, err := n.cli.Get(rctx, n.stationKey(ext))
+	n.observe(OpRead, start, err)
 	if err != nil {
 		return Owner{}, false, n.classify(err)
 	}

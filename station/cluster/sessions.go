@@ -23,7 +23,9 @@ func (n *Node) PutSession(ctx context.Context, callID string, val []byte) error 
 	key := n.sessionKey(callID)
 	rctx, cancel := n.reqCtx(ctx)
 	defer cancel()
+	start := n.cfg.Clock.Now()
 	res, err := n.cli.Put(rctx, key, string(val), clientv3.WithLease(n.lease))
+	n.observe(OpPut, start, err)
 	if err != nil {
 		return n.classify(err)
 	}
@@ -41,10 +43,12 @@ func (n *Node) ClaimSession(ctx context.Context, callID string, val []byte) (boo
 	key := n.sessionKey(callID)
 	rctx, cancel := n.reqCtx(ctx)
 	defer cancel()
+	start := n.cfg.Clock.Now()
 	res, err := n.cli.Txn(rctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease))).
 		Commit()
+	n.observe(OpClaim, start, err)
 	if err != nil {
 		return false, n.classify(err)
 	}
@@ -60,10 +64,12 @@ func (n *Node) DeleteSession(ctx context.Context, callID string) error {
 	key := n.sessionKey(callID)
 	rctx, cancel := n.reqCtx(ctx)
 	defer cancel()
+	start := n.cfg.Clock.Now()
 	res, err := n.cli.Txn(rctx).
 		If(clientv3.Compare(clientv3.LeaseValue(key), "=", n.lease)).
 		Then(clientv3.OpDelete(key)).
 		Commit()
+	n.observe(OpDelete, start, err)
 	if err != nil {
 		return n.classify(err)
 	}
@@ -76,7 +82,9 @@ func (n *Node) DeleteSession(ctx context.Context, callID string) error {
 func (n *Node) SessionHolder(ctx context.Context, callID string) (node string, ok bool, err error) {
 	rctx, cancel := n.reqCtx(ctx)
 	defer cancel()
+	start := n.cfg.Clock.Now()
 	res, err := n.cli.Get(rctx, n.sessionKey(callID))
+	n.observe(OpRead, start, err)
 	if err != nil {
 		return "", false, n.classify(err)
 	}

@@ -80,7 +80,9 @@ func (s *Store) put(key string, v any, leased bool) error {
 	}
 	ctx, cancel := s.n.reqCtx(context.Background())
 	defer cancel()
+	start := s.n.cfg.Clock.Now()
 	res, err := s.n.cli.Put(ctx, key, string(data), opts...)
+	s.n.observe(OpPut, start, err)
 	if err != nil {
 		return s.n.classify(err)
 	}
@@ -96,7 +98,9 @@ func (s *Store) del(key string) error {
 	}
 	ctx, cancel := s.n.reqCtx(context.Background())
 	defer cancel()
+	start := s.n.cfg.Clock.Now()
 	res, err := s.n.cli.Delete(ctx, key)
+	s.n.observe(OpDelete, start, err)
 	if err != nil {
 		return s.n.classify(err)
 	}
@@ -114,7 +118,9 @@ func (s *Store) list(prefix string) ([][]byte, error) {
 	}
 	ctx, cancel := s.n.reqCtx(context.Background())
 	defer cancel()
+	start := s.n.cfg.Clock.Now()
 	res, err := s.n.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	s.n.observe(OpRead, start, err)
 	if err != nil {
 		return nil, s.n.classify(err)
 	}

@@ -206,6 +206,7 @@ func (n *Node) handle(evs []*clientv3.Event, onChange func(Change)) {
 	sh, lh := n.sessionHooks, n.legHooks
 	n.mu.Unlock()
 	for _, node := range order {
+		n.cfg.Observer.NodeDead(node)
 		n.log.Warn().Str("code", CodeNodeDead).Str("dead_node", node).Int("sessions", len(sessions[node])).
 			Int("legs", len(legs[node])).Msg("a node's lease ended: its records are handed to this node's hooks")
 		for _, f := range sh {
@@ -269,10 +270,12 @@ func (n *Node) claim(what string) bool {
 	key := n.cfg.Prefix + kindClaim + what
 	ctx, cancel := n.reqCtx(n.ctx)
 	defer cancel()
+	start := n.cfg.Clock.Now()
 	res, err := n.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, n.cfg.Node, clientv3.WithLease(n.lease))).
 		Commit()
+	n.observe(OpClaim, start, err)
 	if err != nil {
 		n.log.Warn().Err(n.classify(err)).Str("code", CodeUnavailable).Str("key", short(key)).Msg("cluster: claim failed; acting anyway")
 		return true

@@ -213,6 +213,9 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		mAccessDenied, mTLSFailures, mPhoneRefusals, mPhoneLegsLost, mSwitchDrop, mResyncs, mRequestSeconds, mEventSeconds, mClusterLease, mClusterRefused, mClusterAdopted} {
 		ch <- d
 	}
+	for _, d := range clusterDescs {
+		ch <- d
+	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -262,7 +265,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(mClusterRefused, float64(v), code)
 		}
 		counter(mClusterAdopted, float64(d.rcc.Adoptions()))
+		d.own.metrics.collect(ch)
 	}
+	node, role := d.clusterRole()
+	gauge(mClusterRole, 1, node, role)
 	counter(mSwitchDrop, float64(d.sw.DroppedEvents()))
 	counter(mResyncs, float64(d.csta.Resyncs()))
 	ds := d.dir.Stats()

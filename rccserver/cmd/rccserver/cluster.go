@@ -23,8 +23,9 @@ const joinTimeout = 10 * time.Second
 // ownership is the daemon's callcontrol.Ownership over a cluster.Node; it
 // counts refused takes by log code for the metrics.
 type ownership struct {
-	node *cluster.Node
-	log  zerolog.Logger
+	node    *cluster.Node
+	log     zerolog.Logger
+	metrics *clusterMetrics // the node's observer
 
 	mu      sync.Mutex
 	refused map[string]uint64
@@ -38,13 +39,20 @@ func joinCluster(ctx context.Context, f fileCluster, sipAddr string, log zerolog
 	cfg := f.config()
 	cfg.Log = log
 	cfg.SIPAddr = sipAddr
+	tlsCfg, err := f.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: join %v: %w", cfg.Endpoints, err)
+	}
+	cfg.TLS = tlsCfg
+	m := &clusterMetrics{}
+	cfg.Observer = m
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	n, err := cluster.Join(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: join %v as %s (%s): %w", cfg.Endpoints, cfg.Node, cluster.Code(err), err)
 	}
-	return &ownership{node: n, log: log.With().Str("component", "cluster").Logger(), refused: map[string]uint64{}}, nil
+	return &ownership{node: n, log: log.With().Str("component", "cluster").Logger(), metrics: m, refused: map[string]uint64{}}, nil
 }
 
 // clusterSIPAddr is the address the node advertises for calls between
@@ -135,6 +143,9 @@ func (d *daemon) clearDeadLegs(node string, legs []cluster.DeadLeg) {
 	fl := make([]switching.ForeignLeg, 0, len(legs))
 	for _, l := range legs {
 		fl = append(fl, switching.ForeignLeg{Leg: l.Leg, Bye: l.Bye})
+		if l.Bye {
+			d.own.metrics.deadCalls.Add(1)
+		}
 	}
 	d.log.Info().Str("component", "cluster").Str("dead_node", node).Int("legs", len(legs)).Msg("clearing a dead node's calls")
 	d.sw.ClearForeignLegs(fl)

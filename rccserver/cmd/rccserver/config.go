@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +23,7 @@ import (
 	"github.com/rccserver/rccserver/examples"
 	"github.com/rccserver/rccserver/rccserver"
 	"github.com/rccserver/rccserver/rccserver/api"
+	"github.com/rccserver/rccserver/rccserver/clock"
 	"github.com/rccserver/rccserver/rccserver/sipedge"
 	"github.com/rccserver/rccserver/station"
 	"github.com/rccserver/rccserver/station/cluster"
@@ -105,6 +107,32 @@ type fileCluster struct {
 	// SIPAddress is this node's ip:port for calls between nodes; default
 	// the first UDP phones listener with a specific IP (clusterSIPAddr).
 	SIPAddress string `mapstructure:"sip_address"`
+	// TLS to etcd (https:// endpoints): the CA that signed the members'
+	// certificates (default the system's CAs) and an optional client
+	// certificate with its key, PEM files.
+	TLS struct {
+		CA   string `mapstructure:"ca"`
+		Cert string `mapstructure:"cert"`
+		Key  string `mapstructure:"key"`
+	} `mapstructure:"tls"`
+}
+
+// secure reports whether the endpoints are https:// (validate refuses a mix).
+func (f fileCluster) secure() bool {
+	return len(f.Etcd) > 0 && strings.HasPrefix(f.Etcd[0], "https://")
+}
+
+// tlsConfig loads the client's TLS configuration for https:// endpoints;
+// nil for http://. Errors name the key and the file, never the content.
+func (f fileCluster) tlsConfig() (*tls.Config, error) {
+	if !f.secure() {
+		return nil, nil
+	}
+	c, err := certs.ClientConfig(f.TLS.CA, f.TLS.Cert, f.TLS.Key, clock.System{}.Now())
+	if err != nil {
+		return nil, fmt.Errorf("cluster.tls (ca %q, cert %q, key %q): %w", f.TLS.CA, f.TLS.Cert, f.TLS.Key, err)
+	}
+	return c, nil
 }
 
 // enabled reports whether cluster.etcd names any endpoint.
@@ -123,7 +151,7 @@ func (f fileCluster) config() cluster.Config {
 // validate checks the cluster keys without connecting.
 func (f fileCluster) validate() error {
 	if !f.enabled() {
-		if f.NodeID != "" || f.LeaseTTL != 0 || f.DialTimeout != 0 || f.Prefix != "" || f.SIPAddress != "" {
+		if f.NodeID != "" || f.LeaseTTL != 0 || f.DialTimeout != 0 || f.Prefix != "" || f.SIPAddress != "" || f.TLS.CA != "" || f.TLS.Cert != "" || f.TLS.Key != "" {
 			return errors.New("cluster: keys set without cluster.etcd (no etcd endpoints: single node)")
 		}
 		return nil
@@ -135,10 +163,28 @@ func (f fileCluster) validate() error {
 			errs = append(errs, fmt.Errorf("cluster.etcd[%d]: %q: want http://host:port or https://host:port", i, e))
 		}
 	}
+	var plain, secure int
+	for _, e := range f.Etcd {
+		if strings.HasPrefix(e, "https://") {
+			secure++
+		} else {
+			plain++
+		}
+	}
+	switch {
+	case plain > 0 && secure > 0:
+		errs = append(errs, errors.New("cluster.etcd: mixes http:// and https:// endpoints: use https:// for every member (a member reached in clear undoes the others' TLS)"))
+	case secure == 0 && (f.TLS.CA != "" || f.TLS.Cert != "" || f.TLS.Key != ""):
+		errs = append(errs, errors.New("cluster.tls: set but cluster.etcd lists http:// endpoints: use https:// (the keys would be unused)"))
+	case secure > 0:
+		if _, err := f.tlsConfig(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if f.LeaseTTL < 0 || f.DialTimeout < 0 {
 		errs = append(errs, fmt.Errorf("cluster.lease_ttl %d, cluster.dial_timeout %d: want positive seconds (0: default)", f.LeaseTTL, f.DialTimeout))
 	}
-	if err := f.config().Validate(); err != nil {
+	if err := f.config().Validate(); err != nil && plain*secure == 0 {
 		errs = append(errs, fmt.Errorf("cluster (keys etcd, node_id, lease_ttl): %w", err))
 	}
 	if a := f.SIPAddress; a != "" {

@@ -1,11 +1,12 @@
 // Package etcdtest starts a real one-member etcd (the Debian etcd-server
 // package's /usr/bin/etcd) for tests of packages that use station/cluster:
 // free loopback ports, data under /dev/shm, stopped at the end of the
-// test. A missing etcd fails the test.
+// test; StartTLS serves the clients over TLS. A missing etcd fails the test.
 package etcdtest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -25,6 +26,29 @@ const Binary = "/usr/bin/etcd"
 // Start starts etcd and returns its client URL once it answers.
 func Start(t testing.TB) string {
 	t.Helper()
+	return start(t, ServerTLS{}, nil)
+}
+
+// ServerTLS are etcd's certificate files for its client URL (etcd's
+// --cert-file, --key-file, --trusted-ca-file; a CA makes it require a
+// client certificate, --client-cert-auth).
+type ServerTLS struct {
+	Cert, Key string
+	// ClientCA, if set, is the CA the clients' certificates must chain to.
+	ClientCA string
+}
+
+// StartTLS starts etcd serving its clients over TLS and returns its
+// https:// client URL once a client configured with client answers.
+func StartTLS(t testing.TB, srv ServerTLS, client *tls.Config) string {
+	t.Helper()
+	if srv.Cert == "" || srv.Key == "" || client == nil {
+		t.Fatal("etcdtest.StartTLS: server certificate, key and a client TLS configuration needed")
+	}
+	return start(t, srv, client)
+}
+
+func start(t testing.TB, srv ServerTLS, clientTLS *tls.Config) string {
 	if _, err := os.Stat(Binary); err != nil {
 		t.Fatalf("etcd is needed (Debian package etcd-server, see Taskfile.yml APT_PACKAGES): %v", err)
 	}
@@ -37,16 +61,27 @@ func Start(t testing.TB) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	client, peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	scheme := "http"
+	if srv.Cert != "" {
+		scheme = "https"
+	}
+	client, peer := fmt.Sprintf("%s://127.0.0.1:%d", scheme, freePort(t)), fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	logf, err := os.Create(filepath.Join(dir, "etcd.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(Binary, "--name", "m0", "--data-dir", filepath.Join(dir, "m0"),
+	args := []string{"--name", "m0", "--data-dir", filepath.Join(dir, "m0"),
 		"--listen-client-urls", client, "--advertise-client-urls", client,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "m0="+peer, "--initial-cluster-state", "new", "--initial-cluster-token", filepath.Base(dir),
-		"--heartbeat-interval", "100", "--election-timeout", "1000", "--logger", "zap", "--log-level", "error")
+		"--initial-cluster", "m0=" + peer, "--initial-cluster-state", "new", "--initial-cluster-token", filepath.Base(dir),
+		"--heartbeat-interval", "100", "--election-timeout", "1000", "--logger", "zap", "--log-level", "error"}
+	if srv.Cert != "" {
+		args = append(args, "--cert-file", srv.Cert, "--key-file", srv.Key)
+	}
+	if srv.ClientCA != "" {
+		args = append(args, "--trusted-ca-file", srv.ClientCA, "--client-cert-auth")
+	}
+	cmd := exec.Command(Binary, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -54,7 +89,7 @@ func Start(t testing.TB) string {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGKILL); <-exited })
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, DialTimeout: time.Second, Logger: zap.NewNop(), TLS: clientTLS})
 	if err != nil {
 		t.Fatal(err)
 	}
