@@ -269,6 +269,11 @@ func (s *Session) drain() {
 		s.queue = s.queue[1:]
 		s.localCSeq++
 		cseq := s.localCSeq
+		if m.keepalive && s.srv.keepAlives.applies(s) {
+			s.mu.Unlock()
+			s.keepAlive(m, cseq)
+			continue
+		}
 		var oldest *pending
 		slot := false
 		switch {
@@ -576,9 +581,26 @@ func (s *Session) keepAliveDue() {
 	s.scheduleKeepAlive()
 	// Keep-alive body: CSTA SystemStatus normal (docs/sessions.md). It also
 	// tells the client the switch is still in service.
-	if err := s.enqueue(outbound{method: sip.INFO, body: keepAliveBody, root: "SystemStatus", keepalive: true}); err != nil && !errors.Is(err, ErrSessionClosed) {
-		s.log.Warn().Err(err).Msg("keep-alive not queued")
+	m := outbound{method: sip.INFO, body: keepAliveBody, root: "SystemStatus", keepalive: true}
+	s.mu.Lock()
+	if s.sending || !s.confirmed || s.inflight > 0 || len(s.queue) > 0 || s.ended || !s.srv.keepAlives.applies(s) {
+		s.mu.Unlock()
+		if err := s.enqueue(m); err != nil && !errors.Is(err, ErrSessionClosed) {
+			s.log.Warn().Err(err).Msg("keep-alive not queued")
+		}
+		return
 	}
+	// Nothing is queued or being written: the keep-alive leaves from here,
+	// as the writer would send it (drain), without starting one.
+	s.sending = true
+	s.localCSeq++
+	cseq := s.localCSeq
+	s.mu.Unlock()
+	s.keepAlive(m, cseq)
+	s.mu.Lock()
+	s.sending = false
+	s.kickLocked() // events queued meanwhile
+	s.mu.Unlock()
 }
 
 var keepAliveBody = func() []byte {

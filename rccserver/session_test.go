@@ -199,10 +199,23 @@ func TestKeepAlive(t *testing.T) {
 		if diff := cmp.Diff(&csta.SystemStatusMsg{SystemStatus: csta.StatusNormal}, ev.Msg); diff != "" {
 			t.Fatal(diff)
 		}
+		// Sent by the keep-alive table, not a sipgo transaction (keepalive.go),
+		// and a complete in-dialog request all the same.
+		if b, _ := ev.Req.Via().Params.Get("branch"); !strings.HasPrefix(b, "z9hG4bK.ka") {
+			t.Fatalf("keep-alive branch %q: not sent by the keep-alive table", b)
+		}
+		for _, name := range []string{"From", "To", "Call-ID", "CSeq", "Max-Forwards", "Contact", "Content-Type", "Content-Disposition", "Content-Length"} {
+			if ev.Req.GetHeader(name) == nil {
+				t.Fatalf("keep-alive without %s:\n%s", name, ev.Req)
+			}
+		}
 		waitArmed(t, clock, 45*time.Second)
 	}
 	if len(h.srv.Sessions()) != 1 {
 		t.Fatal("session lost")
+	}
+	if st := h.srv.Stats(); st.Unanswered != 0 || st.KeepAliveFailures != 0 {
+		t.Fatalf("answered keep-alives counted unanswered %d, failed %d", st.Unanswered, st.KeepAliveFailures)
 	}
 }
 

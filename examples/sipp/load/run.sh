@@ -26,6 +26,8 @@
 # SERVERS   which servers to load (default: rccbare kamailio rccserver)
 # PROFILE   seconds of CPU profile of rccserver from its admin listener during
 #           the request phase, written to the work directory (use KEEP=1)
+# RCC_BIN   an rccserver binary to load instead of building this tree's
+#           (a "before" figure in the same conditions)
 # KEEP   keep the work directory (logs, SIPp traces) instead of removing it
 #
 # The rccserver run uses the embedded default configuration on loopback
@@ -86,7 +88,11 @@ sed -e "s|<GetDoNotDisturb xmlns=.*</GetDoNotDisturb>|$body|" \
 sed -e 's/ check_it="true"//' "$work/rcc_load.xml" >"$work/rcc_load_nocheck.xml"
 
 echo "building rccserver and rccbare" >&2
-go build -o "$work/bin/rccserver" ./rccserver/cmd/rccserver
+if [[ -n ${RCC_BIN:-} ]]; then
+	mkdir -p "$work/bin" && cp "$RCC_BIN" "$work/bin/rccserver" # another build of rccserver, e.g. the commit before
+else
+	go build -o "$work/bin/rccserver" ./rccserver/cmd/rccserver
+fi
 go build -o "$work/bin/rccbare" ./rccserver/cmd/rccbare
 
 # The embedded default on loopback ports chosen by the kernel, keep-alive off.
@@ -96,6 +102,9 @@ sed -e 's/addr: 127\.0\.0\.1:11001/addr: 127.0.0.1:0/' \
 	-e "s#file: directory.yaml#file: $root/examples/directory.yaml#" \
 	examples/rccserver.yaml >"$work/rccserver.yaml"
 cat examples/station.yaml >>"$work/rccserver.yaml"
+# rccserver-ka0: the same with keep-alive off, the idle baseline of the
+# keep-alive CPU figure.
+sed -e "s/keepalive: ${KEEPALIVE:-0} /keepalive: 0 /" "$work/rccserver.yaml" >"$work/rccserver-ka0.yaml"
 grep -q "keepalive: ${KEEPALIVE:-0} " "$work/rccserver.yaml" && ! grep -qE ':(11001|5060)$' "$work/rccserver.yaml" || {
 	echo "examples/rccserver.yaml changed shape: cannot switch keep-alive off or move off the fixed ports" >&2
 	exit 1
@@ -173,7 +182,7 @@ load() {
 	else
 		# No state file: a load run leaves nothing behind (state.file would
 		# default to the working directory).
-		"$work/bin/rccserver" -config "$work/rccserver.yaml" -set state.file= 2>"$log" &
+		"$work/bin/rccserver" -config "$work/$name.yaml" -set state.file= 2>"$log" &
 		server_pid=$!
 		addr=$(wait_addr "$log" '"addr":"127\.0\.0\.1:[0-9]+","contact"')
 		heapurl=admin
@@ -200,17 +209,16 @@ load() {
 	sipp_pid=$!
 	# With HOLD and keep-alive on, the server's CPU over the second half of
 	# the hold, when every session is signed in and only keep-alives flow,
-	# divided by the keep-alives sent in it, is the CPU of one keep-alive.
-	if [[ $name == rccserver && ${HOLD:-0} -ge 10 && ${KEEPALIVE:-0} -gt 0 ]]; then
+	# is measured for rccserver and for rccserver-ka0 (keep-alive off): the
+	# difference divided by the keep-alives sent is the CPU of one keep-alive.
+	if [[ $name == rccserver* && ${HOLD:-0} -ge 10 && ${KEEPALIVE:-0} -gt 0 ]]; then
 		local ka_from=$((t0 - HOLD * 500)) ka_to=$((t0 - 500)) ka0 ka1
 		sleep "$(awk -v ms="$((ka_from - $(now_ms)))" 'BEGIN {print (ms > 0 ? ms : 0) / 1000}')"
 		ka0=$(cpu_tree_ms "$server_pid")
 		sleep "$(awk -v ms="$((ka_to - ka_from))" 'BEGIN {print ms / 1000}')"
 		ka1=$(cpu_tree_ms "$server_pid")
-		awk -v cpu="$((ka1 - ka0))" -v n="$N" -v w="$((ka_to - ka_from))" -v p="$KEEPALIVE" 'BEGIN {
-			kas = n * (w / 1000) / p
-			printf "keep-alive CPU: %.1f µs each (%d ms of CPU for ~%d keep-alives: %d sessions, %.1f s, period %d s)\n", cpu * 1000 / kas, cpu, kas, n, w / 1000, p
-		}' >&2
+		echo "$((ka1 - ka0)) $((ka_to - ka_from))" >"$work/$name.hold"
+		echo "$name: $((ka1 - ka0)) ms of CPU in the second half of the hold ($(((ka_to - ka_from) / 1000)) s)" >&2
 	fi
 	# RSS with every session held, just before the requests start.
 	local wait_ms=$((t0 - $(now_ms) - 300))
@@ -250,12 +258,25 @@ command -v kamailio >/dev/null || KAMAILIO=0
 servers="rccbare"
 ((KAMAILIO)) && servers="$servers kamailio"
 servers=${SERVERS:-"$servers rccserver"}
+# The keep-alive CPU figure needs the idle baseline in the same run.
+if [[ ${HOLD:-0} -ge 10 && ${KEEPALIVE:-0} -gt 0 && " $servers " == *" rccserver "* && " $servers " != *" rccserver-ka0 "* ]]; then
+	servers="rccserver-ka0 $servers"
+fi
 results=""
 for s in $servers; do
 	load "$s" >"$work/$s.result"
 	echo "$s: $(cat "$work/$s.result")" >&2
 	results+="$(cat "$work/$s.result")"$'\n'
 done
+
+if [[ -f $work/rccserver.hold && -f $work/rccserver-ka0.hold ]]; then
+	read -r on w <"$work/rccserver.hold"
+	read -r off _ <"$work/rccserver-ka0.hold"
+	awk -v on="$on" -v off="$off" -v n="$N" -v w="$w" -v p="$KEEPALIVE" 'BEGIN {
+		kas = n * (w / 1000) / p
+		printf "keep-alive CPU: %.1f µs each = (%d ms with keep-alive - %d ms without) / ~%d keep-alives (%d sessions, %.1f s, period %d s); %.1f µs each without subtracting\n", (on - off) * 1000 / kas, on, off, kas, n, w / 1000, p, on * 1000 / kas
+	}' >&2
+fi
 
 printf '%s' "$results" | awk -v n="$N" -v k="$K" '
 	{
