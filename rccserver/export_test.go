@@ -1,12 +1,23 @@
 package rccserver
 
-// KeepAlivesSent returns how many keep-alives the keep-alive table has
-// written, and how many of them still await their answer (benchmarks).
+// KeepAlivesSent returns how many keep-alives fell due, and how many INFOs
+// are queued, being written or awaiting their answer (benchmarks).
 func (s *Server) KeepAlivesSent() (sent uint64, awaited int) {
-	k := s.keepAlives
+	k := s.infos
 	k.mu.Lock()
-	sent, awaited = k.n.Load(), len(k.waiting)
+	sent, awaited = k.due.Load(), len(k.waiting)
 	k.mu.Unlock()
+	if awaited > 0 {
+		return sent, awaited
+	}
+	for _, sess := range s.Sessions() {
+		sess.mu.Lock()
+		awaited += len(sess.queue)
+		if sess.sending {
+			awaited++
+		}
+		sess.mu.Unlock()
+	}
 	s.windows.mu.Lock() // INFOs sent as sipgo transactions (UseSipgoKeepAlives)
 	for _, n := range s.windows.n {
 		awaited += n
@@ -18,7 +29,7 @@ func (s *Server) KeepAlivesSent() (sent uint64, awaited int) {
 // UseSipgoKeepAlives sends keep-alives as sipgo client transactions, as
 // before the keep-alive table: the baseline of BenchmarkKeepAlive.
 func (s *Server) UseSipgoKeepAlives() {
-	k := s.keepAlives
+	k := s.infos
 	k.mu.Lock()
 	k.viaSipgo = true
 	k.mu.Unlock()

@@ -86,7 +86,7 @@ func benchKeepAlive(b *testing.B, n int, viaSipgo bool) {
 		c0, t0 := cpuTime(), time.Now()
 		clock.Advance(period)
 		for {
-			time.Sleep(time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 			sent, awaited := h.srv.KeepAlivesSent()
 			if sent >= sent0+uint64(n) && awaited == 0 {
 				time.Sleep(2 * time.Millisecond)

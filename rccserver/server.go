@@ -51,24 +51,24 @@ type Server struct {
 	listeners []*boundListener
 	conns     sync.Map // remote addr of an accepted TCP connection -> *boundListener
 
-	mu         sync.RWMutex
-	sessions   map[string]*Session          // dialog ID -> session
-	awaiting   sync.Map                     // dialog ID -> session whose 200 is not yet acknowledged
-	ended      endedDialogs                 // dialogs just ended by the client's BYE (order.go)
-	windows    connWindows                  // awaited INFOs per client connection (order.go)
-	keepAlives *keepAlives                  // keep-alives sent without a sipgo transaction (keepalive.go)
-	byPeer     map[string]map[*Session]bool // connection source -> sessions on it
-	closing    atomic.Bool
-	handlers   inflight       // sipgo handler calls in progress
-	codec      *codecPool     // CSTA decode/encode on long-lived goroutines
-	wg         sync.WaitGroup // serve loops
-	work       sync.WaitGroup // event drains and BYEs
-	metrics    metrics
-	guard      *guard // access list and TLS refusals (access.go, tls.go)
-	edge       *sipedge.Edge
-	routes     map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
-	ready      chan struct{}                              // closed by Serve once requests can be handled
-	fronts     accessList                                 // listen.front_ends: peers that may carry any dialog
+	mu       sync.RWMutex
+	sessions map[string]*Session          // dialog ID -> session
+	awaiting sync.Map                     // dialog ID -> session whose 200 is not yet acknowledged
+	ended    endedDialogs                 // dialogs just ended by the client's BYE (order.go)
+	windows  connWindows                  // awaited INFOs per client connection (order.go)
+	infos    *infoTable                   // INFOs sent without a sipgo transaction, keep-alive schedule (infotable.go)
+	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
+	closing  atomic.Bool
+	handlers inflight       // sipgo handler calls in progress
+	codec    *codecPool     // CSTA decode/encode on long-lived goroutines
+	wg       sync.WaitGroup // serve loops
+	work     sync.WaitGroup // event drains and BYEs
+	metrics  metrics
+	guard    *guard // access list and TLS refusals (access.go, tls.go)
+	edge     *sipedge.Edge
+	routes   map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
+	ready    chan struct{}                              // closed by Serve once requests can be handled
+	fronts   accessList                                 // listen.front_ends: peers that may carry any dialog
 }
 
 // New builds a server; Listen binds its sockets and Serve runs it.
@@ -85,7 +85,6 @@ func New(opts Options) (*Server, error) {
 	s := &Server{}
 	s.edge = sipedge.New(sipedge.Options{Limits: opts.Config.Limits, Log: opts.Log,
 		Count: func(c sipedge.Code) { s.metrics.refusals.inc(string(c)) }, Busy: s.carriesDialog, Now: opts.Clock.Now})
-	s.keepAlives = newKeepAlives()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("rccserver"), sipgo.WithUserAgentParser(s.edge.Parser()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onUnmatchedResponse)))
 	if err != nil {
@@ -100,6 +99,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.cfg, s.log, s.clock = opts.Config, opts.Log, opts.Clock
+	s.infos = newInfoTable(opts.Clock, opts.Config.KeepAlive)
 	s.ready = make(chan struct{})
 	s.admission, s.handler = opts.Admission, opts.Handler
 	s.ua, s.sip, s.cli = ua, srv, cli
@@ -373,7 +373,7 @@ func (s *Server) shutdown() {
 	case <-timer.C:
 		s.log.Warn().Msg("shutdown timeout: some BYEs were not answered")
 	}
-	s.keepAlives.stop()
+	s.infos.stop()
 	s.closeListeners()
 	_ = s.ua.Close()
 	s.wg.Wait()
