@@ -26,8 +26,9 @@ func (s *Server) KeepAlivesSent() (sent uint64, awaited int) {
 	return sent, awaited
 }
 
-// UseSipgoKeepAlives sends keep-alives as sipgo client transactions, as
-// before the keep-alive table: the baseline of BenchmarkKeepAlive.
+// UseSipgoKeepAlives sends every INFO (keep-alives, events) as a sipgo
+// client transaction, as before the INFO table: the baseline of
+// BenchmarkKeepAlive.
 func (s *Server) UseSipgoKeepAlives() {
 	k := s.infos
 	k.mu.Lock()

@@ -52,8 +52,8 @@ type infoTable struct {
 	waiting map[string]*kaWait // by Via branch
 	sweep   *time.Timer        // armed while waiting is not empty
 	stopped bool
-	// viaSipgo sends every keep-alive as a sipgo transaction: the baseline
-	// of BenchmarkKeepAlive.
+	// viaSipgo sends every INFO as a sipgo transaction, as before the
+	// table: the baseline of BenchmarkKeepAlive.
 	viaSipgo bool
 
 	branch string // random per process; a counter follows it in each branch
@@ -241,7 +241,7 @@ func (h *kaHeap) Pop() any {
 	return s
 }
 
-// applies reports whether s's keep-alives go through the table: its dialog
+// applies reports whether s's INFOs go through the table: its dialog
 // lives on a reliable transport (RFC 3261 §17.1.2.2: no retransmission).
 func (k *infoTable) applies(s *Session) bool {
 	k.mu.Lock()
