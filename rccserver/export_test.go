@@ -35,3 +35,11 @@ func (s *Server) UseSipgoKeepAlives() {
 	k.viaSipgo = true
 	k.mu.Unlock()
 }
+
+// KeepAlivesScheduled returns how many sessions have a keep-alive scheduled.
+func (s *Server) KeepAlivesScheduled() int {
+	k := s.infos
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.sched)
+}

@@ -519,3 +519,54 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatalf("0 (off) refused: %v", err)
 	}
 }
+
+// TestKeepAliveBatch: sessions on one connection (behind a front end) whose
+// keep-alives fall due together each get theirs, with its own CSeq and
+// branch, in one batch (docs/sessions.md, "Keep-alive"), and the answers
+// are matched to each.
+func TestKeepAliveBatch(t *testing.T) {
+	ua, err := lynctest.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ua.Close() }) // after the server's stop: its BYEs find the clients
+	clock := newFakeClock()
+	h := start(t, harnessOpts{clock: clock, cfg: func(c *rccserver.Config) { c.KeepAlive = 30 * time.Second }})
+	users := []string{"sip:alice@example.com", "sip:bob@example.com", "sip:carol@example.com"}
+	var clients []*lynctest.Client
+	for _, u := range users {
+		clients = append(clients, h.client(lynctest.Options{UA: ua, User: u}))
+	}
+	// The server schedules a session's keep-alives once it has the ACK,
+	// after the client's sign-in returns.
+	deadline := time.Now().Add(5 * time.Second)
+	for h.srv.KeepAlivesScheduled() < len(users) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitArmed(t, clock, 30*time.Second)
+	for round := range 2 {
+		clock.Advance(30 * time.Second)
+		branches := map[string]bool{}
+		for i, c := range clients {
+			ev, err := c.NextEvent(ctxT(t, 5*time.Second))
+			if err != nil {
+				t.Fatalf("round %d, %s: %v", round, users[i], err)
+			}
+			if _, ok := ev.Msg.(*csta.SystemStatusMsg); !ok {
+				t.Fatalf("round %d, %s: %T", round, users[i], ev.Msg)
+			}
+			b, _ := ev.Req.Via().Params.Get("branch")
+			if branches[b] {
+				t.Fatalf("branch %q twice", b)
+			}
+			branches[b] = true
+		}
+		// One timer, one batch: all three fell due in the same firing.
+		if due, _ := h.srv.KeepAlivesSent(); due != uint64(len(users)*(round+1)) {
+			t.Fatalf("round %d: %d keep-alives fell due, want %d", round, due, len(users)*(round+1))
+		}
+	}
+	if st := h.srv.Stats(); st.Unanswered != 0 || st.KeepAliveFailures != 0 || len(h.srv.Sessions()) != len(users) {
+		t.Fatalf("unanswered %d, failed %d, sessions %d", st.Unanswered, st.KeepAliveFailures, len(h.srv.Sessions()))
+	}
+}
