@@ -115,14 +115,14 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # cpu_ms PID: user + system CPU time of the process so far.
 clk_tck=$(getconf CLK_TCK)
 cpu_ms() { awk -v hz="$clk_tck" '{sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat"; }
-# heap_bytes URL: the server's live heap after a GC ("admin": rccserver's
+# heap_bytes URL: the server's live heap after a GC ("admin:PORT": rccserver's
 # admin listener; empty: not measurable, 0).
 heap_bytes() {
 	case $1 in
 	"") echo 0 ;;
-	admin)
-		curl -s -o /dev/null 'http://127.0.0.1:9110/debug/pprof/heap?gc=1'
-		curl -s http://127.0.0.1:9110/metrics | awk '/^go_memstats_heap_alloc_bytes / {printf "%d\n", $2}'
+	admin:*)
+		curl -s -o /dev/null "http://127.0.0.1:${1#admin:}/debug/pprof/heap?gc=1"
+		curl -s "http://127.0.0.1:${1#admin:}/metrics" | awk '/^go_memstats_heap_alloc_bytes / {printf "%d\n", $2}'
 		;;
 	*) curl -s "$1" ;;
 	esac
@@ -182,10 +182,13 @@ load() {
 	else
 		# No state file: a load run leaves nothing behind (state.file would
 		# default to the working directory).
-		"$work/bin/rccserver" -config "$work/$name.yaml" -set state.file= 2>"$log" &
+		# The admin listener on a free port too: never the default 9110,
+		# which another run on the machine may hold.
+		admin_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		"$work/bin/rccserver" -config "$work/$name.yaml" -set state.file= -set admin.listen=127.0.0.1:$admin_port 2>"$log" &
 		server_pid=$!
 		addr=$(wait_addr "$log" '"addr":"127\.0\.0\.1:[0-9]+","contact"')
-		heapurl=admin
+		heapurl=admin:$admin_port
 	fi
 	sleep 1
 	local rss0 t0 hold_ms heap0 heap1
@@ -228,7 +231,7 @@ load() {
 	heap1=$(heap_bytes "$heapurl")
 	cpu0=$(cpu_tree_ms "$server_pid")
 	if [[ $name == rccserver && -n ${PROFILE:-} ]]; then
-		(sleep 1 && curl -s -o "$work/cpu.prof" "http://127.0.0.1:9110/debug/pprof/profile?seconds=$PROFILE" &&
+		(sleep 1 && curl -s -o "$work/cpu.prof" "http://127.0.0.1:$admin_port/debug/pprof/profile?seconds=$PROFILE" &&
 			echo "CPU profile: $work/cpu.prof" >&2) &
 	fi
 	local rc=0
