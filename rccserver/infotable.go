@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,7 @@ type kaWait struct {
 	branch   string
 	s        *Session
 	m        outbound
+	cseq     uint32
 	deadline time.Time
 	// notify is set while a goroutine waits for the answer itself (an
 	// event's writer or waiter, Session.drain; a keep-alive's writer in
@@ -281,9 +283,12 @@ func (k *infoTable) send(ss []*Session, m outbound, cseqs []uint32, timeout time
 	branches := make([]string, len(ss))
 	deadline := time.Now().Add(timeout)
 	for i, s := range ss {
-		branches[i] = k.branch + strconv.FormatUint(k.n.Add(1), 36)
+		// The counter keeps branches unique, the random part unguessable
+		// from the ones a client has seen (RFC 3261 §8.1.1.7; math/rand/v2's
+		// global generator is ChaCha8 seeded by the system).
+		branches[i] = k.branch + strconv.FormatUint(k.n.Add(1), 36) + "." + strconv.FormatUint(mrand.Uint64(), 36)
 		writeInDialog(buf, s, m.method, cseqs[i], branches[i], m.body)
-		ws[i] = &kaWait{k: k, branch: branches[i], s: s, m: m, deadline: deadline}
+		ws[i] = &kaWait{k: k, branch: branches[i], s: s, m: m, cseq: cseqs[i], deadline: deadline}
 		if waited {
 			ws[i].notify = make(chan struct{})
 		}
@@ -374,6 +379,14 @@ func (k *infoTable) answer(res *sip.Response) bool {
 	branch, _ := via.Params.Get("branch")
 	k.mu.Lock()
 	w := k.waiting[branch]
+	// Only the dialog's own connection may answer (a client on another
+	// connection cannot settle, say with a 481, another user's INFO), and
+	// the answer must name the dialog and the CSeq (RFC 3261 §17.1.3 lets
+	// a client transaction match on the branch alone; we check more).
+	if w != nil && (res.Source() != w.s.route.dest || res.CallID() == nil ||
+		res.CallID().Value() != w.s.route.callID.Value() || cs.SeqNo != w.cseq) {
+		w = nil
+	}
 	if w == nil || res.IsProvisional() {
 		k.mu.Unlock()
 		return w != nil

@@ -3,6 +3,7 @@ package rccserver_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -568,5 +569,43 @@ func TestKeepAliveBatch(t *testing.T) {
 	}
 	if st := h.srv.Stats(); st.Unanswered != 0 || st.KeepAliveFailures != 0 || len(h.srv.Sessions()) != len(users) {
 		t.Fatalf("unanswered %d, failed %d, sessions %d", st.Unanswered, st.KeepAliveFailures, len(h.srv.Sessions()))
+	}
+}
+
+// TestForgedAnswerIgnored: an answer to a session's INFO that comes on
+// another connection settles nothing, even with the right branch, Call-ID
+// and CSeq: a 481 forged by another client does not end the session.
+func TestForgedAnswerIgnored(t *testing.T) {
+	clock := newFakeClock()
+	h := start(t, harnessOpts{clock: clock, cfg: func(c *rccserver.Config) {
+		c.KeepAlive = 30 * time.Second
+		c.RequestTimeout = time.Second
+	}})
+	c := h.client(lynctest.Options{InfoStatus: func(csta.Message) int { return 0 }}) // leaves it to the forger
+	deadline := time.Now().Add(5 * time.Second)
+	for h.srv.KeepAlivesScheduled() < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	clock.Advance(30 * time.Second)
+	ev, err := c.NextEvent(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := sip.NewResponseFromRequest(ev.Req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+	conn, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(forged.String())); err != nil {
+		t.Fatal(err)
+	}
+	// The real outcome: unanswered after request_timeout, counted, session kept.
+	deadline = time.Now().Add(5 * time.Second)
+	for h.srv.Stats().Unanswered < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := h.srv.Stats(); st.Unanswered != 1 || st.KeepAliveFailures != 0 || len(h.srv.Sessions()) != 1 {
+		t.Fatalf("unanswered %d, keep-alive failures %d, sessions %d", st.Unanswered, st.KeepAliveFailures, len(h.srv.Sessions()))
 	}
 }
