@@ -17,7 +17,7 @@ import (
 
 // harness runs a server on 127.0.0.1:0 (TCP) for one test.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *rccserver.Server
 	addr   string
 	cancel context.CancelFunc
@@ -39,7 +39,7 @@ type harnessOpts struct {
 	adoptWait time.Duration
 }
 
-func start(t *testing.T, o harnessOpts) *harness {
+func start(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	h := &harness{t: t, done: make(chan error, 1)}
 	cfg := rccserver.DefaultConfig()

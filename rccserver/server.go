@@ -66,6 +66,7 @@ type Server struct {
 	awaiting sync.Map                     // dialog ID -> session whose 200 is not yet acknowledged
 	ended    endedDialogs                 // dialogs just ended by the client's BYE (order.go)
 	windows  connWindows                  // awaited INFOs per client connection (order.go)
+	infos    *infoTable                   // INFOs sent without a sipgo transaction, keep-alive schedule (infotable.go)
 	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
 	closing  atomic.Bool
 	handlers inflight       // sipgo handler calls in progress
@@ -99,7 +100,8 @@ func New(opts Options) (*Server, error) {
 	s := &Server{}
 	s.edge = sipedge.New(sipedge.Options{Limits: opts.Config.Limits, Log: opts.Log,
 		Count: func(c sipedge.Code) { s.metrics.refusals.inc(string(c)) }, Busy: s.carriesDialog, Now: opts.Clock.Now})
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("rccserver"), sipgo.WithUserAgentParser(s.edge.Parser()))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("rccserver"), sipgo.WithUserAgentParser(s.edge.Parser()),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onUnmatchedResponse)))
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +114,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.cfg, s.log, s.clock = opts.Config, opts.Log, opts.Clock
+	s.infos = newInfoTable(opts.Clock, opts.Config.KeepAlive)
 	s.ready = make(chan struct{})
 	s.admission, s.handler = opts.Admission, opts.Handler
 	s.store, s.adoptWait, s.acting = opts.Sessions, opts.AdoptWait, opts.Acting
@@ -386,6 +389,7 @@ func (s *Server) shutdown() {
 	case <-timer.C:
 		s.log.Warn().Msg("shutdown timeout: some BYEs were not answered")
 	}
+	s.infos.stop()
 	s.closeListeners()
 	_ = s.ua.Close()
 	s.wg.Wait()

@@ -47,7 +47,8 @@ type Session struct {
 	inviteCSeq uint32 // CSeq of the INVITE that created the dialog
 	interval   time.Duration
 	expiry     Timer
-	keepalive  Timer
+	kaDue      time.Time // next keep-alive; under infoTable.mu (keepalive.go)
+	kaIndex    int       // place in infoTable.sched plus one; 0: not scheduled
 	queue      []outbound
 	sending    bool       // a drain goroutine is running
 	inflight   int        // requests being handled: events wait until their response is out
@@ -241,7 +242,7 @@ func (s *Session) kickLocked() {
 type pending struct {
 	m       outbound
 	cseq    uint32
-	tx      sip.ClientTransaction
+	tx      answerWait
 	stop    chan struct{} // closed when the wait is given up (window full)
 	stopped bool          // stop is closed; under Session.mu
 	slot    bool          // holds a place in its connection's window; under Session.mu
@@ -283,6 +284,11 @@ func (s *Session) drain() {
 		s.queue = s.queue[1:]
 		s.localCSeq++
 		cseq := s.localCSeq
+		if m.keepalive && s.srv.infos.applies(s) {
+			s.mu.Unlock()
+			s.keepAlive(m, cseq)
+			continue
+		}
 		var oldest *pending
 		slot := false
 		switch {
@@ -304,7 +310,7 @@ func (s *Session) drain() {
 		}
 
 		m.sent = time.Now()
-		tx, err := s.srv.startInDialog(s, m.method, cseq, m.body)
+		tx, err := s.srv.startINFO(s, m, cseq)
 		if err != nil {
 			if slot {
 				s.srv.windows.release(s.peer)
@@ -315,7 +321,7 @@ func (s *Session) drain() {
 		if !slot {
 			// The connection's window is full and this session awaits
 			// nothing: the INFO is written, its answer not awaited.
-			tx.Terminate()
+			tx.forget()
 			s.srv.metrics.windowFull.Add(1)
 			s.log.Debug().Uint32("cseq", cseq).Str("event", m.root).Msg("connection's INFO window full: answer not awaited")
 			continue
@@ -324,7 +330,7 @@ func (s *Session) drain() {
 		s.mu.Lock()
 		if s.ended {
 			s.mu.Unlock()
-			tx.Terminate()
+			tx.forget()
 			s.srv.windows.release(s.peer)
 			continue // the loop ends at the top
 		}
@@ -344,7 +350,7 @@ func (s *Session) drain() {
 // caller hands p to a waiter.
 func (s *Session) answeredInTime(p *pending) bool {
 	ctx, cancel := context.WithTimeout(s.ctx, answerHold)
-	err := awaitFinal(ctx, p.m.method, p.tx, p.stop)
+	err := p.tx.wait(ctx, p.stop)
 	held := ctx.Err() != nil && s.ctx.Err() == nil && !errors.Is(err, errStopped)
 	cancel()
 	if held {
@@ -374,7 +380,7 @@ func (s *Session) giveUpOldestLocked() *pending {
 // the INFO up.
 func (s *Session) await(p *pending) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.srv.cfg.RequestTimeout)
-	err := awaitFinal(ctx, p.m.method, p.tx, p.stop)
+	err := p.tx.wait(ctx, p.stop)
 	cancel()
 	s.finish(p, err)
 }
@@ -382,7 +388,7 @@ func (s *Session) await(p *pending) {
 // finish ends p's transaction, frees its places in the windows and acts on
 // its outcome.
 func (s *Session) finish(p *pending, err error) {
-	p.tx.Terminate()
+	p.tx.forget()
 	s.mu.Lock()
 	if i := slices.Index(s.pending, p); i >= 0 {
 		s.pending = slices.Delete(s.pending, i, i+1)
@@ -572,34 +578,27 @@ func (s *Session) expired() {
 	s.end(ErrSessionExpired, true)
 }
 
-// scheduleKeepAlive arms the next keep-alive INFO (guide: every n seconds).
-// The period runs from one keep-alive to the next, whether or not the last
-// one was answered: an unanswered keep-alive never delays the next.
+// scheduleKeepAlive arms the session's keep-alive INFOs (guide: every n
+// seconds) in the server's keep-alive schedule (keepalive.go). The period
+// runs from one keep-alive to the next, whether or not the last one was
+// answered: an unanswered keep-alive never delays the next.
 func (s *Session) scheduleKeepAlive() {
 	period := s.srv.cfg.KeepAlive
 	if period <= 0 {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ended {
-		return
+	ended := s.ended
+	s.mu.Unlock()
+	if !ended {
+		s.srv.infos.schedule(s, s.srv.clock.Now().Add(period))
 	}
-	if s.keepalive == nil {
-		s.keepalive = s.srv.clock.AfterFunc(period, s.keepAliveDue)
-		return
-	}
-	s.keepalive.Reset(period)
 }
 
-func (s *Session) keepAliveDue() {
-	s.scheduleKeepAlive()
-	// Keep-alive body: CSTA SystemStatus normal (docs/sessions.md). It also
-	// tells the client the switch is still in service.
-	if err := s.enqueue(outbound{method: sip.INFO, body: keepAliveBody, root: "SystemStatus", keepalive: true}); err != nil && !errors.Is(err, ErrSessionClosed) {
-		s.log.Warn().Err(err).Msg("keep-alive not queued")
-	}
-}
+// keepAliveMsg is the keep-alive: CSTA SystemStatus normal
+// (docs/sessions.md). It also tells the client the switch is still in
+// service.
+var keepAliveMsg = outbound{method: sip.INFO, body: keepAliveBody, root: "SystemStatus", keepalive: true}
 
 var keepAliveBody = func() []byte {
 	b, err := csta.Encode(&csta.SystemStatusMsg{SystemStatus: csta.StatusNormal})
@@ -625,15 +624,13 @@ func (s *Session) end(reason error, bye bool) {
 	if s.expiry != nil {
 		s.expiry.Stop()
 	}
-	if s.keepalive != nil {
-		s.keepalive.Stop()
-	}
 	hooks := s.endHooks
 	s.endHooks = nil
 	s.localCSeq++
 	cseq := s.localCSeq
 	s.mu.Unlock()
 
+	s.srv.infos.unschedule(s)
 	s.cancel(reason)
 	if errors.Is(reason, ErrRemoteBye) {
 		s.srv.ended.add(s.srv.clock, s.id) // for a MonitorStop just behind the BYE (order.go)

@@ -3,6 +3,7 @@ package rccserver_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -199,10 +200,23 @@ func TestKeepAlive(t *testing.T) {
 		if diff := cmp.Diff(&csta.SystemStatusMsg{SystemStatus: csta.StatusNormal}, ev.Msg); diff != "" {
 			t.Fatal(diff)
 		}
+		// Sent by the keep-alive table, not a sipgo transaction (keepalive.go),
+		// and a complete in-dialog request all the same.
+		if b, _ := ev.Req.Via().Params.Get("branch"); !strings.HasPrefix(b, "z9hG4bK.ka") {
+			t.Fatalf("keep-alive branch %q: not sent by the keep-alive table", b)
+		}
+		for _, name := range []string{"From", "To", "Call-ID", "CSeq", "Max-Forwards", "Contact", "Content-Type", "Content-Disposition", "Content-Length"} {
+			if ev.Req.GetHeader(name) == nil {
+				t.Fatalf("keep-alive without %s:\n%s", name, ev.Req)
+			}
+		}
 		waitArmed(t, clock, 45*time.Second)
 	}
 	if len(h.srv.Sessions()) != 1 {
 		t.Fatal("session lost")
+	}
+	if st := h.srv.Stats(); st.Unanswered != 0 || st.KeepAliveFailures != 0 {
+		t.Fatalf("answered keep-alives counted unanswered %d, failed %d", st.Unanswered, st.KeepAliveFailures)
 	}
 }
 
@@ -504,5 +518,94 @@ func TestConfigValidation(t *testing.T) {
 	cfg.KeepAlive = 0
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("0 (off) refused: %v", err)
+	}
+}
+
+// TestKeepAliveBatch: sessions on one connection (behind a front end) whose
+// keep-alives fall due together each get theirs, with its own CSeq and
+// branch, in one batch (docs/sessions.md, "Keep-alive"), and the answers
+// are matched to each.
+func TestKeepAliveBatch(t *testing.T) {
+	ua, err := lynctest.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ua.Close() }) // after the server's stop: its BYEs find the clients
+	clock := newFakeClock()
+	h := start(t, harnessOpts{clock: clock, cfg: func(c *rccserver.Config) { c.KeepAlive = 30 * time.Second }})
+	users := []string{"sip:alice@example.com", "sip:bob@example.com", "sip:carol@example.com"}
+	var clients []*lynctest.Client
+	for _, u := range users {
+		clients = append(clients, h.client(lynctest.Options{UA: ua, User: u}))
+	}
+	// The server schedules a session's keep-alives once it has the ACK,
+	// after the client's sign-in returns.
+	deadline := time.Now().Add(5 * time.Second)
+	for h.srv.KeepAlivesScheduled() < len(users) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitArmed(t, clock, 30*time.Second)
+	for round := range 2 {
+		clock.Advance(30 * time.Second)
+		branches := map[string]bool{}
+		for i, c := range clients {
+			ev, err := c.NextEvent(ctxT(t, 5*time.Second))
+			if err != nil {
+				t.Fatalf("round %d, %s: %v", round, users[i], err)
+			}
+			if _, ok := ev.Msg.(*csta.SystemStatusMsg); !ok {
+				t.Fatalf("round %d, %s: %T", round, users[i], ev.Msg)
+			}
+			b, _ := ev.Req.Via().Params.Get("branch")
+			if branches[b] {
+				t.Fatalf("branch %q twice", b)
+			}
+			branches[b] = true
+		}
+		// One timer, one batch: all three fell due in the same firing.
+		if due, _ := h.srv.KeepAlivesSent(); due != uint64(len(users)*(round+1)) {
+			t.Fatalf("round %d: %d keep-alives fell due, want %d", round, due, len(users)*(round+1))
+		}
+	}
+	if st := h.srv.Stats(); st.Unanswered != 0 || st.KeepAliveFailures != 0 || len(h.srv.Sessions()) != len(users) {
+		t.Fatalf("unanswered %d, failed %d, sessions %d", st.Unanswered, st.KeepAliveFailures, len(h.srv.Sessions()))
+	}
+}
+
+// TestForgedAnswerIgnored: an answer to a session's INFO that comes on
+// another connection settles nothing, even with the right branch, Call-ID
+// and CSeq: a 481 forged by another client does not end the session.
+func TestForgedAnswerIgnored(t *testing.T) {
+	clock := newFakeClock()
+	h := start(t, harnessOpts{clock: clock, cfg: func(c *rccserver.Config) {
+		c.KeepAlive = 30 * time.Second
+		c.RequestTimeout = time.Second
+	}})
+	c := h.client(lynctest.Options{InfoStatus: func(csta.Message) int { return 0 }}) // leaves it to the forger
+	deadline := time.Now().Add(5 * time.Second)
+	for h.srv.KeepAlivesScheduled() < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	clock.Advance(30 * time.Second)
+	ev, err := c.NextEvent(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := sip.NewResponseFromRequest(ev.Req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+	conn, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(forged.String())); err != nil {
+		t.Fatal(err)
+	}
+	// The real outcome: unanswered after request_timeout, counted, session kept.
+	deadline = time.Now().Add(5 * time.Second)
+	for h.srv.Stats().Unanswered < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := h.srv.Stats(); st.Unanswered != 1 || st.KeepAliveFailures != 0 || len(h.srv.Sessions()) != 1 {
+		t.Fatalf("unanswered %d, keep-alive failures %d, sessions %d", st.Unanswered, st.KeepAliveFailures, len(h.srv.Sessions()))
 	}
 }

@@ -136,7 +136,7 @@ func TestSIPpOverTLS(t *testing.T) {
 	}
 }
 
-func lookPath(t *testing.T, names ...string) string {
+func lookPath(t testing.TB, names ...string) string {
 	t.Helper()
 	for _, n := range names {
 		if p, err := exec.LookPath(n); err == nil {
@@ -148,7 +148,7 @@ func lookPath(t *testing.T, names ...string) string {
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -33,7 +33,8 @@
 #           MonitorStart's answer and aborts the session)
 # PROFILE   seconds of CPU profile of rccserver from its admin listener during
 #           the request phase, written to the work directory (use KEEP=1)
-# RCC_BIN   an rccserver binary to load instead of this tree's (before/after)
+# RCC_BIN   an rccserver binary to load instead of building this tree's
+#           (a "before" figure in the same conditions)
 # KEEP   keep the work directory (logs, SIPp traces) instead of removing it
 # CLUSTER   1 adds rccserver-etcd: the same rccserver with cluster.* set,
 #           joined to a one-member etcd (Debian etcd-server, data in
@@ -106,9 +107,10 @@ sed -e "s|<GetDoNotDisturb xmlns=.*</GetDoNotDisturb>|$body|" \
 sed -e 's/ check_it="true"//' "$work/rcc_load.xml" >"$work/rcc_load_nocheck.xml"
 
 echo "building rccserver and rccbare" >&2
-go build -o "$work/bin/rccserver" ./rccserver/cmd/rccserver
 if [[ -n ${RCC_BIN:-} ]]; then
-	cp "$RCC_BIN" "$work/bin/rccserver" # another build, e.g. the parent commit's, for a before/after
+	mkdir -p "$work/bin" && cp "$RCC_BIN" "$work/bin/rccserver" # another build of rccserver, e.g. the commit before
+else
+	go build -o "$work/bin/rccserver" ./rccserver/cmd/rccserver
 fi
 go build -o "$work/bin/rccbare" ./rccserver/cmd/rccbare
 
@@ -119,6 +121,9 @@ sed -e 's/addr: 127\.0\.0\.1:11001/addr: 127.0.0.1:0/' \
 	-e "s#file: directory.yaml#file: $root/examples/directory.yaml#" \
 	examples/rccserver.yaml >"$work/rccserver.yaml"
 cat examples/station.yaml >>"$work/rccserver.yaml"
+# rccserver-ka0: the same with keep-alive off, the idle baseline of the
+# keep-alive CPU figure.
+sed -e "s/keepalive: ${KEEPALIVE:-0} /keepalive: 0 /" "$work/rccserver.yaml" >"$work/rccserver-ka0.yaml"
 grep -q "keepalive: ${KEEPALIVE:-0} " "$work/rccserver.yaml" && ! grep -qE ':(11001|5060)$' "$work/rccserver.yaml" || {
 	echo "examples/rccserver.yaml changed shape: cannot switch keep-alive off or move off the fixed ports" >&2
 	exit 1
@@ -157,14 +162,14 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # cpu_ms PID: user + system CPU time of the process so far.
 clk_tck=$(getconf CLK_TCK)
 cpu_ms() { awk -v hz="$clk_tck" '{sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat"; }
-# heap_bytes URL: the server's live heap after a GC ("admin": rccserver's
+# heap_bytes URL: the server's live heap after a GC ("admin:PORT": rccserver's
 # admin listener; empty: not measurable, 0).
 heap_bytes() {
 	case $1 in
 	"") echo 0 ;;
-	admin)
-		curl -s -o /dev/null "http://$admin_addr/debug/pprof/heap?gc=1"
-		curl -s "http://$admin_addr/metrics" | awk '/^go_memstats_heap_alloc_bytes / {printf "%d\n", $2}'
+	admin:*)
+		curl -s -o /dev/null "http://127.0.0.1:${1#admin:}/debug/pprof/heap?gc=1"
+		curl -s "http://127.0.0.1:${1#admin:}/metrics" | awk '/^go_memstats_heap_alloc_bytes / {printf "%d\n", $2}'
 		;;
 	*) curl -s "$1" ;;
 	esac
@@ -273,12 +278,14 @@ load() {
 		fi
 		# No state file: a load run leaves nothing behind (state.file would
 		# default to the working directory). The admin listener on a free
-		# port, not the default 9110 another run may hold.
-		admin_addr=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		# port too: never the default 9110, which another run may hold.
+		[[ $name == rccserver-ka0 ]] && config=$work/rccserver-ka0.yaml
+		admin_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		admin_addr=127.0.0.1:$admin_port
 		"$work/bin/rccserver" -config "$config" -set state.file= -set "admin.listen=$admin_addr" 2>"$log" &
 		server_pid=$!
 		addr=$(wait_addr "$log" '"addr":"127\.0\.0\.1:[0-9]+","contact"')
-		heapurl=admin
+		heapurl=admin:$admin_port
 	fi
 	sleep 1
 	[[ $name == rccserver+idle ]] && hold_idle "$addr" "$dir"
@@ -304,17 +311,16 @@ load() {
 	sipp_pid=$!
 	# With HOLD and keep-alive on, the server's CPU over the second half of
 	# the hold, when every session is signed in and only keep-alives flow,
-	# divided by the keep-alives sent in it, is the CPU of one keep-alive.
+	# is measured for rccserver and for rccserver-ka0 (keep-alive off): the
+	# difference divided by the keep-alives sent is the CPU of one keep-alive.
 	if [[ $name == rccserver* && ${HOLD:-0} -ge 10 && ${KEEPALIVE:-0} -gt 0 ]]; then
 		local ka_from=$((t0 - HOLD * 500)) ka_to=$((t0 - 500)) ka0 ka1
 		sleep "$(awk -v ms="$((ka_from - $(now_ms)))" 'BEGIN {print (ms > 0 ? ms : 0) / 1000}')"
 		ka0=$(cpu_tree_ms "$server_pid")
 		sleep "$(awk -v ms="$((ka_to - ka_from))" 'BEGIN {print ms / 1000}')"
 		ka1=$(cpu_tree_ms "$server_pid")
-		awk -v cpu="$((ka1 - ka0))" -v n="$N" -v w="$((ka_to - ka_from))" -v p="$KEEPALIVE" 'BEGIN {
-			kas = n * (w / 1000) / p
-			printf "keep-alive CPU: %.1f µs each (%d ms of CPU for ~%d keep-alives: %d sessions, %.1f s, period %d s)\n", cpu * 1000 / kas, cpu, kas, n, w / 1000, p
-		}' >&2
+		echo "$((ka1 - ka0)) $((ka_to - ka_from))" >"$work/$name.hold"
+		echo "$name: $((ka1 - ka0)) ms of CPU in the second half of the hold ($(((ka_to - ka_from) / 1000)) s)" >&2
 	fi
 	# RSS with every session held, just before the requests start.
 	local margin=300
@@ -387,12 +393,25 @@ servers=${SERVERS:-$servers}
 if ((${IDLE:-0} > 0)) && [[ " $servers " == *" rccserver "* ]]; then
 	servers="$servers rccserver+idle"
 fi
+# The keep-alive CPU figure needs the idle baseline in the same run.
+if [[ ${HOLD:-0} -ge 10 && ${KEEPALIVE:-0} -gt 0 && " $servers " == *" rccserver "* && " $servers " != *" rccserver-ka0 "* ]]; then
+	servers="rccserver-ka0 $servers"
+fi
 results=""
 for s in $servers; do
 	load "$s" >"$work/$s.result"
 	echo "$s: $(cat "$work/$s.result")" >&2
 	results+="$(cat "$work/$s.result")"$'\n'
 done
+
+if [[ -f $work/rccserver.hold && -f $work/rccserver-ka0.hold ]]; then
+	read -r on w <"$work/rccserver.hold"
+	read -r off _ <"$work/rccserver-ka0.hold"
+	awk -v on="$on" -v off="$off" -v n="$N" -v w="$w" -v p="$KEEPALIVE" 'BEGIN {
+		kas = n * (w / 1000) / p
+		printf "keep-alive CPU: %.1f µs each = (%d ms with keep-alive - %d ms without) / ~%d keep-alives (%d sessions, %.1f s, period %d s); %.1f µs each without subtracting\n", (on - off) * 1000 / kas, on, off, kas, n, w / 1000, p, on * 1000 / kas
+	}' >&2
+fi
 
 printf '%s' "$results" | awk -v n="$N" -v k="$K" '
 	{
@@ -418,7 +437,7 @@ printf '%s' "$results" | awk -v n="$N" -v k="$K" '
 			printf "%-22s requests/s %.2f, sign-ins/s %.2f, CPU/request %.2f\n", "rccserver-etcd / rccserver", (rps[r] > 0 ? rps[e] / rps[r] : 0), (sps[r] > 0 ? sps[e] / sps[r] : 0), (us[r] > 0 ? us[e] / us[r] : 0)
 		}
 		for (j = 1; r && j <= NR; j++) {
-			if (j == r || j == e || name[j] == "rccserver+idle") continue
+			if (j == r || j == e || name[j] == "rccserver+idle" || name[j] == "rccserver-ka0") continue
 			printf "%-22s %12.2f %14.2f %14.2f %12.2f\n", "rccserver / " name[j], (rps[j] > 0 ? rps[r] / rps[j] : 0), (per[j] > 0 ? per[r] / per[j] : 0), (heap[j] > 0 ? heap[r] / heap[j] : 0), (us[j] > 0 ? us[r] / us[j] : 0)
 		}
 		if (r && idx["rccserver+idle"]) {

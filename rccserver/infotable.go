@@ -1,0 +1,590 @@
+package rccserver
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/rccserver/rccserver/csta"
+)
+
+// infoTable sends the INFOs we originate in dialogs on reliable
+// transports — events and keep-alives — without a sipgo client
+// transaction, and matches their answers itself. A sipgo transaction (its
+// FSM, timers, goroutines and a request built header by header) costs
+// several times the write itself (docs/performance.md, "Keep-alive CPU").
+// Over TCP and TLS a non-INVITE client transaction sends its request once
+// and only waits for the final answer, bounded by Timer F (RFC 3261
+// §17.1.2.2, §17.1.2.3); the table does exactly that, with
+// Config.RequestTimeout as the bound. INFOs on UDP take the sipgo path
+// (startInDialog), which retransmits; BYE always does.
+//
+// Answers are matched by the branch of the top Via, as a client transaction
+// matches them (RFC 3261 §17.1.3); sipgo hands us every response it matched
+// to none of its own transactions (Server.onUnmatchedResponse).
+//
+// The table also schedules keep-alives: one min-heap of sessions by their
+// next keep-alive and one timer of the injected clock, instead of a timer
+// per session. When it fires, every keep-alive due within slack goes out,
+// and those of sessions on one connection (a front end multiplexes its
+// users) leave in one write; their answers then come back together too. A
+// session keeps its place in the batch from one period to the next.
+type infoTable struct {
+	clock  Clock
+	period time.Duration
+	slack  time.Duration
+
+	mu      sync.Mutex
+	sched   kaHeap // sessions by kaDue
+	timer   Timer  // armed for sched[0].kaDue while sched is not empty
+	timerAt time.Time
+	waiting map[string]*kaWait // by Via branch
+	sweep   *time.Timer        // armed while waiting is not empty
+	stopped bool
+	// viaSipgo sends every INFO as a sipgo transaction, as before the
+	// table: the baseline of BenchmarkKeepAlive.
+	viaSipgo bool
+
+	branch string // random per process; a counter follows it in each branch
+	n      atomic.Uint64
+	due    atomic.Uint64 // keep-alives that fell due (benchmarks)
+	bufs   sync.Pool
+}
+
+// kaWait is one INFO of the table whose final answer is awaited.
+type kaWait struct {
+	k        *infoTable
+	branch   string
+	s        *Session
+	m        outbound
+	cseq     uint32
+	deadline time.Time
+	// notify is set while a goroutine waits for the answer itself (an
+	// event's writer or waiter, Session.drain; a keep-alive's writer in
+	// the one-INFO-at-a-time flow); it is closed when the outcome is known,
+	// and that goroutine acts on it. Otherwise whoever learns the outcome
+	// (the answer's goroutine or the sweep) acts on it.
+	notify chan struct{}
+	done   bool
+	err    error
+}
+
+func newInfoTable(clock Clock, period time.Duration) *infoTable {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
+	return &infoTable{clock: clock, period: period, slack: min(period/20, time.Second),
+		waiting: map[string]*kaWait{}, branch: sip.RFC3261BranchMagicCookie + ".ka" + hex.EncodeToString(b[:]) + "."}
+}
+
+// schedule sets s's next keep-alive at due.
+func (k *infoTable) schedule(s *Session, due time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return
+	}
+	s.kaDue = due
+	if s.kaIndex > 0 {
+		heap.Fix(&k.sched, s.kaIndex-1)
+	} else {
+		heap.Push(&k.sched, s)
+	}
+	k.armLocked()
+}
+
+// unschedule drops s's keep-alives (the session ended).
+func (k *infoTable) unschedule(s *Session) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if s.kaIndex > 0 {
+		heap.Remove(&k.sched, s.kaIndex-1)
+	}
+}
+
+// armLocked sets the clock's timer for the earliest keep-alive. A timer
+// left armed for a session that ended only finds nothing due.
+func (k *infoTable) armLocked() {
+	if len(k.sched) == 0 || k.stopped {
+		return
+	}
+	next := k.sched[0].kaDue
+	if k.timer != nil && k.timerAt.Equal(next) {
+		return
+	}
+	d := max(next.Sub(k.clock.Now()), 0)
+	k.timerAt = next
+	if k.timer == nil {
+		k.timer = k.clock.AfterFunc(d, k.fire)
+		return
+	}
+	k.timer.Reset(d)
+}
+
+// fire sends the keep-alives due now or within slack, and moves each of
+// their sessions one period on.
+func (k *infoTable) fire() {
+	now := k.clock.Now()
+	var due []*Session
+	k.mu.Lock()
+	k.timerAt = time.Time{}
+	for len(k.sched) > 0 && !k.sched[0].kaDue.After(now.Add(k.slack)) {
+		s := k.sched[0]
+		due = append(due, s)
+		s.kaDue = now.Add(k.period)
+		heap.Fix(&k.sched, 0)
+	}
+	k.armLocked()
+	k.mu.Unlock()
+	k.due.Add(uint64(len(due)))
+	k.sendBatch(due)
+}
+
+// sendBatch sends one keep-alive in each session of due. A session that is
+// writing, or has INFOs queued or a request in hand, gets its keep-alive
+// queued behind them (Session.drain); the others are sent here, one write
+// per connection.
+func (k *infoTable) sendBatch(due []*Session) {
+	type one struct {
+		s    *Session
+		cseq uint32
+	}
+	byConn := map[string][]one{}
+	var order []string // the connections in the order first met
+	for _, s := range due {
+		s.mu.Lock()
+		if s.ended {
+			s.mu.Unlock()
+			continue
+		}
+		if s.sending || !s.confirmed || s.inflight > 0 || len(s.queue) > 0 || !k.applies(s) {
+			s.mu.Unlock()
+			if err := s.enqueue(keepAliveMsg); err != nil && !errors.Is(err, ErrSessionClosed) {
+				s.log.Warn().Err(err).Msg("keep-alive not queued")
+			}
+			continue
+		}
+		// Nothing is queued or being written: the keep-alive leaves from
+		// here, as the writer would send it, without starting one.
+		s.sending = true
+		s.localCSeq++
+		key := s.route.transport + " " + s.route.dest
+		if _, ok := byConn[key]; !ok {
+			order = append(order, key)
+		}
+		byConn[key] = append(byConn[key], one{s, s.localCSeq})
+		s.mu.Unlock()
+	}
+	ss, cseqs := make([]*Session, 0, kaWriteMax), make([]uint32, 0, kaWriteMax)
+	for _, key := range order {
+		batch := byConn[key]
+		for len(batch) > 0 {
+			chunk := batch[:min(len(batch), kaWriteMax)]
+			batch = batch[len(chunk):]
+			ss, cseqs = ss[:0], cseqs[:0]
+			for _, o := range chunk {
+				ss, cseqs = append(ss, o.s), append(cseqs, o.cseq)
+			}
+			k.sendChunk(ss, cseqs)
+		}
+	}
+}
+
+// kaWriteMax bounds the keep-alives in one write (about 40 KB), so that
+// the write buffers stay small enough to reuse.
+const kaWriteMax = 64
+
+// sendChunk sends the keep-alives of ss, sessions on one connection, in
+// one write, and lets each session's writer run again.
+func (k *infoTable) sendChunk(ss []*Session, cseqs []uint32) {
+	_, err := k.send(ss, keepAliveMsg, cseqs, ss[0].srv.cfg.RequestTimeout, false)
+	for _, s := range ss {
+		if err != nil {
+			s.answered(keepAliveMsg, err)
+		}
+		s.mu.Lock()
+		s.sending = false
+		s.kickLocked() // events queued meanwhile
+		s.mu.Unlock()
+	}
+}
+
+// kaHeap orders sessions by their next keep-alive (container/heap).
+type kaHeap []*Session
+
+func (h kaHeap) Len() int           { return len(h) }
+func (h kaHeap) Less(i, j int) bool { return h[i].kaDue.Before(h[j].kaDue) }
+func (h kaHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].kaIndex, h[j].kaIndex = i+1, j+1
+}
+func (h *kaHeap) Push(x any) {
+	s := x.(*Session)
+	s.kaIndex = len(*h) + 1
+	*h = append(*h, s)
+}
+func (h *kaHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	s.kaIndex = 0
+	return s
+}
+
+// applies reports whether s's INFOs go through the table: its dialog
+// lives on a reliable transport (RFC 3261 §17.1.2.2: no retransmission).
+func (k *infoTable) applies(s *Session) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return !k.viaSipgo && !k.stopped && sip.IsReliable(s.route.transport)
+}
+
+// send writes the keep-alive m in each session of ss (all on one
+// connection, the one their INVITEs came on), with CSeq cseqs[i], in one
+// write, and registers them. A connection that is gone, or a write error,
+// is a transport failure (the session ends, docs/protocol.md), as it would
+// be for sipgo's transaction.
+func (k *infoTable) send(ss []*Session, m outbound, cseqs []uint32, timeout time.Duration, waited bool) ([]*kaWait, error) {
+	r := &ss[0].route // set before anything may leave (confirm), never changed after
+	// The pool, not TransportLayer.GetConnection: the same lookup without a
+	// debug log whose arguments cost more than the rest of the send.
+	var conn sip.Connection
+	if pool := ss[0].srv.ua.TransportLayer().Pool(r.transport); pool != nil {
+		conn = pool.Get(r.dest)
+	}
+	if conn == nil {
+		return nil, fmt.Errorf("%s: %w: no connection to %s", m.method, ErrTransport, r.dest)
+	}
+	defer func() { _, _ = conn.TryClose() }() // releases Get's reference, as a transaction does
+	wr, ok := conn.(io.Writer)                // sipgo's TCP and TLS connections write whole buffers
+	if !ok {
+		return nil, fmt.Errorf("%s: %w: %T cannot write", m.method, ErrTransport, conn)
+	}
+
+	buf, _ := k.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	buf.Grow(len(ss) * 700) // a keep-alive is 500–700 bytes: one allocation, no regrowth
+	ws := make([]*kaWait, len(ss))
+	branches := make([]string, len(ss))
+	deadline := time.Now().Add(timeout)
+	for i, s := range ss {
+		// The counter keeps branches unique, the random part unguessable
+		// from the ones a client has seen (RFC 3261 §8.1.1.7; math/rand/v2's
+		// global generator is ChaCha8 seeded by the system).
+		branches[i] = k.branch + strconv.FormatUint(k.n.Add(1), 36) + "." + strconv.FormatUint(mrand.Uint64(), 36)
+		writeInDialog(buf, s, m.method, cseqs[i], branches[i], m.body)
+		ws[i] = &kaWait{k: k, branch: branches[i], s: s, m: m, cseq: cseqs[i], deadline: deadline}
+		if waited {
+			ws[i].notify = make(chan struct{})
+		}
+	}
+	k.mu.Lock()
+	for i, w := range ws {
+		k.waiting[branches[i]] = w // before the write: the answer may come at once
+	}
+	if k.sweep == nil && !k.stopped {
+		k.sweep = time.AfterFunc(sweepEvery(timeout), func() { k.expire(timeout) })
+	}
+	k.mu.Unlock()
+
+	_, err := wr.Write(buf.Bytes())
+	k.bufs.Put(buf)
+	if err != nil {
+		k.mu.Lock()
+		for _, b := range branches {
+			delete(k.waiting, b)
+		}
+		k.mu.Unlock()
+		return nil, fmt.Errorf("%s: %w: %w", m.method, ErrTransport, err)
+	}
+	return ws, nil
+}
+
+// sweepEvery is how often unanswered keep-alives are looked for: a quarter
+// of the timeout, at most a second, so one times out at most that late.
+func sweepEvery(timeout time.Duration) time.Duration {
+	return max(min(timeout/4, time.Second), time.Millisecond)
+}
+
+// writeInDialog writes a request of s's dialog as startInDialog builds it
+// (RFC 3261 §12.2.1.1). The Via's sent-by is our Contact's host and port,
+// the listener the client reached: over TCP and TLS the answer comes back
+// on the connection, and sent-by is where a client would connect if it
+// had to (RFC 3261 §18.2.2). Hand-written because sipgo has no way to
+// serialize a request without first building it header by header.
+func writeInDialog(buf *bytes.Buffer, s *Session, method sip.RequestMethod, cseq uint32, branch string, body []byte) {
+	r := &s.route
+	buf.WriteString(string(method))
+	buf.WriteByte(' ')
+	r.target.StringWrite(buf)
+	buf.WriteString(" SIP/2.0\r\nVia: SIP/2.0/")
+	buf.WriteString(sip.NetworkToUpper(r.transport))
+	buf.WriteByte(' ')
+	buf.WriteString(s.contact.Address.Host)
+	if p := s.contact.Address.Port; p > 0 {
+		buf.WriteByte(':')
+		buf.WriteString(strconv.Itoa(p))
+	}
+	buf.WriteString(";branch=")
+	buf.WriteString(branch)
+	buf.WriteString("\r\n")
+	r.from.StringWrite(buf)
+	buf.WriteString("\r\n")
+	r.to.StringWrite(buf)
+	buf.WriteString("\r\n")
+	r.callID.StringWrite(buf)
+	buf.WriteString("\r\nCSeq: ")
+	buf.WriteString(strconv.FormatUint(uint64(cseq), 10))
+	buf.WriteByte(' ')
+	buf.WriteString(string(method))
+	buf.WriteString("\r\nMax-Forwards: 70\r\n")
+	for _, rr := range r.routes {
+		buf.WriteString("Route: ")
+		buf.WriteString(rr)
+		buf.WriteString("\r\n")
+	}
+	s.contact.StringWrite(buf)
+	buf.WriteString("\r\n")
+	if body != nil {
+		buf.WriteString("Content-Type: " + csta.ContentType + "\r\nContent-Disposition: signal;handling=required\r\n")
+	}
+	buf.WriteString("Content-Length: ")
+	buf.WriteString(strconv.Itoa(len(body)))
+	buf.WriteString("\r\n\r\n")
+	buf.Write(body)
+}
+
+// answer takes a response sipgo matched to no transaction and reports
+// whether it answers one of our keep-alives.
+func (k *infoTable) answer(res *sip.Response) bool {
+	via, cs := res.Via(), res.CSeq()
+	if via == nil || cs == nil || cs.MethodName != sip.INFO {
+		return false
+	}
+	branch, _ := via.Params.Get("branch")
+	k.mu.Lock()
+	w := k.waiting[branch]
+	// Only the dialog's own connection may answer (a client on another
+	// connection cannot settle, say with a 481, another user's INFO), and
+	// the answer must name the dialog and the CSeq (RFC 3261 §17.1.3 lets
+	// a client transaction match on the branch alone; we check more).
+	if w != nil && (res.Source() != w.s.route.dest || res.CallID() == nil ||
+		res.CallID().Value() != w.s.route.callID.Value() || cs.SeqNo != w.cseq) {
+		w = nil
+	}
+	if w == nil || res.IsProvisional() {
+		k.mu.Unlock()
+		return w != nil
+	}
+	delete(k.waiting, branch)
+	act := k.resolveLocked(w, answerError(sip.INFO, res))
+	k.mu.Unlock()
+	if act {
+		w.finish()
+	}
+	return true
+}
+
+// resolveLocked records w's outcome and reports whether the caller acts on
+// it (no writer waits for it).
+func (k *infoTable) resolveLocked(w *kaWait, err error) bool {
+	w.done, w.err = true, err
+	if w.notify != nil {
+		close(w.notify)
+		return false
+	}
+	return true
+}
+
+// expire gives up the keep-alives whose time is over (ErrNoAnswer) and
+// re-arms the sweep while some are still awaited.
+func (k *infoTable) expire(timeout time.Duration) {
+	now := time.Now()
+	var over []*kaWait
+	k.mu.Lock()
+	for branch, w := range k.waiting {
+		if now.Before(w.deadline) {
+			continue
+		}
+		delete(k.waiting, branch)
+		if k.resolveLocked(w, fmt.Errorf("%s: %w: no final answer within %v", w.m.method, ErrNoAnswer, timeout)) {
+			over = append(over, w)
+		}
+	}
+	if len(k.waiting) > 0 && !k.stopped {
+		k.sweep.Reset(sweepEvery(timeout))
+	} else {
+		k.sweep = nil
+	}
+	k.mu.Unlock()
+	for _, w := range over {
+		w.finish()
+	}
+}
+
+// hold waits up to d for w's answer, as the writer does for an event INFO
+// while the client answers promptly (Session.answeredInTime). It reports
+// whether the answer came; if not, the answer is acted on when it comes.
+func (k *infoTable) hold(w *kaWait, d time.Duration, quit <-chan struct{}) bool {
+	k.mu.Lock()
+	if w.done {
+		k.mu.Unlock()
+		w.finish()
+		return true
+	}
+	w.notify = make(chan struct{})
+	notify := w.notify
+	k.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-notify:
+		w.finish()
+		return true
+	case <-t.C:
+	case <-quit:
+	}
+	k.mu.Lock()
+	if w.done {
+		k.mu.Unlock()
+		w.finish()
+		return true
+	}
+	w.notify = nil // whoever learns the outcome acts on it
+	k.mu.Unlock()
+	return false
+}
+
+// stop drops every awaited keep-alive (the server is shutting down; their
+// sessions have ended).
+func (k *infoTable) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopped = true
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+	if k.sweep != nil {
+		k.sweep.Stop()
+		k.sweep = nil
+	}
+	clear(k.waiting)
+}
+
+// finish acts on the keep-alive's outcome unless its session has ended.
+func (w *kaWait) finish() {
+	s := w.s
+	s.mu.Lock()
+	ended := s.ended
+	s.mu.Unlock()
+	if !ended {
+		s.answered(w.m, w.err)
+	}
+}
+
+// onUnmatchedResponse receives the responses sipgo matched to none of its
+// client transactions: answers to our keep-alives (infoTable) and late
+// retransmissions.
+func (s *Server) onUnmatchedResponse(res *sip.Response) {
+	if s.infos.answer(res) {
+		return
+	}
+	s.log.Debug().Int("status", res.StatusCode).Str("peer", res.Source()).Msg("response to no transaction of ours: dropped (RFC 3261 §17.1.3)")
+}
+
+// keepAlive sends m, a keep-alive with CSeq cseq, through the keep-alive
+// table. While the client answers promptly and an INFO is queued behind
+// it, the writer waits for its answer as for an event's (Session.drain).
+func (s *Session) keepAlive(m outbound, cseq uint32) {
+	ws, err := s.srv.infos.send([]*Session{s}, m, []uint32{cseq}, s.srv.cfg.RequestTimeout, false)
+	if err != nil {
+		s.answered(m, err)
+		return
+	}
+	w := ws[0]
+	s.mu.Lock()
+	wait := !s.pipelined && len(s.queue) > 0
+	s.mu.Unlock()
+	if wait && !s.srv.infos.hold(w, answerHold, s.ctx.Done()) && s.ctx.Err() == nil {
+		s.mu.Lock()
+		s.pipelined = true
+		s.mu.Unlock()
+		s.log.Info().Uint32("cseq", cseq).Str("event", m.root).Dur("hold", answerHold).
+			Msg("client does not answer INFOs promptly: INFOs no longer wait for answers")
+	}
+}
+
+// answerWait is the wait for the final answer to an INFO we sent: an entry
+// of the INFO table, or a sipgo client transaction (UDP).
+type answerWait interface {
+	// wait blocks until the final answer (nil or its error), ctx ends
+	// (ErrNoAnswer) or stop closes (errStopped).
+	wait(ctx context.Context, stop <-chan struct{}) error
+	// forget stops tracking the request: its answer, if it comes, is dropped.
+	forget()
+}
+
+// startINFO writes m, an event INFO with CSeq cseq, in s's dialog and
+// returns the wait for its answer.
+func (srv *Server) startINFO(s *Session, m outbound, cseq uint32) (answerWait, error) {
+	if srv.infos.applies(s) {
+		ws, err := srv.infos.send([]*Session{s}, m, []uint32{cseq}, srv.cfg.RequestTimeout, true)
+		if err != nil {
+			return nil, err
+		}
+		return ws[0], nil
+	}
+	tx, err := srv.startInDialog(s, m.method, cseq, m.body)
+	if err != nil {
+		return nil, err
+	}
+	return sipgoWait{m.method, tx}, nil
+}
+
+func (w *kaWait) wait(ctx context.Context, stop <-chan struct{}) error {
+	select {
+	case <-w.notify:
+		return w.err // written before notify closed
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w: %w", w.m.method, ErrNoAnswer, ctx.Err())
+	case <-stop:
+		return errStopped
+	}
+}
+
+func (w *kaWait) forget() {
+	k := w.k
+	k.mu.Lock()
+	if !w.done {
+		w.done = true
+		delete(k.waiting, w.branch)
+	}
+	k.mu.Unlock()
+}
+
+// sipgoWait waits on a sipgo client transaction.
+type sipgoWait struct {
+	method sip.RequestMethod
+	tx     sip.ClientTransaction
+}
+
+func (w sipgoWait) wait(ctx context.Context, stop <-chan struct{}) error {
+	return awaitFinal(ctx, w.method, w.tx, stop)
+}
+
+func (w sipgoWait) forget() { w.tx.Terminate() }
