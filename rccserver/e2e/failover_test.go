@@ -181,6 +181,7 @@ type rccCluster struct {
 	nodes    map[string]*site // by node ID
 	ids      []string         // node IDs, in the dispatcher list's order
 	ctl      string           // kamailio's control socket for kamcmd
+	kamArgs  []string         // kamailio's -A defines, to start it again
 	leaseTTL int
 }
 
@@ -215,8 +216,9 @@ func startRCCCluster(t testing.TB, nodes, leaseTTL int) *rccCluster {
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(phonetest.FreePort(t))
 	c.ctl = "unix:" + filepath.Join(filepath.Dir(dsList), "ctl")
-	c.kam = runKamailio(t, "cluster.cfg", addr, "-A", "LISTEN=tcp:"+addr, "-A", "LISTEN_PHONES=udp:"+addr,
-		"-A", fmt.Sprintf("DS_LIST=%q", dsList), "-A", fmt.Sprintf("CTL_SOCKET=%q", c.ctl))
+	c.kamArgs = []string{"-A", "LISTEN=tcp:" + addr, "-A", "LISTEN_PHONES=udp:" + addr,
+		"-A", fmt.Sprintf("DS_LIST=%q", dsList), "-A", fmt.Sprintf("CTL_SOCKET=%q", c.ctl)}
+	c.kam = runKamailio(t, "cluster.cfg", addr, c.kamArgs...)
 	return c
 }
 

@@ -1,0 +1,165 @@
+package e2e_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/rccserver/lynctest"
+)
+
+// restartKam stops kamailio and starts it again on the same ports, list
+// and control socket: everything it kept in memory is gone.
+func (c *rccCluster) restartKam() {
+	c.t.Helper()
+	c.kam.stop()
+	c.kam = runKamailio(c.t, "cluster.cfg", c.kam.addr, c.kamArgs...)
+}
+
+// timedRequest sends a SnapshotDevice of line in cl's dialog; it returns
+// the status (0 without an answer) and how long the answer took.
+func timedRequest(cl *lynctest.Client, line string) (int, time.Duration) {
+	start := time.Now()
+	st := clientRequest(cl, &csta.SnapshotDevice{SnapshotObject: line})
+	return st, time.Since(start)
+}
+
+// TestClusterOwnerAfterRestart: a client that refuses the adoption's target
+// refresh (answers UPDATE 501, as pidgin-sipe does) keeps the dead node's
+// Contact as its remote target. kill -9 its node X: the survivor Y adopts
+// the session and answers; kamailio learns from Y's UPDATE that Y owns the
+// dialog. X restarted and probed active again: the client's requests, still
+// addressed to X's Contact, go straight to Y (not to X, which would hold
+// them for an adoption that never comes) and are answered at once; events
+// still reach the client; her BYE goes to Y too.
+func TestClusterOwnerAfterRestart(t *testing.T) {
+	const ttl = 2
+	c := startRCCCluster(t, 2, ttl)
+	alice, err := lynctest.New(lynctest.Options{Server: c.kam.addr, User: "sip:alice@example.com", Line: aliceLine,
+		Domain: "rcc.example.com", SessionExpires: 1800, UpdateStatus: 501})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = alice.Close() })
+	if res, err := alice.SignIn(ctx10(t)); res == nil || res.StatusCode != 200 {
+		t.Fatalf("alice through kamailio: %v %v", res, err)
+	}
+	xref := request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine}).(*csta.MonitorStartResponse).MonitorCrossRefID
+	x := stationOwner(c.cli, "1010")
+	if x == "" {
+		t.Fatal("alice signed in but no node holds station 1010 in etcd")
+	}
+	y := c.other(x)
+	xURI := regexp.QuoteMeta("sip:" + c.nodes[x].rccAddr)
+	yURI := regexp.QuoteMeta("sip:" + c.nodes[y].rccAddr)
+	t.Logf("alice on %s", x)
+
+	// kill -9 X: Y adopts, its UPDATE is refused, kamailio learns the owner.
+	c.kam.since()
+	killed := time.Now()
+	c.kill9(x)
+	if st := clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
+		t.Fatalf("alice's request after kill -9 of %s: %d, want 200 from %s", x, st, y)
+	}
+	t.Logf("alice's request answered by %s %v after the kill", y, time.Since(killed).Round(time.Millisecond))
+	ref, err := alice.NextRefresh(ctx10(t))
+	if err != nil {
+		t.Fatalf("no target refresh from %s: %v", y, err)
+	}
+	if !strings.Contains(ref.Contact().Address.String(), c.nodes[y].rccAddr) {
+		t.Fatalf("target refresh with Contact %s, want %s's", ref.Contact().Address.String(), y)
+	}
+	if err := c.waitKam(`fe: dialog \S+ owned by node `+yURI, 1, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	on := true
+	request(t, alice, &csta.SetDoNotDisturb{Device: aliceLine, DoNotDisturbOn: &on})
+	if dnd := next[*csta.DoNotDisturbEvent](t, alice); dnd.MonitorCrossRefID != xref || !dnd.DoNotDisturbOn {
+		t.Fatalf("DND event from %s: %+v, want monitor %s", y, dnd, xref)
+	}
+
+	// X started again and probed active: alice's requests still go to Y.
+	c.kam.since()
+	xFrom := c.nodes[x].run()
+	if err := c.waitKam(`fe: node `+xURI+`;transport=tcp up`, 1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		st, took := timedRequest(alice, aliceLine)
+		t.Logf("alice's request %d after %s came back: %d in %v", i+1, x, st, took.Round(100*time.Microsecond))
+		if st != 200 || took > time.Second {
+			t.Fatalf("alice's request %d after %s came back: %d in %v, want 200 from %s at once", i+1, x, st, took, y)
+		}
+	}
+	if n := c.kam.count(`fe: in-dialog INFO from client \S+ -> owner node ` + yURI); n != 3 {
+		t.Fatalf("kamailio sent %d of alice's 3 requests to the owner %s", n, y)
+	}
+	if n := c.kam.count(`failover in-dialog`); n != 0 {
+		t.Fatalf("kamailio re-dispatched %d of alice's requests: they went to %s first", n, x)
+	}
+	if strings.Contains(c.nodes[x].logs.String()[xFrom:], `waiting for its adoption`) {
+		t.Fatalf("%s got one of alice's requests after its restart", x)
+	}
+	off := false
+	request(t, alice, &csta.SetDoNotDisturb{Device: aliceLine, DoNotDisturbOn: &off})
+	if dnd := next[*csta.DoNotDisturbEvent](t, alice); dnd.MonitorCrossRefID != xref || dnd.DoNotDisturbOn {
+		t.Fatalf("DND event from %s after %s came back: %+v, want monitor %s", y, x, dnd, xref)
+	}
+	if o := stationOwner(c.cli, "1010"); o != y {
+		t.Fatalf("station 1010 after %s came back held by %q, want %s", x, o, y)
+	}
+
+	// BYE goes to the owner too, and ends the entry.
+	c.kam.since()
+	if err := alice.Bye(ctx10(t)); err != nil {
+		t.Fatalf("alice signs out: %v", err)
+	}
+	if n := c.kam.count(`fe: in-dialog BYE from client \S+ -> owner node ` + yURI); n != 1 {
+		t.Fatalf("alice's BYE did not go to the owner %s", y)
+	}
+
+	if err := c.waitKam(`fe: reply 200 OK to BYE from `+regexp.QuoteMeta(c.nodes[y].rccAddr), 1, time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClusterKamailioRestart: what a restart of kamailio costs. Its
+// connections to the nodes close, and a node ends the sessions living on a
+// closed connection (docs/sessions.md "Liveness"), so every client signed
+// in through it must sign in again: its next request gets 481, its new
+// sign-in 200. The owner table (TestClusterOwnerAfterRestart) goes with the
+// restart, and nothing needs it: the dialogs it named are gone.
+func TestClusterKamailioRestart(t *testing.T) {
+	c := startRCCCluster(t, 2, 2)
+	alice, st, r := c.lync("sip:alice@example.com", aliceLine)
+	if st != 200 || r != "normal" {
+		t.Fatalf("alice through kamailio: %d %s", st, r)
+	}
+	x := stationOwner(c.cli, "1010")
+	if x == "" {
+		t.Fatal("alice signed in but no node holds station 1010 in etcd")
+	}
+	c.restartKam()
+	if !c.nodes[x].logged(`"call_id":"`+alice.CallID()+`"`, `"reason":"rccserver: connection closed"`) {
+		t.Fatalf("%s kept alice's session after kamailio's connection closed", x)
+	}
+	st = clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine})
+	if st == 0 { // the client's own connection to the old kamailio: once more
+		st = clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine})
+	}
+	if st != 481 {
+		t.Fatalf("alice's request after kamailio restarted: %d, want 481 (her session ended)", st)
+	}
+	if o := stationOwner(c.cli, "1010"); o != "" {
+		t.Fatalf("station 1010 still held by %s after the session ended", o)
+	}
+	again, _, err := c.signInUntil("sip:alice@example.com", aliceLine, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := clientRequest(again, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
+		t.Fatalf("alice's request after signing in again: %d", st)
+	}
+}
