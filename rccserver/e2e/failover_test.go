@@ -189,6 +189,13 @@ type rccCluster struct {
 // each with its own slapd, and kamailio dispatching to them.
 func startRCCCluster(t testing.TB, nodes, leaseTTL int) *rccCluster {
 	t.Helper()
+	return startRCCClusterDial(t, nodes, leaseTTL, 1)
+}
+
+// startRCCClusterDial is startRCCCluster with the nodes' cluster.dial_timeout
+// (which also bounds each etcd request) in seconds.
+func startRCCClusterDial(t testing.TB, nodes, leaseTTL, dialTimeout int) *rccCluster {
+	t.Helper()
 	c := &rccCluster{t: t, nodes: map[string]*site{}, leaseTTL: leaseTTL}
 	var endpoints []string
 	c.etcd, endpoints = startEtcdCluster(t, 3)
@@ -203,7 +210,7 @@ func startRCCCluster(t testing.TB, nodes, leaseTTL int) *rccCluster {
 		id := "node-" + string(rune('a'+i))
 		s := startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
 			frontEnds: "[127.0.0.1]", phoneAccess: "[127.0.0.1]",
-			cluster: fmt.Sprintf("{etcd: [%s], node_id: %s, lease_ttl: %d, dial_timeout: 1}", strings.Join(quoted, ", "), id, leaseTTL)})
+			cluster: fmt.Sprintf("{etcd: [%s], node_id: %s, lease_ttl: %d, dial_timeout: %d}", strings.Join(quoted, ", "), id, leaseTTL, dialTimeout)})
 		c.nodes[id] = s
 		c.ids = append(c.ids, id)
 		fmt.Fprintf(&list, "1 sip:%s;transport=tcp\n", s.rccAddr)

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,5 +162,63 @@ func TestClusterKamailioRestart(t *testing.T) {
 	}
 	if st := clientRequest(again, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
 		t.Fatalf("alice's request after signing in again: %d", st)
+	}
+}
+
+// TestClusterSlowNode: a node that does not answer a client's request in
+// time but still answers kamailio's probes is slow, not dead. Every etcd
+// member is stopped (SIGSTOP): alice's SetDoNotDisturb on her node X waits
+// for its etcd write (up to cluster.dial_timeout, 6 s here) while X goes on
+// answering OPTIONS. After SLOW_WAIT (4 s) kamailio answers 500 Node Slow
+// itself instead of re-dispatching to Y (which would find the session
+// held by a live node and answer 481, ending her dialog). etcd resumed:
+// her next request is answered 200 by X, in the same dialog.
+func TestClusterSlowNode(t *testing.T) {
+	c := startRCCClusterDial(t, 2, 6, 6)
+	alice, st, r := c.lync("sip:alice@example.com", aliceLine)
+	if st != 200 || r != "normal" {
+		t.Fatalf("alice through kamailio: %d %s", st, r)
+	}
+	x := stationOwner(c.cli, "1010")
+	if x == "" {
+		t.Fatal("alice signed in but no node holds station 1010 in etcd")
+	}
+	for _, m := range c.etcd {
+		if err := m.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			for _, m := range c.etcd {
+				_ = m.cmd.Process.Signal(syscall.SIGCONT)
+			}
+		}
+	}
+	t.Cleanup(resume)
+	c.kam.since()
+	on := true
+	start := time.Now()
+	st = clientRequest(alice, &csta.SetDoNotDisturb{Device: aliceLine, DoNotDisturbOn: &on})
+	took := time.Since(start)
+	t.Logf("alice's SetDoNotDisturb with etcd stopped: %d after %v", st, took.Round(time.Millisecond))
+	if st != 500 {
+		t.Fatalf("alice's request to a slow %s: %d, want 500 from kamailio", x, st)
+	}
+	if err := c.waitKam(`fe: in-dialog INFO from client alice: node \S+ slow \(not down, no answer\) -> 500`, 1, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.kam.count(`failover in-dialog|fe: node \S+ down`); n != 0 {
+		t.Fatalf("kamailio took the slow %s for a dead one (%d log lines)", x, n)
+	}
+	resume()
+	time.Sleep(500 * time.Millisecond)
+	if st := clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
+		t.Fatalf("alice's request after etcd resumed: %d, want 200 from %s in her dialog", st, x)
+	}
+	if o := stationOwner(c.cli, "1010"); o != x {
+		t.Fatalf("station 1010 held by %q, want %s", o, x)
 	}
 }
