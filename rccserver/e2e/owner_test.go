@@ -75,6 +75,9 @@ func TestClusterOwnerAfterRestart(t *testing.T) {
 	if err := c.waitKam(`fe: dialog \S+ owned by node `+yURI, 1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	if d := c.kamcmd("htable.dump", "owner"); !strings.Contains(d, alice.CallID()) || !strings.Contains(d, c.nodes[y].rccAddr) {
+		t.Fatalf("kamailio's owner table without alice's dialog on %s:\n%s", y, d)
+	}
 	on := true
 	request(t, alice, &csta.SetDoNotDisturb{Device: aliceLine, DoNotDisturbOn: &on})
 	if dnd := next[*csta.DoNotDisturbEvent](t, alice); dnd.MonitorCrossRefID != xref || !dnd.DoNotDisturbOn {
@@ -124,6 +127,9 @@ func TestClusterOwnerAfterRestart(t *testing.T) {
 	if err := c.waitKam(`fe: reply 200 OK to BYE from `+regexp.QuoteMeta(c.nodes[y].rccAddr), 1, time.Second); err != nil {
 		t.Fatal(err)
 	}
+	if d := c.kamcmd("htable.dump", "owner"); strings.Contains(d, alice.CallID()) {
+		t.Fatalf("alice's dialog still in kamailio's owner table after her BYE:\n%s", d)
+	}
 }
 
 // TestClusterKamailioRestart: what a restart of kamailio costs. Its
@@ -169,7 +175,7 @@ func TestClusterKamailioRestart(t *testing.T) {
 // time but still answers kamailio's probes is slow, not dead. Every etcd
 // member is stopped (SIGSTOP): alice's SetDoNotDisturb on her node X waits
 // for its etcd write (up to cluster.dial_timeout, 6 s here) while X goes on
-// answering OPTIONS. After SLOW_WAIT (4 s) kamailio answers 500 Node Slow
+// answering OPTIONS. After SLOW_WAIT (3 s) kamailio answers 500 Node Slow
 // itself instead of re-dispatching to Y (which would find the session
 // held by a live node and answer 481, ending her dialog). etcd resumed:
 // her next request is answered 200 by X, in the same dialog.
