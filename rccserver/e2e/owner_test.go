@@ -30,8 +30,9 @@ func timedRequest(cl *lynctest.Client, line string) (int, time.Duration) {
 // TestClusterOwnerAfterRestart: a client that refuses the adoption's target
 // refresh (answers UPDATE 501, as pidgin-sipe does) keeps the dead node's
 // Contact as its remote target. kill -9 its node X: the survivor Y adopts
-// the session and answers; kamailio learns from Y's UPDATE that Y owns the
-// dialog. X restarted and probed active again: the client's requests, still
+// the session; kamailio learns from Y's UPDATE that Y owns the dialog, and
+// sends the client's next request there; without that entry, from the 2xx
+// of a request it re-dispatched to Y. X restarted and probed active again: the client's requests, still
 // addressed to X's Contact, go straight to Y (not to X, which would hold
 // them for an adoption that never comes) and are answered at once; events
 // still reach the client; her BYE goes to Y too.
@@ -57,26 +58,45 @@ func TestClusterOwnerAfterRestart(t *testing.T) {
 	yURI := regexp.QuoteMeta("sip:" + c.nodes[y].rccAddr)
 	t.Logf("alice on %s", x)
 
-	// kill -9 X: Y adopts, its UPDATE is refused, kamailio learns the owner.
+	// kill -9 X while alice is idle: Y adopts, its UPDATE is refused, and
+	// kamailio learns from it that Y owns the dialog.
 	c.kam.since()
 	killed := time.Now()
 	c.kill9(x)
-	if st := clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
-		t.Fatalf("alice's request after kill -9 of %s: %d, want 200 from %s", x, st, y)
-	}
-	t.Logf("alice's request answered by %s %v after the kill", y, time.Since(killed).Round(time.Millisecond))
 	ref, err := alice.NextRefresh(ctx10(t))
 	if err != nil {
 		t.Fatalf("no target refresh from %s: %v", y, err)
 	}
+	t.Logf("%s's UPDATE reached alice %v after the kill", y, time.Since(killed).Round(time.Millisecond))
 	if !strings.Contains(ref.Contact().Address.String(), c.nodes[y].rccAddr) {
 		t.Fatalf("target refresh with Contact %s, want %s's", ref.Contact().Address.String(), y)
 	}
-	if err := c.waitKam(`fe: dialog \S+ owned by node `+yURI, 1, 2*time.Second); err != nil {
+	if err := c.waitKam(`fe: dialog \S+ owned by node `+yURI+`;transport=tcp \(target refresh\)`, 1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if d := c.kamcmd("htable.dump", "owner"); !strings.Contains(d, alice.CallID()) || !strings.Contains(d, c.nodes[y].rccAddr) {
 		t.Fatalf("kamailio's owner table without alice's dialog on %s:\n%s", y, d)
+	}
+	if err := c.waitKam(`fe: node `+xURI+`;transport=tcp down`, 1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st, took := timedRequest(alice, aliceLine); st != 200 || took > time.Second {
+		t.Fatalf("alice's request after the adoption: %d in %v, want 200 from %s at once", st, took, y)
+	}
+	if n := c.kam.count(`fe: in-dialog INFO from client \S+ -> owner node ` + yURI); n != 1 {
+		t.Fatalf("alice's request after the adoption did not go to the owner %s", y)
+	}
+	// Without the entry (as if the UPDATE had not passed here): the request
+	// for X, known down, goes to Y at once, and Y's 2xx names the owner.
+	c.kamcmd("htable.delete", "owner", alice.CallID())
+	if st, took := timedRequest(alice, aliceLine); st != 200 || took > time.Second {
+		t.Fatalf("alice's request re-dispatched from the down %s: %d in %v, want 200 from %s at once", x, st, took, y)
+	}
+	if err := c.waitKam(`fe: failover in-dialog INFO from client alice: node \S+ gone -> node `+yURI, 1, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.waitKam(`fe: dialog \S+ owned by node `+yURI+`;transport=tcp \(answered after failover\)`, 1, time.Second); err != nil {
+		t.Fatal(err)
 	}
 	on := true
 	request(t, alice, &csta.SetDoNotDisturb{Device: aliceLine, DoNotDisturbOn: &on})
