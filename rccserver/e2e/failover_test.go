@@ -181,12 +181,20 @@ type rccCluster struct {
 	nodes    map[string]*site // by node ID
 	ids      []string         // node IDs, in the dispatcher list's order
 	ctl      string           // kamailio's control socket for kamcmd
+	kamArgs  []string         // kamailio's -A defines, to start it again
 	leaseTTL int
 }
 
 // startRCCCluster starts a 3-member etcd, the nodes (IDs node-a, node-b…)
 // each with its own slapd, and kamailio dispatching to them.
 func startRCCCluster(t testing.TB, nodes, leaseTTL int) *rccCluster {
+	t.Helper()
+	return startRCCClusterDial(t, nodes, leaseTTL, 1)
+}
+
+// startRCCClusterDial is startRCCCluster with the nodes' cluster.dial_timeout
+// (which also bounds each etcd request) in seconds.
+func startRCCClusterDial(t testing.TB, nodes, leaseTTL, dialTimeout int) *rccCluster {
 	t.Helper()
 	c := &rccCluster{t: t, nodes: map[string]*site{}, leaseTTL: leaseTTL}
 	var endpoints []string
@@ -202,7 +210,7 @@ func startRCCCluster(t testing.TB, nodes, leaseTTL int) *rccCluster {
 		id := "node-" + string(rune('a'+i))
 		s := startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
 			frontEnds: "[127.0.0.1]", phoneAccess: "[127.0.0.1]",
-			cluster: fmt.Sprintf("{etcd: [%s], node_id: %s, lease_ttl: %d, dial_timeout: 1}", strings.Join(quoted, ", "), id, leaseTTL)})
+			cluster: fmt.Sprintf("{etcd: [%s], node_id: %s, lease_ttl: %d, dial_timeout: %d}", strings.Join(quoted, ", "), id, leaseTTL, dialTimeout)})
 		c.nodes[id] = s
 		c.ids = append(c.ids, id)
 		fmt.Fprintf(&list, "1 sip:%s;transport=tcp\n", s.rccAddr)
@@ -215,8 +223,9 @@ func startRCCCluster(t testing.TB, nodes, leaseTTL int) *rccCluster {
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(phonetest.FreePort(t))
 	c.ctl = "unix:" + filepath.Join(filepath.Dir(dsList), "ctl")
-	c.kam = runKamailio(t, "cluster.cfg", addr, "-A", "LISTEN=tcp:"+addr, "-A", "LISTEN_PHONES=udp:"+addr,
-		"-A", fmt.Sprintf("DS_LIST=%q", dsList), "-A", fmt.Sprintf("CTL_SOCKET=%q", c.ctl))
+	c.kamArgs = []string{"-A", "LISTEN=tcp:" + addr, "-A", "LISTEN_PHONES=udp:" + addr,
+		"-A", fmt.Sprintf("DS_LIST=%q", dsList), "-A", fmt.Sprintf("CTL_SOCKET=%q", c.ctl)}
+	c.kam = runKamailio(t, "cluster.cfg", addr, c.kamArgs...)
 	return c
 }
 
@@ -458,7 +467,7 @@ func TestClusterFailover(t *testing.T) {
 	answered := time.Since(killed)
 	// Re-dispatched by kamailio if it came before the adoption's target
 	// refresh, or sent straight to the survivor's Contact after it.
-	if err := c.waitKam(`fe: (failover )?in-dialog INFO from client \S+ (node \S+ gone )?-> node sip:`+c.nodes[y].rccAddr, 1, time.Second); err != nil {
+	if err := c.waitKam(`fe: (failover )?in-dialog INFO from client \S+ (node \S+ gone )?-> (owner )?node sip:`+c.nodes[y].rccAddr, 1, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("alice's next request answered %d by %s %v after the kill", st, y, answered.Round(time.Millisecond))
@@ -600,7 +609,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 	t.Cleanup(resume)
 	st = clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine})
-	if err := c.waitKam(`fe: (failover )?in-dialog INFO from client \S+ (node \S+ gone )?-> node sip:`+c.nodes[x].rccAddr, 1, time.Second); err != nil {
+	if err := c.waitKam(`fe: (failover )?in-dialog INFO from client \S+ (node \S+ gone )?-> (owner )?node sip:`+c.nodes[x].rccAddr, 1, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if st != 200 {

@@ -211,6 +211,14 @@ func (c *Client) Retarget(target sip.Uri) {
 	}
 }
 
+// remoteTarget returns the dialog's remote target, read under the lock
+// Retarget writes it under (a server's UPDATE may arrive at any time).
+func (c *Client) remoteTarget() sip.Uri {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dlg.InviteResponse.Contact().Address
+}
+
 // NextRefresh waits for the next UPDATE the server sent.
 func (c *Client) NextRefresh(ctx context.Context) (*sip.Request, error) {
 	select {
@@ -378,7 +386,7 @@ func (c *Client) Request(ctx context.Context, msg csta.Message) (csta.Message, *
 
 // RequestRaw sends an INFO with any content type and body.
 func (c *Client) RequestRaw(ctx context.Context, contentType string, body []byte) (*sip.Response, error) {
-	req := sip.NewRequest(sip.INFO, c.dlg.InviteResponse.Contact().Address)
+	req := sip.NewRequest(sip.INFO, c.remoteTarget())
 	if contentType != "" {
 		ct := sip.ContentTypeHeader(contentType)
 		req.AppendHeader(&ct)
@@ -396,7 +404,7 @@ func (c *Client) do(ctx context.Context, req *sip.Request) (*sip.Response, error
 
 // Update refreshes the session with a body-less UPDATE (RFC 4028 / Communicator 2007 R2+).
 func (c *Client) Update(ctx context.Context) (*sip.Response, error) {
-	req := sip.NewRequest(sip.UPDATE, c.dlg.InviteResponse.Contact().Address)
+	req := sip.NewRequest(sip.UPDATE, c.remoteTarget())
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
 	if c.opts.SessionExpires > 0 {
 		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(c.opts.SessionExpires)+";refresher=uac"))
@@ -408,7 +416,7 @@ func (c *Client) Update(ctx context.Context) (*sip.Response, error) {
 // clients do, and acknowledges the 200.
 func (c *Client) ReInvite(ctx context.Context) (*sip.Response, error) {
 	body, _ := csta.Encode(&csta.RequestSystemStatus{Extensions: &csta.Extensions{Line: c.opts.Line}})
-	req := sip.NewRequest(sip.INVITE, c.dlg.InviteResponse.Contact().Address)
+	req := sip.NewRequest(sip.INVITE, c.remoteTarget())
 	ct := sip.ContentTypeHeader(csta.ContentType)
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
