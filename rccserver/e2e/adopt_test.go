@@ -83,7 +83,7 @@ func TestClusterSessionAdoption(t *testing.T) {
 	etcd := startEtcd(t)
 	node := func(id string) *site {
 		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC", frontEnds: `["127.0.0.1"]`,
-			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.Client, id)})
 	}
 	a, b := node("node-a"), node("node-b")
 	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
@@ -92,7 +92,7 @@ func TestClusterSessionAdoption(t *testing.T) {
 	}
 	xref := request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine}).(*csta.MonitorStartResponse).MonitorCrossRefID
 	key := "/rcc/session/" + alice.CallID()
-	if v := waitKey(t, etcd.client, key, true); !strings.Contains(v, xref) || !strings.Contains(v, `"node":"node-a"`) {
+	if v := waitKey(t, etcd.Client, key, true); !strings.Contains(v, xref) || !strings.Contains(v, `"node":"node-a"`) {
 		t.Fatalf("A's record of alice's session: %s", v)
 	}
 
@@ -109,7 +109,7 @@ func TestClusterSessionAdoption(t *testing.T) {
 		t.Fatalf("B did not wait for and adopt alice's session\n%s", b.logs.String())
 	}
 	t.Logf("alice's request to B answered %v after kill -9 of A", answered.Round(time.Millisecond))
-	if v := waitKey(t, etcd.client, key, true); !strings.Contains(v, `"node":"node-b"`) {
+	if v := waitKey(t, etcd.Client, key, true); !strings.Contains(v, `"node":"node-b"`) {
 		t.Fatalf("record after adoption: %s", v)
 	}
 	if m := b.metrics(t); m["rcc_cluster_adoptions_total"] != 1 {
@@ -139,7 +139,7 @@ func TestClusterSessionAdoption(t *testing.T) {
 		t.Fatalf("bob on B: %d %s", st, r)
 	}
 	request(t, bob, &csta.MonitorStart{MonitorObject: bobLine})
-	waitKey(t, etcd.client, "/rcc/session/"+bob.CallID(), true)
+	waitKey(t, etcd.Client, "/rcc/session/"+bob.CallID(), true)
 	if err := b.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestClusterSessionAdoption(t *testing.T) {
 		if _, err := cl.WaitBye(ctx); err != nil {
 			t.Fatalf("no BYE from C's clean stop: %v", err)
 		}
-		waitKey(t, etcd.client, "/rcc/session/"+cl.CallID(), false)
+		waitKey(t, etcd.Client, "/rcc/session/"+cl.CallID(), false)
 	}
 	// B's watch (still running after its lease loss) reports a dead node
 	// only for records deleted with its lease: there must be none of C's.
@@ -205,7 +205,7 @@ func TestClusterAdoptionInCall(t *testing.T) {
 	etcd := startEtcd(t)
 	node := func(id string) *site {
 		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC", frontEnds: `["127.0.0.1"]`,
-			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.Client, id)})
 	}
 	a, b := node("node-a"), node("node-b")
 	pa := a.phone("1010", "auto")
@@ -257,13 +257,13 @@ func TestClusterAdoptionInCall(t *testing.T) {
 func TestClusterQuorumLossKeepsSessions(t *testing.T) {
 	etcd := startEtcd(t)
 	a := startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC", frontEnds: `["127.0.0.1"]`,
-		cluster: fmt.Sprintf("{etcd: [%q], node_id: node-a, lease_ttl: 2, dial_timeout: 1}", etcd.client)})
+		cluster: fmt.Sprintf("{etcd: [%q], node_id: node-a, lease_ttl: 2, dial_timeout: 1}", etcd.Client)})
 	alice, st, r := a.lync("sip:alice@example.com", aliceLine)
 	if st != 200 || r != "normal" {
 		t.Fatalf("alice on A: %d %s", st, r)
 	}
 	xref := request(t, alice, &csta.MonitorStart{MonitorObject: aliceLine}).(*csta.MonitorStartResponse).MonitorCrossRefID
-	etcd.kill()
+	etcd.Kill()
 	time.Sleep(3 * time.Second) // past the TTL: the lease is unconfirmed
 	if m := a.metrics(t); m["rcc_cluster_lease_healthy"] != 0 {
 		t.Fatalf("lease gauge %v without etcd", m["rcc_cluster_lease_healthy"])

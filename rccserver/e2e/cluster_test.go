@@ -3,11 +3,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,71 +13,13 @@ import (
 
 	"github.com/rccserver/rccserver/csta"
 	"github.com/rccserver/rccserver/rccserver/lynctest"
+	"github.com/rccserver/rccserver/station/cluster/etcdtest"
 )
 
-// etcdBinary is the Debian etcd-server package's server.
-const etcdBinary = "/usr/bin/etcd"
-
-// etcdServer is one etcd member started by a test.
-type etcdServer struct {
-	client string // client URL
-	cmd    *exec.Cmd
-	exited chan struct{}
-	log    string
-}
-
-// startEtcd starts a one-member etcd on free loopback ports with its data in
-// a temporary directory (under /dev/shm when there is one) and waits until
-// it is healthy. A missing etcd fails the test.
-func startEtcd(t *testing.T) *etcdServer {
+// startEtcd starts a one-member etcd (etcdtest).
+func startEtcd(t *testing.T) *etcdtest.Member {
 	t.Helper()
-	if _, err := os.Stat(etcdBinary); err != nil {
-		t.Fatalf("etcd is needed (Debian package etcd-server, see Taskfile.yml APT_PACKAGES): %v", err)
-	}
-	base := ""
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		base = "/dev/shm"
-	}
-	dir, err := os.MkdirTemp(base, "rcc-e2e-etcd-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	e := &etcdServer{client: fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t)), exited: make(chan struct{}), log: filepath.Join(dir, "etcd.log")}
-	peer := fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t))
-	logf, err := os.Create(e.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.cmd = exec.Command(etcdBinary, "--name", "m0", "--data-dir", filepath.Join(dir, "m0"),
-		"--listen-client-urls", e.client, "--advertise-client-urls", e.client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "m0="+peer, "--initial-cluster-state", "new", "--initial-cluster-token", filepath.Base(dir),
-		"--heartbeat-interval", "100", "--election-timeout", "1000", "--logger", "zap", "--log-level", "error")
-	e.cmd.Stdout, e.cmd.Stderr = logf, logf
-	if err := e.cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatal(err)
-	}
-	go func() { _ = e.cmd.Wait(); logf.Close(); close(e.exited) }()
-	t.Cleanup(e.kill)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, err := http.Get(e.client + "/health")
-		if err == nil {
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if strings.Contains(string(b), `"health":"true"`) {
-				return e
-			}
-			err = fmt.Errorf("%s", b)
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(e.log)
-			t.Fatalf("etcd not ready: %v\n%s", err, b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return etcdtest.StartCluster(t, 1).Members[0]
 }
 
 // revokeLease revokes the lease of the record at key (a node's lease).
@@ -104,12 +41,6 @@ func revokeLease(t *testing.T, endpoint, key string) {
 	}
 }
 
-// kill ends etcd with SIGKILL and waits for it.
-func (e *etcdServer) kill() {
-	_ = e.cmd.Process.Signal(syscall.SIGKILL)
-	<-e.exited
-}
-
 // TestClusterStationOwnership: two rccserver nodes share one etcd. alice
 // signs in on node A; her station cannot be signed in on node B (eve's
 // line is the same station, and alice herself) until alice signs out on A.
@@ -119,7 +50,7 @@ func TestClusterStationOwnership(t *testing.T) {
 	etcd := startEtcd(t)
 	node := func(id string) *site {
 		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC", frontEnds: `["127.0.0.1"]`,
-			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.Client, id)})
 	}
 	a, b := node("node-a"), node("node-b")
 	if !a.logged(`"joined the cluster"`) || !b.logged(`"joined the cluster"`) {
@@ -167,8 +98,8 @@ func TestClusterStationOwnership(t *testing.T) {
 	// adopts them (docs/cluster.md "Session adoption"); B refuses sign-ins.
 	// The record is written just after the ACK: wait for it, or B's death
 	// could come before it and leave nothing to adopt (Cs_SessionNotRecorded).
-	waitKey(t, etcd.client, "/rcc/session/"+eve.CallID(), true)
-	revokeLease(t, etcd.client, "/rcc/node/node-b")
+	waitKey(t, etcd.Client, "/rcc/session/"+eve.CallID(), true)
+	revokeLease(t, etcd.Client, "/rcc/node/node-b")
 	if !b.logged(`"cluster lease lost: sessions dropped without BYE`, `"sessions_dropped":2`) {
 		t.Fatal("B did not log dropping the sessions of its lost lease")
 	}
@@ -181,7 +112,7 @@ func TestClusterStationOwnership(t *testing.T) {
 	if err := eve.Bye(ctx); err != nil {
 		t.Fatalf("eve signs out on A: %v", err)
 	}
-	waitKey(t, etcd.client, "/rcc/station/1010", false)
+	waitKey(t, etcd.Client, "/rcc/station/1010", false)
 	if _, st, r := b.lync("sip:alice@example.com", aliceLine); st != 503 || r != "Cs_ClusterUnavailable" {
 		t.Fatalf("alice on B after its lease was lost: %d %s, want 503 Cs_ClusterUnavailable", st, r)
 	}
@@ -190,7 +121,7 @@ func TestClusterStationOwnership(t *testing.T) {
 	}
 
 	// etcd gone: no quorum, no new sign-in on any node; what is held stays.
-	etcd.kill()
+	etcd.Kill()
 	if _, st, r := a.lync("sip:alice@example.com", aliceLine); st != 503 || r != "Cs_ClusterUnavailable" {
 		t.Fatalf("alice on A without etcd: %d %s, want 503 Cs_ClusterUnavailable", st, r)
 	}
@@ -207,7 +138,7 @@ func TestClusterSharedState(t *testing.T) {
 	etcd := startEtcd(t)
 	node := func(id string) *site {
 		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
-			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.Client, id)})
 	}
 	a, b := node("node-a"), node("node-b")
 	pa := a.phone("1010", "auto")
@@ -300,7 +231,7 @@ func TestClusterCallBetweenNodes(t *testing.T) {
 	etcd := startEtcd(t)
 	node := func(id string) *site {
 		return startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
-			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.client, id)})
+			cluster: fmt.Sprintf("{etcd: [%q], node_id: %s, lease_ttl: 2, dial_timeout: 1}", etcd.Client, id)})
 	}
 	a, b := node("node-a"), node("node-b")
 	pa := a.phone("1010", "auto")
@@ -353,7 +284,7 @@ func TestClusterCallBetweenNodes(t *testing.T) {
 func TestClusterLoneNodeCrash(t *testing.T) {
 	etcd := startEtcd(t)
 	a := startSiteWith(t, siteOptions{features: "I3_FEATURE_LYNC",
-		cluster: fmt.Sprintf("{etcd: [%q], node_id: node-a, lease_ttl: 2, dial_timeout: 1}", etcd.client)})
+		cluster: fmt.Sprintf("{etcd: [%q], node_id: node-a, lease_ttl: 2, dial_timeout: 1}", etcd.Client)})
 	pa := a.phone("1010", "auto")
 	pb := a.phone("1020", "manual")
 	alice, st, r := a.lync("sip:alice@example.com", aliceLine)

@@ -20,98 +20,9 @@ import (
 
 	"github.com/rccserver/rccserver/csta"
 	"github.com/rccserver/rccserver/rccserver/lynctest"
+	"github.com/rccserver/rccserver/station/cluster/etcdtest"
 	"github.com/rccserver/rccserver/station/switching/phonetest"
 )
-
-// etcdMember is one member of an etcd cluster started by a test.
-type etcdMember struct {
-	name, client string
-	args         []string
-	log          string
-	cmd          *exec.Cmd
-	exited       chan struct{}
-}
-
-// start runs the member (again: with its data directory in place, etcd
-// rejoins with it and ignores the initial-cluster flags).
-func (m *etcdMember) start(t testing.TB) {
-	t.Helper()
-	logf, err := os.OpenFile(m.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.cmd = exec.Command(etcdBinary, m.args...)
-	m.cmd.Stdout, m.cmd.Stderr = logf, logf
-	if err := m.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	m.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); logf.Close(); close(exited) }(m.cmd, m.exited)
-}
-
-// kill ends the member with SIGKILL (a crash) and waits for it.
-func (m *etcdMember) kill() {
-	if m.cmd != nil && m.cmd.Process != nil {
-		_ = m.cmd.Process.Signal(syscall.SIGKILL)
-		<-m.exited
-		m.cmd = nil
-	}
-}
-
-// startEtcdCluster starts an n-member etcd on free loopback ports with its
-// data under /dev/shm (fsync there is cheap) and waits until it has a
-// leader. A missing etcd fails the test.
-func startEtcdCluster(t testing.TB, n int) ([]*etcdMember, []string) {
-	t.Helper()
-	if _, err := os.Stat(etcdBinary); err != nil {
-		t.Fatalf("etcd is needed (Debian package etcd-server, see Taskfile.yml APT_PACKAGES): %v", err)
-	}
-	base := ""
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		base = "/dev/shm"
-	}
-	dir, err := os.MkdirTemp(base, "c3-e2e-etcd-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	ms := make([]*etcdMember, n)
-	peers := make([]string, n)
-	var initial, endpoints []string
-	for i := range ms {
-		ms[i] = &etcdMember{name: fmt.Sprintf("m%d", i), client: fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t))}
-		peers[i] = fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t))
-		initial = append(initial, ms[i].name+"="+peers[i])
-	}
-	for i, m := range ms {
-		endpoints = append(endpoints, m.client)
-		m.log = filepath.Join(dir, m.name+".log")
-		m.args = []string{
-			"--name", m.name, "--data-dir", filepath.Join(dir, m.name),
-			"--listen-client-urls", m.client, "--advertise-client-urls", m.client,
-			"--listen-peer-urls", peers[i], "--initial-advertise-peer-urls", peers[i],
-			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
-			"--initial-cluster-token", filepath.Base(dir),
-			"--heartbeat-interval", "100", "--election-timeout", "1000", "--logger", "zap", "--log-level", "error"}
-		m.start(t)
-		t.Cleanup(m.kill)
-	}
-	cli := etcdClient(t, endpoints)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(context.Background()), time.Second)
-		_, err := cli.Put(ctx, "/c3-test/ready", "1")
-		cancel()
-		if err == nil {
-			return ms, endpoints
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(ms[0].log)
-			t.Fatalf("etcd not ready: %v\n%s", err, b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // etcdClient is the test's own view of etcd: who owns which station.
 func etcdClient(t testing.TB, endpoints []string) *clientv3.Client {
@@ -175,7 +86,7 @@ func nodeWritesSince(t testing.TB, cli *clientv3.Client, id string, rev int64) [
 // examples/kamailio/cluster.cfg, and the rccserver nodes behind it.
 type rccCluster struct {
 	t        testing.TB
-	etcd     []*etcdMember
+	etcd     []*etcdtest.Member
 	cli      *clientv3.Client
 	kam      *kamailio
 	nodes    map[string]*site // by node ID
@@ -198,7 +109,8 @@ func startRCCClusterDial(t testing.TB, nodes, leaseTTL, dialTimeout int) *rccClu
 	t.Helper()
 	c := &rccCluster{t: t, nodes: map[string]*site{}, leaseTTL: leaseTTL}
 	var endpoints []string
-	c.etcd, endpoints = startEtcdCluster(t, 3)
+	ec := etcdtest.StartCluster(t, 3)
+	c.etcd, endpoints = ec.Members, ec.Endpoints
 	c.cli = etcdClient(t, endpoints)
 	quoted := make([]string, len(endpoints))
 	for i, e := range endpoints {
@@ -536,7 +448,7 @@ func TestClusterFailover(t *testing.T) {
 	// One etcd member killed: everything goes on. A take in the first
 	// moments may get 503 (the member may have been the leader: election,
 	// and the node's client moves to another member), then they succeed.
-	c.etcd[0].kill()
+	c.etcd[0].Kill()
 	memberKilled := time.Now()
 	if st := clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
 		t.Fatalf("alice's request with one etcd member down: %d", st)
@@ -559,7 +471,7 @@ func TestClusterFailover(t *testing.T) {
 	// Quorum lost: alice's session and her call work on, new sign-ins are
 	// refused with the node's own 503, which kamailio relays as it is.
 	callID = call(t, alice, a, b)
-	c.etcd[1].kill()
+	c.etcd[1].Kill()
 	c.kam.since()
 	if st := clientRequest(alice, &csta.SnapshotDevice{SnapshotObject: aliceLine}); st != 200 {
 		t.Fatalf("alice's request without etcd quorum: %d", st)
@@ -579,8 +491,8 @@ func TestClusterFailover(t *testing.T) {
 	}
 	a.WaitEvent("CALL_CLOSED")
 	b.WaitEvent("CALL_CLOSED")
-	c.etcd[0].start(t)
-	c.etcd[1].start(t)
+	c.etcd[0].Start(t)
+	c.etcd[1].Start(t)
 	bob, _, err = c.signInUntil("sip:bob@example.com", bobLine, 20*time.Second)
 	if err != nil {
 		t.Fatalf("after etcd quorum came back: %v", err)

@@ -210,7 +210,7 @@ func TestClusterSlowNode(t *testing.T) {
 		t.Fatal("alice signed in but no node holds station 1010 in etcd")
 	}
 	for _, m := range c.etcd {
-		if err := m.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		if err := m.Signal(syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -219,7 +219,7 @@ func TestClusterSlowNode(t *testing.T) {
 		if !resumed {
 			resumed = true
 			for _, m := range c.etcd {
-				_ = m.cmd.Process.Signal(syscall.SIGCONT)
+				_ = m.Signal(syscall.SIGCONT)
 			}
 		}
 	}

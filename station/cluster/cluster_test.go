@@ -100,7 +100,7 @@ func TestMemberKilled(t *testing.T) {
 	if err := a.Take(ctx, "1010", "alice"); err != nil {
 		t.Fatal(err)
 	}
-	ms[0].kill()
+	ms[0].Kill()
 	// A request in flight during a leader election may fail: the take is
 	// retried for at most two election timeouts plus a lease TTL.
 	if err := eventually(5*time.Second, func() error { return b.Take(ctx, "1020", "bob") }); err != nil {
@@ -126,8 +126,8 @@ func TestQuorumLost(t *testing.T) {
 	if err := a.Take(ctx, "1010", "alice"); err != nil {
 		t.Fatal(err)
 	}
-	ms[1].kill()
-	ms[2].kill()
+	ms[1].Kill()
+	ms[2].Kill()
 	start := time.Now()
 	err := a.Take(ctx, "1020", "bob")
 	if !errors.Is(err, ErrUnavailable) || Code(err) != "Cs_ClusterUnavailable" {
@@ -156,8 +156,8 @@ func TestQuorumLost(t *testing.T) {
 	// Quorum back: the lease survived (a new etcd leader extends the
 	// leases it inherits), the node is healthy again without rejoining,
 	// its station is still its own and new takes work.
-	ms[1].start(t)
-	ms[2].start(t)
+	ms[1].Start(t)
+	ms[2].Start(t)
 	if err := eventually(15*time.Second, func() error { return a.Take(ctx, "1030", "carol") }); err != nil {
 		t.Fatalf("take after quorum returned: %v (state %s)", err, a.State())
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -384,25 +385,16 @@ func (n *Node) Take(ctx context.Context, ext, user string) error {
 	}
 	key := n.stationKey(ext)
 	val, _ := json.Marshal(Owner{Node: n.cfg.Node, User: user})
-	rctx, cancel := n.reqCtx(ctx)
-	defer cancel()
-	start := n.cfg.Clock.Now()
-	res, err := n.cli.Txn(rctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease))).
-		Else(clientv3.OpGet(key)).
-		Commit()
-	n.observe(OpTake, start, err)
+	created, cur, err := n.createOnce(ctx, key, val, OpTake)
 	if err != nil {
-		return n.classify(err)
+		return err
 	}
-	if !res.Succeeded {
-		kvs := res.Responses[0].GetResponseRange().Kvs
+	if !created {
 		var o Owner
-		if len(kvs) == 1 {
-			_ = json.Unmarshal(kvs[0].Value, &o)
+		if cur != nil {
+			_ = json.Unmarshal(cur.Value, &o)
 		}
-		if o.Node != n.cfg.Node || o.User != user || len(kvs) != 1 || clientv3.LeaseID(kvs[0].Lease) != n.lease {
+		if o.Node != n.cfg.Node || o.User != user || cur == nil || clientv3.LeaseID(cur.Lease) != n.lease {
 			return fmt.Errorf("%w: %s held by %s on node %s", ErrStationInUse, ext, o.User, o.Node)
 		}
 	}
@@ -445,18 +437,11 @@ func (n *Node) Release(ctx context.Context, ext, user string) error {
 
 // Owner reads who holds station ext in etcd; ok is false when nobody does.
 func (n *Node) Owner(ctx context.Context, ext string) (o Owner, ok bool, err error) {
-	rctx, cancel := n.reqCtx(ctx)
-	defer cancel()
-	start := n.cfg.Clock.Now()
-	res, err := n.cli.Get(rctx, n.stationKey(ext))
-	n.observe(OpRead, start, err)
-	if err != nil {
-		return Owner{}, false, n.classify(err)
+	kv, err := n.get(ctx, n.stationKey(ext))
+	if err != nil || kv == nil {
+		return Owner{}, false, err
 	}
-	if len(res.Kvs) == 0 {
-		return Owner{}, false, nil
-	}
-	if err := json.Unmarshal(res.Kvs[0].Value, &o); err != nil {
+	if err := json.Unmarshal(kv.Value, &o); err != nil {
 		return Owner{}, false, fmt.Errorf("cluster: %s: %w", ext, err)
 	}
 	return o, true, nil
@@ -486,4 +471,47 @@ func (n *Node) Close() error {
 		_ = n.cli.Close()
 	})
 	return nil
+}
+
+// createOnce puts key=val under this node's lease in one transaction if
+// the key was never created (CreateRevision 0), so that of racing nodes
+// exactly one wins; otherwise it returns the record that is there (nil if
+// it went meanwhile). op names the request for the observer.
+func (n *Node) createOnce(ctx context.Context, key string, val []byte, op Op) (created bool, cur *mvccpb.KeyValue, err error) {
+	rctx, cancel := n.reqCtx(ctx)
+	defer cancel()
+	start := n.cfg.Clock.Now()
+	res, err := n.cli.Txn(rctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease))).
+		Else(clientv3.OpGet(key)).
+		Commit()
+	n.observe(op, start, err)
+	if err != nil {
+		return false, nil, n.classify(err)
+	}
+	if res.Succeeded {
+		n.wroteAt(key, res.Header.Revision)
+		return true, nil, nil
+	}
+	if kvs := res.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
+		cur = kvs[0]
+	}
+	return false, cur, nil
+}
+
+// get reads one key: nil when there is none.
+func (n *Node) get(ctx context.Context, key string) (*mvccpb.KeyValue, error) {
+	rctx, cancel := n.reqCtx(ctx)
+	defer cancel()
+	start := n.cfg.Clock.Now()
+	res, err := n.cli.Get(rctx, key)
+	n.observe(OpRead, start, err)
+	if err != nil {
+		return nil, n.classify(err)
+	}
+	if len(res.Kvs) == 0 {
+		return nil, nil
+	}
+	return res.Kvs[0], nil
 }

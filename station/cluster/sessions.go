@@ -40,22 +40,8 @@ func (n *Node) ClaimSession(ctx context.Context, callID string, val []byte) (boo
 	if err := n.usable(); err != nil {
 		return false, err
 	}
-	key := n.sessionKey(callID)
-	rctx, cancel := n.reqCtx(ctx)
-	defer cancel()
-	start := n.cfg.Clock.Now()
-	res, err := n.cli.Txn(rctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(n.lease))).
-		Commit()
-	n.observe(OpClaim, start, err)
-	if err != nil {
-		return false, n.classify(err)
-	}
-	if res.Succeeded {
-		n.wroteAt(key, res.Header.Revision)
-	}
-	return res.Succeeded, nil
+	created, _, err := n.createOnce(ctx, n.sessionKey(callID), val, OpClaim)
+	return created, err
 }
 
 // DeleteSession deletes session callID's record if it is still this
@@ -80,24 +66,17 @@ func (n *Node) DeleteSession(ctx context.Context, callID string) error {
 // SessionHolder reads which node holds session callID's record; ok is
 // false when there is none.
 func (n *Node) SessionHolder(ctx context.Context, callID string) (node string, ok bool, err error) {
-	rctx, cancel := n.reqCtx(ctx)
-	defer cancel()
-	start := n.cfg.Clock.Now()
-	res, err := n.cli.Get(rctx, n.sessionKey(callID))
-	n.observe(OpRead, start, err)
-	if err != nil {
-		return "", false, n.classify(err)
-	}
-	if len(res.Kvs) == 0 {
-		return "", false, nil
+	kv, err := n.get(ctx, n.sessionKey(callID))
+	if err != nil || kv == nil {
+		return "", false, err
 	}
 	var v struct {
 		Node string `json:"node"`
 	}
-	if err := json.Unmarshal(res.Kvs[0].Value, &v); err != nil {
+	if err := json.Unmarshal(kv.Value, &v); err != nil {
 		return "", false, fmt.Errorf("cluster: session record: %w", err)
 	}
-	if clientv3.LeaseID(res.Kvs[0].Lease) == n.lease {
+	if clientv3.LeaseID(kv.Lease) == n.lease {
 		v.Node = n.cfg.Node
 	}
 	return v.Node, true, nil

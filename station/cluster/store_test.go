@@ -238,6 +238,17 @@ func TestWatchDropsChangesOlderThanOwnWrite(t *testing.T) {
 	if len(got) != 1 || got[0].Kind != ChangeRegistrationDeleted {
 		t.Errorf("a newer delete: %+v", got)
 	}
+	// Once the watch has passed our write, its record goes (the map would
+	// otherwise grow by one key per session and station for ever).
+	n.wroteAt("/rcc/session/x", 12)
+	n.forgetWrites(11)
+	if len(n.written) != 1 {
+		t.Errorf("after the watch passed revision 11: %v", n.written)
+	}
+	n.forgetWrites(12)
+	if len(n.written) != 0 {
+		t.Errorf("after the watch passed revision 12: %v", n.written)
+	}
 }
 
 // TestPeers: a node's watch knows the other nodes' SIP addresses and which

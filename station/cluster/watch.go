@@ -73,6 +73,19 @@ func (n *Node) wroteAt(key string, rev int64) {
 	}
 }
 
+// forgetWrites drops the writes the watch has passed (revision <= rev):
+// every later change of those keys is newer, so the record of our write is
+// no longer needed and the map stays as small as the writes in flight.
+func (n *Node) forgetWrites(rev int64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for k, r := range n.written {
+		if r <= rev {
+			delete(n.written, k)
+		}
+	}
+}
+
 // stale reports whether a change of key at rev is older than our last write.
 func (n *Node) stale(key string, rev int64) bool {
 	n.mu.Lock()
@@ -139,6 +152,7 @@ func (n *Node) watch(from int64, onChange func(Change)) {
 				break
 			}
 			n.handle(res.Events, onChange)
+			n.forgetWrites(res.Header.Revision)
 			from = res.Header.Revision + 1
 		}
 		cancel()
