@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -424,6 +425,13 @@ func (s *Server) movePeer(sess *Session, old, src string) {
 // the session, or nil after Options.AdoptWait.
 func (s *Server) awaitAdoption(req *sip.Request, id string) *Session {
 	if s.store == nil || s.adoptWait <= 0 || req.Method == sip.ACK {
+		return nil
+	}
+	// Only a trusted front end can bring a dialog from another node (an
+	// adopted session matches no other source, see mayCarry): anyone else
+	// must not cost an etcd read per made-up Call-ID.
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil || !s.fronts.contains(src.Addr().Unmap()) {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)

@@ -21,6 +21,7 @@ type memStore struct {
 	mu        sync.Mutex
 	recs      map[string]rccserver.SessionRecord
 	saves     int
+	lookups   int
 	elsewhere map[string]bool
 }
 
@@ -46,7 +47,14 @@ func (m *memStore) Remove(_ context.Context, id string) error {
 func (m *memStore) Elsewhere(_ context.Context, id string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.lookups++
 	return m.elsewhere[id], nil
+}
+
+func (m *memStore) reads() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lookups
 }
 
 func (m *memStore) get(id string) (rccserver.SessionRecord, bool) {
@@ -177,6 +185,17 @@ func TestAdoptWaitBounded(t *testing.T) {
 	_, res, _ = c.Request(ctx, &csta.SnapshotDevice{SnapshotObject: "tel:73124"})
 	if res == nil || res.StatusCode != 481 || time.Since(t0) < 700*time.Millisecond {
 		t.Fatalf("record elsewhere, no adoption: %v after %v", res, time.Since(t0))
+	}
+	// A node whose front ends do not include the sender does not wait (nor
+	// read the store): only a front end can bring a dialog from another node.
+	reads := st.reads()
+	d := start(t, harnessOpts{sessions: st, cfg: func(c *rccserver.Config) { c.FrontEnds = []string{"192.0.2.1"} }, adoptWait: 700 * time.Millisecond})
+	_ = sip.ParseUri("sip:"+d.addr+";transport=tcp", &target)
+	c.Retarget(target)
+	t0 = time.Now()
+	_, res, _ = c.Request(ctx, &csta.SnapshotDevice{SnapshotObject: "tel:73124"})
+	if res == nil || res.StatusCode != 481 || time.Since(t0) > 500*time.Millisecond || st.reads() != reads {
+		t.Fatalf("not from a front end: %v after %v, %d store reads", res, time.Since(t0), st.reads()-reads)
 	}
 }
 
