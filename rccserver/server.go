@@ -98,8 +98,10 @@ func New(opts Options) (*Server, error) {
 		opts.Clock = SystemClock{}
 	}
 	s := &Server{}
+	s.infos = newInfoTable(opts.Clock, opts.Config.KeepAlive)
 	s.edge = sipedge.New(sipedge.Options{Limits: opts.Config.Limits, Log: opts.Log,
-		Count: func(c sipedge.Code) { s.metrics.refusals.inc(string(c)) }, Busy: s.carriesDialog, Now: opts.Clock.Now})
+		Count: func(c sipedge.Code) { s.metrics.refusals.inc(string(c)) }, Busy: s.carriesDialog, Now: opts.Clock.Now,
+		Answers: &sipedge.Answers{Branch: s.infos.branch, Take: s.infos.take}})
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("rccserver"), sipgo.WithUserAgentParser(s.edge.Parser()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onUnmatchedResponse)))
 	if err != nil {
@@ -114,7 +116,6 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.cfg, s.log, s.clock = opts.Config, opts.Log, opts.Clock
-	s.infos = newInfoTable(opts.Clock, opts.Config.KeepAlive)
 	s.ready = make(chan struct{})
 	s.admission, s.handler = opts.Admission, opts.Handler
 	s.store, s.adoptWait, s.acting = opts.Sessions, opts.AdoptWait, opts.Acting

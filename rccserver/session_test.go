@@ -218,6 +218,10 @@ func TestKeepAlive(t *testing.T) {
 	if st := h.srv.Stats(); st.Unanswered != 0 || st.KeepAliveFailures != 0 {
 		t.Fatalf("answered keep-alives counted unanswered %d, failed %d", st.Unanswered, st.KeepAliveFailures)
 	}
+	// The answers came through the edge's scan, not sipgo's parse (sipedge.Answers).
+	if n := h.srv.AnswersTaken(); n != 3 {
+		t.Fatalf("%d answers taken at the edge, want 3", n)
+	}
 }
 
 // waitArmed waits until a timer of period d is armed (the keep-alive re-arms
@@ -260,6 +264,9 @@ func TestKeepAliveFailureEndsSession(t *testing.T) {
 			h.waitSessions(0, time.Second)
 			if h.srv.Stats().KeepAliveFailures != 1 {
 				t.Fatalf("keep-alive failures %d", h.srv.Stats().KeepAliveFailures)
+			}
+			if n := h.srv.AnswersTaken(); n != 1 {
+				t.Fatalf("%d answers taken at the edge, want the 481", n)
 			}
 		})
 	}
