@@ -1,6 +1,9 @@
 package sipedge
 
-import "bytes"
+import (
+	"bytes"
+	"io"
+)
 
 // Answer is a response on a stream connection that the edge recognised as
 // an answer to one of the server's own requests (Options.Answers): the
@@ -24,6 +27,16 @@ type Answers struct {
 	// Take is given each response whose top Via branch has the prefix; it
 	// reports whether it took it. One it does not take goes to sipgo.
 	Take func(*Answer) bool
+}
+
+// Requests offers in-dialog INFO requests on stream connections to the
+// server before sipgo: Take is given each framed INFO that passed the
+// edge's checks, the connection's remote address, and the connection to
+// write the answer on (whole buffers, safe beside sipgo's writes). It
+// reports whether it took the request; one it does not take goes to sipgo.
+// msg is valid only during the call.
+type Requests struct {
+	Take func(msg []byte, source string, w io.Writer) bool
 }
 
 // scanAnswer fills a from msg, a framed stream message, if msg is a

@@ -1,6 +1,7 @@
 package sipedge
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,16 @@ type conn struct {
 	remote   string    // RemoteAddr().String(), once
 }
 
+var infoPrefix = []byte("INFO ")
+
+// remoteAddr is RemoteAddr().String(), computed once.
+func (c *conn) remoteAddr() string {
+	if c.remote == "" {
+		c.remote = c.RemoteAddr().String()
+	}
+	return c.remote
+}
+
 // takeable reports whether msg is an answer to one of our INFOs (branch
 // prefix pf) and filled a from it. It must also be plain (plainValid), so
 // that sipgo would parse it and the edge pass it: a taken answer is one
@@ -53,10 +64,7 @@ func (c *conn) tapAnswer(msg []byte) bool {
 	if !takeable(msg, c.e.ansPf, &c.answer) {
 		return false
 	}
-	if c.remote == "" {
-		c.remote = c.RemoteAddr().String()
-	}
-	c.answer.Source = c.remote
+	c.answer.Source = c.remoteAddr()
 	ok := c.e.ans.Take(&c.answer)
 	c.answer = Answer{Source: c.remote} // no reference into the buffer outlives the call
 	return ok
@@ -151,6 +159,9 @@ func (c *conn) drain() {
 		}
 		switch o.verdict {
 		case verdictPass:
+			if c.e.reqs != nil && bytes.HasPrefix(o.msg, infoPrefix) && c.e.reqs.Take(o.msg, c.remoteAddr(), c.Conn) {
+				continue
+			}
 			c.out = append(c.out, o.msg...)
 		case verdictTaken:
 		case verdictPing:
