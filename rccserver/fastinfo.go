@@ -81,22 +81,30 @@ func (s *Server) takeInfo(msg []byte, src string, w io.Writer) bool {
 	return true
 }
 
+// HandleStream offers msg, one framed message that passed the edge's
+// checks, from the stream connection source, to the edge's fast path, as
+// the connection's reader does (sipedge.Requests), and reports whether the
+// fast path took it; the answer is written on w. For drivers without a
+// transport, such as fuzz targets. It waits for Serve to be running.
+func (s *Server) HandleStream(msg []byte, source string, w io.Writer) bool {
+	<-s.ready
+	return bytes.HasPrefix(msg, []byte("INFO ")) && s.takeInfo(msg, source, w)
+}
+
 // answerFast is answer with the response's bytes written by hand.
 func (s *Server) answerFast(sess *Session, req *sip.Request, w io.Writer) {
 	answer := s.dispatch(sess, req.Body())
-	body, err := csta.Encode(answer) // an answer encoded once (csta.Encoded) is not copied
-	if err != nil {
+	body, buf := resBufs.Get().(*bytes.Buffer), resBufs.Get().(*bytes.Buffer)
+	defer putBuf(body)
+	defer putBuf(buf)
+	body.Reset()
+	if err := csta.EncodeTo(body, answer); err != nil { // an answer encoded once (csta.Encoded) is only appended
 		sess.log.Error().Err(err).Str("code", string(CodeInternal)).Str("answer", answer.Root()).Msg("answer cannot be encoded")
-		body, _ = csta.Encode(csta.OperationError(csta.OpGeneric))
+		_ = csta.EncodeTo(body, csta.OperationError(csta.OpGeneric))
 	}
-	buf := resBufs.Get().(*bytes.Buffer)
 	buf.Reset()
-	writeResponse(buf, req, sip.StatusOK, "OK", body)
-	_, err = w.Write(buf.Bytes())
-	if buf.Cap() <= 64<<10 {
-		resBufs.Put(buf)
-	}
-	if err != nil {
+	writeResponse(buf, req, sip.StatusOK, "OK", body.Bytes())
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		sess.log.Warn().Err(err).Msg("INFO answer not sent")
 	}
 }
@@ -116,7 +124,14 @@ func (s *Server) recoverFast(req *sip.Request, w io.Writer) {
 	_, _ = w.Write(buf.Bytes())
 }
 
+// resBufs hold answers and their bodies while they are written.
 var resBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 { // a rare huge answer is not kept
+		resBufs.Put(b)
+	}
+}
 
 // writeResponse writes the response to req that sipgo's
 // NewResponseFromRequest builds (RFC 3261 §8.2.6.2: Via, From, To, Call-ID
