@@ -31,6 +31,15 @@ func (s *Server) takeInfo(msg []byte, src string, w io.Writer) bool {
 	s.handlers.add() // before closing is read: shutdown waits for us, or we see it
 	taken := false
 	defer func() {
+		if r := recover(); r != nil && !taken {
+			// On the reader a panic would end the process: log the bug and
+			// let sipgo's path (with its own recovery) have the request.
+			s.metrics.refusals.inc(string(CodeInternal))
+			s.log.Error().Str("code", string(CodeInternal)).Str("peer", src).Str("panic", fmt.Sprint(r)).
+				Str("stack", string(debug.Stack())).Msg("bug: the edge's INFO path panicked")
+		} else if r != nil {
+			panic(r)
+		}
 		if !taken {
 			s.handlers.done()
 		}
