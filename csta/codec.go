@@ -172,6 +172,43 @@ func Encode(msg Message) ([]byte, error) {
 			return nil, withRoot(msg.Root(), err)
 		}
 	}
+	e, err := encodePooled(msg)
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(e.buf.Bytes())
+	encoderPool.Put(e)
+	return out, nil
+}
+
+// EncodeTo is Encode appending the document to dst, without the copy
+// Encode makes: for a caller that writes it into its own pooled buffer.
+// On an error dst is unchanged.
+func EncodeTo(dst *bytes.Buffer, msg Message) error {
+	if e, ok := msg.(*Encoded); ok {
+		dst.Write(e.body)
+		return nil
+	}
+	if msg == nil || registry[msg.Root()] == nil {
+		return &Error{Kind: ErrUnknownMessage}
+	}
+	if v, ok := msg.(validator); ok {
+		if err := v.validate(); err != nil {
+			return withRoot(msg.Root(), err)
+		}
+	}
+	e, err := encodePooled(msg)
+	if err != nil {
+		return err
+	}
+	dst.Write(e.buf.Bytes())
+	encoderPool.Put(e)
+	return nil
+}
+
+// encodePooled encodes msg (known and valid) with a pooled encoder, which
+// the caller puts back once it has the bytes.
+func encodePooled(msg Message) (*encoder, error) {
 	e := encoderPool.Get().(*encoder)
 	e.buf.Reset()
 	e.buf.WriteString(xml.Header)
@@ -183,9 +220,7 @@ func Encode(msg Message) ([]byte, error) {
 	if err := e.enc.Flush(); err != nil {
 		return nil, err
 	}
-	out := bytes.Clone(e.buf.Bytes())
-	encoderPool.Put(e)
-	return out, nil
+	return e, nil
 }
 
 // blank reports whether s has no content but whitespace.

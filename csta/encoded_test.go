@@ -55,3 +55,31 @@ func BenchmarkGetCSTAFeaturesResponse(b *testing.B) {
 		})
 	}
 }
+
+// TestEncodeTo: EncodeTo appends what Encode returns, for a message encoded
+// every time and for one encoded once, and leaves dst alone on an error.
+func TestEncodeTo(t *testing.T) {
+	msg := &MakeCallResponse{CallingDevice: ConnectionID{CallID: "c1", DeviceID: "tel:+13175551010"}}
+	want, err := Encode(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := Preencode(NewFeatures([]string{"makeCall"}, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := bytes.NewBufferString("head|")
+	if err := EncodeTo(dst, msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := EncodeTo(dst, enc); err != nil {
+		t.Fatal(err)
+	}
+	if got := dst.String(); got != "head|"+string(want)+string(enc.Bytes()) {
+		t.Fatalf("EncodeTo wrote %q", got)
+	}
+	n := dst.Len()
+	if err := EncodeTo(dst, &MakeCall{}); err == nil || dst.Len() != n {
+		t.Fatalf("invalid message: err %v, %d bytes written", err, dst.Len()-n)
+	}
+}

@@ -43,3 +43,10 @@ func (s *Server) KeepAlivesScheduled() int {
 	defer k.mu.Unlock()
 	return len(k.sched)
 }
+
+// AnswersTaken returns how many answers to our INFOs the edge handed to
+// the INFO table without sipgo.
+func (s *Server) AnswersTaken() uint64 { return s.infos.taken.Load() }
+
+// FastInfos returns how many INFO requests the edge's fast path took.
+func (s *Server) FastInfos() uint64 { return s.fastInfos.Load() }

@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
 // infoTable sends the INFOs we originate in dialogs on reliable
@@ -60,6 +61,7 @@ type infoTable struct {
 	branch string // random per process; a counter follows it in each branch
 	n      atomic.Uint64
 	due    atomic.Uint64 // keep-alives that fell due (benchmarks)
+	taken  atomic.Uint64 // answers taken at the edge (tests)
 	bufs   sync.Pool
 }
 
@@ -370,23 +372,16 @@ func writeInDialog(buf *bytes.Buffer, s *Session, method sip.RequestMethod, cseq
 }
 
 // answer takes a response sipgo matched to no transaction and reports
-// whether it answers one of our keep-alives.
+// whether it answers one of our INFOs. Most answers never get here: the
+// edge hands them to take first (sipedge.Answers).
 func (k *infoTable) answer(res *sip.Response) bool {
 	via, cs := res.Via(), res.CSeq()
-	if via == nil || cs == nil || cs.MethodName != sip.INFO {
+	if via == nil || cs == nil || cs.MethodName != sip.INFO || res.CallID() == nil {
 		return false
 	}
 	branch, _ := via.Params.Get("branch")
 	k.mu.Lock()
-	w := k.waiting[branch]
-	// Only the dialog's own connection may answer (a client on another
-	// connection cannot settle, say with a 481, another user's INFO), and
-	// the answer must name the dialog and the CSeq (RFC 3261 §17.1.3 lets
-	// a client transaction match on the branch alone; we check more).
-	if w != nil && (res.Source() != w.s.route.dest || res.CallID() == nil ||
-		res.CallID().Value() != w.s.route.callID.Value() || cs.SeqNo != w.cseq) {
-		w = nil
-	}
+	w := matchLocked(k.waiting[branch], res.Source(), res.CallID().Value(), cs.SeqNo)
 	if w == nil || res.IsProvisional() {
 		k.mu.Unlock()
 		return w != nil
@@ -398,6 +393,49 @@ func (k *infoTable) answer(res *sip.Response) bool {
 		w.finish()
 	}
 	return true
+}
+
+// take is answer for the fields the edge scanned from a stream
+// connection's bytes, on that connection's reader goroutine. It reports
+// whether the response answers one of our INFOs; one it does not take
+// (a late answer, another dialog's) goes through sipgo and answer as before.
+func (k *infoTable) take(a *sipedge.Answer) bool {
+	k.mu.Lock()
+	w := matchLocked(k.waiting[string(a.Branch)], a.Source, a.CallID, a.CSeq)
+	if w == nil || a.Status < 200 {
+		k.mu.Unlock()
+		return w != nil
+	}
+	delete(k.waiting, w.branch)
+	k.taken.Add(1)
+	var err error
+	if a.Status >= 300 {
+		err = &RejectedError{Method: sip.INFO, Status: a.Status, Reason: string(a.Reason)}
+	}
+	act := k.resolveLocked(w, err)
+	k.mu.Unlock()
+	switch {
+	case !act:
+	case err == nil:
+		w.finish() // counts the delivery: nothing that blocks the reader
+	default:
+		// The session may end (a 481) and send BYE, whose answer this
+		// reader has to read: not on its goroutine.
+		w.s.srv.work.Go(w.finish)
+	}
+	return true
+}
+
+// matchLocked (under infoTable.mu) returns w if the answer that named its branch may settle it:
+// only the dialog's own connection may answer (a client on another
+// connection cannot settle, say with a 481, another user's INFO), and the
+// answer must name the dialog and the CSeq (RFC 3261 §17.1.3 lets a client
+// transaction match on the branch alone; we check more).
+func matchLocked[T string | []byte](w *kaWait, src string, callID T, cseq uint32) *kaWait {
+	if w == nil || src != w.s.route.dest || string(callID) != w.s.route.callID.Value() || cseq != w.cseq {
+		return nil
+	}
+	return w
 }
 
 // resolveLocked records w's outcome and reports whether the caller acts on

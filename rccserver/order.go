@@ -40,8 +40,17 @@ func (s *Session) enterTurn(req *sip.Request) uint32 {
 	if cs == nil {
 		return 0
 	}
-	seq := cs.SeqNo
+	s.arriveTurn(cs.SeqNo)
+	s.waitTurn(cs.SeqNo)
+	return cs.SeqNo
+}
+
+// arriveTurn records that the request with CSeq seq has arrived. The edge's
+// fast path (fastinfo.go) calls it on the connection's reader, in wire
+// order, and waitTurn later on the request's own goroutine.
+func (s *Session) arriveTurn(seq uint32) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	o := &s.order
 	if !o.started {
 		o.started, o.done = true, s.inviteCSeq
@@ -49,6 +58,13 @@ func (s *Session) enterTurn(req *sip.Request) uint32 {
 	}
 	o.present[seq] = struct{}{}
 	o.notifyLocked()
+}
+
+// waitTurn blocks until it is the turn of the request with CSeq seq, which
+// has arrived (arriveTurn).
+func (s *Session) waitTurn(seq uint32) {
+	s.mu.Lock()
+	o := &s.order
 	var gap Timer
 	var gapped chan struct{}
 	defer func() {
@@ -84,7 +100,6 @@ func (s *Session) enterTurn(req *sip.Request) uint32 {
 		}
 	}
 	s.mu.Unlock()
-	return seq
 }
 
 // leaveTurn marks req (CSeq seq) handled and lets the next one run.

@@ -61,24 +61,26 @@ type Server struct {
 	listeners []*boundListener
 	conns     sync.Map // remote addr of an accepted TCP connection -> *boundListener
 
-	mu       sync.RWMutex
-	sessions map[string]*Session          // dialog ID -> session
-	awaiting sync.Map                     // dialog ID -> session whose 200 is not yet acknowledged
-	ended    endedDialogs                 // dialogs just ended by the client's BYE (order.go)
-	windows  connWindows                  // awaited INFOs per client connection (order.go)
-	infos    *infoTable                   // INFOs sent without a sipgo transaction, keep-alive schedule (infotable.go)
-	byPeer   map[string]map[*Session]bool // connection source -> sessions on it
-	closing  atomic.Bool
-	handlers inflight       // sipgo handler calls in progress
-	workers  *workers       // the CPU part of requests on long-lived goroutines
-	wg       sync.WaitGroup // serve loops
-	work     sync.WaitGroup // event drains and BYEs
-	metrics  metrics
-	guard    *guard // access list and TLS refusals (access.go, tls.go)
-	edge     *sipedge.Edge
-	routes   map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
-	ready    chan struct{}                              // closed by Serve once requests can be handled
-	fronts   accessList                                 // listen.front_ends: peers that may carry any dialog
+	mu        sync.RWMutex
+	sessions  map[string]*Session          // dialog ID -> session
+	awaiting  sync.Map                     // dialog ID -> session whose 200 is not yet acknowledged
+	ended     endedDialogs                 // dialogs just ended by the client's BYE (order.go)
+	windows   connWindows                  // awaited INFOs per client connection (order.go)
+	infos     *infoTable                   // INFOs sent without a sipgo transaction, keep-alive schedule (infotable.go)
+	byPeer    map[string]map[*Session]bool // connection source -> sessions on it
+	closing   atomic.Bool
+	handlers  inflight       // sipgo handler calls in progress
+	workers   *workers       // the CPU part of requests on long-lived goroutines
+	wg        sync.WaitGroup // serve loops
+	work      sync.WaitGroup // event drains and BYEs
+	metrics   metrics
+	guard     *guard // access list and TLS refusals (access.go, tls.go)
+	edge      *sipedge.Edge
+	parser    *sip.Parser                                // the edge's, for its fast path (fastinfo.go)
+	fastInfos atomic.Uint64                              // INFOs taken by the fast path (tests)
+	routes    map[sip.RequestMethod]sipgo.RequestHandler // what sipgo calls, by method
+	ready     chan struct{}                              // closed by Serve once requests can be handled
+	fronts    accessList                                 // listen.front_ends: peers that may carry any dialog
 
 	store     SessionStore // nil: no session records
 	adoptWait time.Duration
@@ -98,8 +100,11 @@ func New(opts Options) (*Server, error) {
 		opts.Clock = SystemClock{}
 	}
 	s := &Server{}
+	s.infos = newInfoTable(opts.Clock, opts.Config.KeepAlive)
 	s.edge = sipedge.New(sipedge.Options{Limits: opts.Config.Limits, Log: opts.Log,
-		Count: func(c sipedge.Code) { s.metrics.refusals.inc(string(c)) }, Busy: s.carriesDialog, Now: opts.Clock.Now})
+		Count: func(c sipedge.Code) { s.metrics.refusals.inc(string(c)) }, Busy: s.carriesDialog, Now: opts.Clock.Now,
+		Answers: &sipedge.Answers{Branch: s.infos.branch, Take: s.infos.take}, Requests: &sipedge.Requests{Take: s.takeInfo}})
+	s.parser = s.edge.Parser()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("rccserver"), sipgo.WithUserAgentParser(s.edge.Parser()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onUnmatchedResponse)))
 	if err != nil {
@@ -114,7 +119,6 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.cfg, s.log, s.clock = opts.Config, opts.Log, opts.Clock
-	s.infos = newInfoTable(opts.Clock, opts.Config.KeepAlive)
 	s.ready = make(chan struct{})
 	s.admission, s.handler = opts.Admission, opts.Handler
 	s.store, s.adoptWait, s.acting = opts.Sessions, opts.AdoptWait, opts.Acting

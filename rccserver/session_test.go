@@ -85,6 +85,10 @@ func TestInfoRoundTrip(t *testing.T) {
 	if got := h.srv.Sessions()[0].Monitors()["x1"]; got != "tel:73124;phone-context=dialstring" {
 		t.Fatalf("monitor device %q", got)
 	}
+	if header(res, "Content-Disposition") != "signal;handling=required" || res.CSeq() == nil || res.CSeq().MethodName != sip.INFO ||
+		res.To() == nil || res.From() == nil || res.CallID() == nil {
+		t.Fatalf("answer:\n%s", res)
+	}
 }
 
 // TestEventsInOrder: the response leaves first, then the three events, in order.
@@ -93,12 +97,15 @@ func TestEventsInOrder(t *testing.T) {
 	c := h.client(lynctest.Options{})
 	ctx := ctxT(t, 10*time.Second)
 	for round := range 3 {
-		answer, _, err := c.Request(ctx, &csta.MakeCall{CallingDevice: "tel:73124", CalledDirectoryNumber: "tel:+3222220220"})
+		answer, res, err := c.Request(ctx, &csta.MakeCall{CallingDevice: "tel:73124", CalledDirectoryNumber: "tel:+3222220220"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := answer.(*csta.MakeCallResponse); !ok {
 			t.Fatalf("answer %T", answer)
+		}
+		if header(res, "Content-Type") != csta.ContentType || header(res, "Content-Disposition") != "signal;handling=required" {
+			t.Fatalf("answer:\n%s", res)
 		}
 		var roots []string
 		for range 3 {
@@ -120,6 +127,11 @@ func TestEventsInOrder(t *testing.T) {
 	}
 	if st := h.srv.Stats(); st.EventsSent != 9 {
 		t.Fatalf("events sent %d", st.EventsSent)
+	}
+	// Answered by the edge's fast path (fastinfo.go) once the dialog is
+	// confirmed: the first request may race the ACK and take sipgo's path.
+	if n := h.srv.FastInfos(); n < 2 {
+		t.Fatalf("%d INFOs on the fast path, want at least 2", n)
 	}
 }
 
@@ -218,6 +230,14 @@ func TestKeepAlive(t *testing.T) {
 	if st := h.srv.Stats(); st.Unanswered != 0 || st.KeepAliveFailures != 0 {
 		t.Fatalf("answered keep-alives counted unanswered %d, failed %d", st.Unanswered, st.KeepAliveFailures)
 	}
+	// The answers came through the edge's scan, not sipgo's parse (sipedge.Answers).
+	deadline := time.Now().Add(5 * time.Second) // the last answer may still be on its way
+	for h.srv.AnswersTaken() < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := h.srv.AnswersTaken(); n != 3 {
+		t.Fatalf("%d answers taken at the edge, want 3", n)
+	}
 }
 
 // waitArmed waits until a timer of period d is armed (the keep-alive re-arms
@@ -260,6 +280,9 @@ func TestKeepAliveFailureEndsSession(t *testing.T) {
 			h.waitSessions(0, time.Second)
 			if h.srv.Stats().KeepAliveFailures != 1 {
 				t.Fatalf("keep-alive failures %d", h.srv.Stats().KeepAliveFailures)
+			}
+			if n := h.srv.AnswersTaken(); n != 1 {
+				t.Fatalf("%d answers taken at the edge, want the 481", n)
 			}
 		})
 	}

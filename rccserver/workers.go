@@ -33,6 +33,8 @@ type job struct {
 	f     func()
 	done  chan struct{}
 	panic *workerPanic // f panicked: raised again on the caller's goroutine
+	// detached: nobody waits (spawn); the worker recycles the job.
+	detached bool
 }
 
 // workerPanic carries a panic from a worker to the request's own goroutine,
@@ -62,6 +64,11 @@ func newWorkers() *workers {
 					return
 				}
 				j.runCatching()
+				if j.detached {
+					j.f, j.panic, j.detached = nil, nil, false // f recovers its own panics
+					p.free.Put(j)
+					continue
+				}
 				j.done <- struct{}{}
 			}
 		})
@@ -92,6 +99,26 @@ func (p *workers) run(f func()) {
 	if wp != nil {
 		panic(wp)
 	}
+}
+
+// spawn runs f on an idle worker, or on a goroutine of its own if every
+// worker is busy, and returns at once. f must recover its own panics and
+// be waited for by its caller's owner (Server.handlers for the edge's
+// INFOs, fastinfo.go).
+func (p *workers) spawn(f func()) {
+	for {
+		n := p.idle.Load()
+		if n <= 0 {
+			go f()
+			return
+		}
+		if p.idle.CompareAndSwap(n, n-1) {
+			break
+		}
+	}
+	j := p.free.Get().(*job)
+	j.f, j.detached = f, true
+	p.jobs <- j
 }
 
 // runCatching runs the job's f; a panic must not kill the worker (and the

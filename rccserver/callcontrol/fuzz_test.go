@@ -211,3 +211,62 @@ func FuzzRCCHandlers(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastInfo drives arbitrary in-dialog messages through the edge's fast
+// path (rccserver/fastinfo.go) of a server with one standing session: what
+// it takes is answered once, with a response sipgo parses for the same
+// dialog and CSeq, and no handler panics. What it leaves goes to sipgo
+// (FuzzRCCHandlers covers that path).
+func FuzzFastInfo(f *testing.F) {
+	r := newFuzzRig(f)
+	features, _ := csta.Encode(&csta.GetCSTAFeatures{})
+	makeCall, _ := csta.Encode(&csta.MakeCall{CallingDevice: "tel:+13175551010", CalledDirectoryNumber: "tel:+13175551020"})
+	for i, b := range [][]byte{features, makeCall, []byte("<x"), []byte("")} {
+		body := string(b)
+		f.Add([]byte("INFO sip:127.0.0.1:5060;transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKf" + strconv.Itoa(i) +
+			";rport\r\nVia: SIP/2.0/TCP 10.0.0.1;branch=z9hG4bKp\r\nRecord-Route: <sip:fe.example.com;lr>\r\nFrom: <sip:alice@example.com>;tag=" + fuzzFromTag +
+			"\r\nTo: <sip:rcc@rcc.example.com>;tag=" + toTagMark + "\r\nCall-ID: " + fuzzCallID + "\r\nCSeq: " + strconv.Itoa(100+i) +
+			" INFO\r\nContent-Type: " + csta.ContentType + "\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(r.srv.Sessions()) == 0 {
+			r.signIn(t)
+		}
+		data = bytes.ReplaceAll(data, []byte(toTagMark), []byte(r.toTag))
+		if code, _ := r.srv.Edge().Check(data, true); code != "" {
+			return
+		}
+		before := r.srv.Stats().Refusals[string(rccserver.CodeInternal)]
+		w := &notifyWriter{written: make(chan []byte, 2)}
+		if !r.srv.HandleStream(data, fuzzPeer, w) {
+			return
+		}
+		var out []byte
+		select {
+		case out = <-w.written:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("taken, never answered: %q", sipedge.Excerpt(data))
+		}
+		if r.srv.Stats().Refusals[string(rccserver.CodeInternal)] != before {
+			t.Fatalf("a handler panicked on %q", sipedge.Excerpt(data))
+		}
+		m, err := r.srv.Edge().Parser().ParseSIP(out)
+		if err != nil {
+			t.Fatalf("answer sipgo cannot parse (%v): %q", err, out)
+		}
+		res, ok := m.(*sip.Response)
+		req, _ := r.srv.Edge().Parser().ParseSIP(data)
+		if !ok || res.StatusCode != 200 || res.CallID().Value() != req.CallID().Value() || res.CSeq().SeqNo != req.CSeq().SeqNo ||
+			len(res.GetHeaders("Via")) != len(req.GetHeaders("Via")) {
+			t.Fatalf("answer %q to %q", out, data)
+		}
+	})
+}
+
+// notifyWriter hands each write to the test.
+type notifyWriter struct{ written chan []byte }
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	w.written <- bytes.Clone(p)
+	return len(p), nil
+}

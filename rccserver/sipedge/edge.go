@@ -96,6 +96,12 @@ type Options struct {
 	// Now is the clock for idle accounting; nil is time.Now. Socket
 	// deadlines always run on the system clock.
 	Now func() time.Time
+	// Answers, if set, takes the answers to the server's own INFOs on
+	// stream connections straight from the framed bytes.
+	Answers *Answers
+	// Requests, if set, is offered the in-dialog INFOs on stream
+	// connections before sipgo.
+	Requests *Requests
 }
 
 // Edge is the shared state of the wrappers of one side (RCC or phones).
@@ -107,11 +113,20 @@ type Edge struct {
 	now   func() time.Time
 	check checker
 	rate  logLimiter
+	ans   *Answers
+	ansPf []byte // ans.Branch
+	reqs  *Requests
 }
 
 // New returns an Edge with opts; zero limits take their defaults.
 func New(opts Options) *Edge {
 	e := &Edge{lim: opts.Limits.WithDefaults(), log: opts.Log, count: opts.Count, busy: opts.Busy, now: opts.Now}
+	if a := opts.Answers; a != nil && a.Branch != "" && a.Take != nil {
+		e.ans, e.ansPf = a, []byte(a.Branch)
+	}
+	if r := opts.Requests; r != nil && r.Take != nil {
+		e.reqs = r
+	}
 	if e.count == nil {
 		e.count = func(Code) {}
 	}

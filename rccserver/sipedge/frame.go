@@ -17,6 +17,7 @@ const (
 	verdictRefuse          // consumed; reply (if any) goes back to the sender
 	verdictPing            // RFC 5626 §3.5.1 double-CRLF ping: answer CRLF
 	verdictClose           // no message boundary can be found any more
+	verdictTaken           // consumed by the framer's tap (an answer to our INFO)
 )
 
 // outcome is the edge's decision on the next message of a stream or datagram.
@@ -43,6 +44,9 @@ type framer struct {
 	buf   []byte
 	off   int // start of unconsumed bytes in buf
 	skip  int // body bytes of a refused message still to discard
+	// tap, if set, is offered each complete message within the limit
+	// before the checks; true means it took the message.
+	tap func(msg []byte) bool
 }
 
 func (f *framer) write(p []byte) {
@@ -122,6 +126,9 @@ func (f *framer) next() (outcome, bool) {
 	}
 	msg := data[:total]
 	f.consume(total)
+	if f.tap != nil && f.tap(msg) {
+		return outcome{verdict: verdictTaken}, true
+	}
 	return f.check.check(msg, true), true
 }
 

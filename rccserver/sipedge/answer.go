@@ -1,0 +1,139 @@
+package sipedge
+
+import (
+	"bytes"
+	"io"
+)
+
+// Answer is a response on a stream connection that the edge recognised as
+// an answer to one of the server's own requests (Options.Answers): the
+// fields a client transaction matches on (RFC 3261 §17.1.3), scanned from
+// the framed bytes. The byte slices point into the read buffer and are
+// valid only during the call.
+type Answer struct {
+	Status int
+	Reason []byte
+	Branch []byte // the top Via's branch
+	CallID []byte
+	CSeq   uint32 // its method is INFO
+	Source string // the connection's remote address, as sipgo names it
+}
+
+// Answers hands the answers to the server's own INFOs to their table
+// without sipgo's parse and transaction lookup.
+type Answers struct {
+	// Branch is the prefix of the Via branches of those INFOs.
+	Branch string
+	// Take is given each response whose top Via branch has the prefix; it
+	// reports whether it took it. One it does not take goes to sipgo.
+	Take func(*Answer) bool
+}
+
+// Requests offers in-dialog INFO requests on stream connections to the
+// server before sipgo: Take is given each framed INFO that passed the
+// edge's checks, the connection's remote address, and the connection to
+// write the answer on (whole buffers, safe beside sipgo's writes). It
+// reports whether it took the request; one it does not take goes to sipgo.
+// msg is valid only during the call.
+type Requests struct {
+	Take func(msg []byte, source string, w io.Writer) bool
+}
+
+// scanAnswer fills a from msg, a framed stream message, if msg is a
+// response to an INFO whose top Via branch starts with prefix, in a plain
+// shape: a status line, no folded header lines, one Call-ID and one CSeq.
+// Anything else returns false and goes to sipgo as before. It allocates
+// nothing. Hand-written because sipgo's parser builds the whole message.
+func scanAnswer(msg, prefix []byte, a *Answer) bool {
+	head := msg
+	if i := bytes.Index(msg, crlf2); i >= 0 {
+		head = msg[:i+2]
+	} else {
+		return false
+	}
+	line, rest, ok := nextCRLF(head)
+	if !ok || !plainText(line) {
+		return false
+	}
+	r, ok := bytes.CutPrefix(line, []byte("SIP/2.0 "))
+	if !ok || len(r) < 4 || !digits(r[:3]) || r[3] != ' ' || r[0] < '1' || r[0] > '6' {
+		return false
+	}
+	a.Status, a.Reason = atoi(r[:3]), r[4:]
+	var via, callID, cseq bool
+	for len(rest) > 0 {
+		line, rest, ok = nextCRLF(rest)
+		if !ok || len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+			return false // a folded line, or a bare CR
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return false
+		}
+		value := bytes.TrimSpace(line[colon+1:])
+		switch lowerName(bytes.TrimRight(line[:colon], " \t")) {
+		case "via", "v":
+			if via {
+				continue // only the top Via counts
+			}
+			b, ok := viaBranch(value)
+			if !ok || !bytes.HasPrefix(b, prefix) {
+				return false // not ours: sipgo's transactions may know it
+			}
+			a.Branch, via = b, true
+		case "call-id", "i":
+			if callID || len(value) == 0 || !plainText(value) || bytes.ContainsAny(value, " \t") {
+				return false
+			}
+			a.CallID, callID = value, true
+		case "cseq":
+			sp := bytes.IndexByte(value, ' ')
+			if cseq || sp < 1 || sp > 10 || !digits(value[:sp]) || atoi(value[:sp]) > 1<<32-1 ||
+				!bytes.Equal(bytes.TrimLeft(value[sp+1:], " \t"), []byte("INFO")) {
+				return false
+			}
+			a.CSeq, cseq = uint32(atoi(value[:sp])), true
+		}
+	}
+	return via && callID && cseq
+}
+
+// viaBranch returns the branch parameter of the first via-parm of a Via
+// header value ("SIP/2.0/TCP host:port;branch=z9hG4bK…;rport").
+func viaBranch(v []byte) ([]byte, bool) {
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		v = v[:i] // the first via-parm of the header
+	}
+	semi := bytes.IndexByte(v, ';')
+	if semi < 0 {
+		return nil, false
+	}
+	params := v[semi+1:]
+	if bytes.ContainsAny(params, " \t") {
+		return nil, false // sipgo keeps some of that space in values: leave it to sipgo
+	}
+	for len(params) > 0 {
+		p := params
+		if i := bytes.IndexByte(params, ';'); i >= 0 {
+			p, params = params[:i], params[i+1:]
+		} else {
+			params = nil
+		}
+		name, val, ok := bytes.Cut(p, []byte("="))
+		if !ok || !bytes.Equal(name, []byte("branch")) { // sipgo matches the name case-sensitively
+			continue
+		}
+		return val, len(val) > 0 && len(val) <= 256 && tokenChars(val)
+	}
+	return nil, false
+}
+
+// tokenChars reports whether b holds only RFC 3261 §25.1 token characters.
+func tokenChars(b []byte) bool {
+	for _, c := range b {
+		if !isAlnum(c) && bytes.IndexByte([]byte("-.!%*_+`'~"), c) < 0 {
+			return false
+		}
+	}
+	return true
+}
