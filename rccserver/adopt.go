@@ -171,6 +171,11 @@ func (s *Session) persist() {
 	if st == nil {
 		return
 	}
+	// A request of the dialog (a MonitorStart just behind the ACK) may be
+	// handled before onInvite confirms the dialog: wait for that, so that
+	// the record holds its monitor before the client learns the ID. The
+	// wait is bounded: confirm follows the ACK or the 2xx's timeout (64·T1).
+	<-s.acked
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	rec, ok := s.record()
