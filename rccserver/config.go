@@ -75,6 +75,11 @@ type Config struct {
 	// whose answer is awaited; when full, the oldest is no longer awaited
 	// (docs/sessions.md). Events never wait for an earlier one's answer.
 	EventWindow int `mapstructure:"event_window"`
+	// InitialWindow is how many INFOs of a session may await their answers
+	// before the writer waits for the oldest one's, until the client first
+	// leaves one unanswered for 200 ms (docs/sessions.md, "Events"). 1 is
+	// the earlier one-INFO-at-a-time rule. EventWindow caps it.
+	InitialWindow int `mapstructure:"initial_window"`
 	// ConnectionWindow bounds the awaited INFOs of all the sessions on one
 	// client connection (a front end carries many users on one).
 	ConnectionWindow int `mapstructure:"connection_window"`
@@ -97,6 +102,7 @@ func DefaultConfig() Config {
 		RequestTimeout:   32 * time.Second,
 		QueueSize:        1024,
 		EventWindow:      32,
+		InitialWindow:    8,
 		ConnectionWindow: 4096,
 		ShutdownTimeout:  5 * time.Second,
 	}
@@ -174,6 +180,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventWindow <= 0 {
 		bad("session.event_window", "%d must be positive", c.EventWindow)
+	}
+	if c.InitialWindow <= 0 {
+		bad("session.initial_window", "%d must be positive", c.InitialWindow)
 	}
 	if c.ConnectionWindow <= 0 {
 		bad("session.connection_window", "%d must be positive", c.ConnectionWindow)

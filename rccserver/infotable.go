@@ -508,8 +508,10 @@ func (s *Server) onUnmatchedResponse(res *sip.Response) {
 }
 
 // keepAlive sends m, a keep-alive with CSeq cseq, through the keep-alive
-// table. While the client answers promptly and an INFO is queued behind
-// it, the writer waits for its answer as for an event's (Session.drain).
+// table. With the one-INFO-at-a-time rule (session.initial_window 1),
+// while the client answers promptly and an INFO is queued behind it, the
+// writer waits for its answer as for an event's (Session.drain); with a
+// larger initial window it does not wait.
 func (s *Session) keepAlive(m outbound, cseq uint32) {
 	ws, err := s.srv.infos.send([]*Session{s}, m, []uint32{cseq}, s.srv.cfg.RequestTimeout, false)
 	if err != nil {
@@ -518,7 +520,7 @@ func (s *Session) keepAlive(m outbound, cseq uint32) {
 	}
 	w := ws[0]
 	s.mu.Lock()
-	wait := !s.pipelined && len(s.queue) > 0
+	wait := !s.pipelined && s.initialWindow() == 1 && len(s.queue) > 0
 	s.mu.Unlock()
 	if wait && !s.srv.infos.hold(w, answerHold, s.ctx.Done()) && s.ctx.Err() == nil {
 		s.mu.Lock()
