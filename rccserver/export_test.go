@@ -43,3 +43,7 @@ func (s *Server) KeepAlivesScheduled() int {
 	defer k.mu.Unlock()
 	return len(k.sched)
 }
+
+// EventsSentCount is Stats().EventsSent without Stats's allocations, for
+// BenchmarkEventINFO's wait loop.
+func (s *Server) EventsSentCount() int64 { return s.metrics.eventsSent.Load() }

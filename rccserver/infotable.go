@@ -260,15 +260,17 @@ func (k *infoTable) send(ss []*Session, m outbound, cseqs []uint32, timeout time
 	r := &ss[0].route // set before anything may leave (confirm), never changed after
 	// The pool, not TransportLayer.GetConnection: the same lookup without a
 	// debug log whose arguments cost more than the rest of the send.
-	var conn sip.Connection
-	if pool := ss[0].srv.ua.TransportLayer().Pool(r.transport); pool != nil {
-		conn = pool.Get(r.dest)
-	}
+	conn := r.conn // the dialog's connection, kept since its confirmation (dialogRoute.conn)
 	if conn == nil {
-		return nil, fmt.Errorf("%s: %w: no connection to %s", m.method, ErrTransport, r.dest)
+		if pool := ss[0].srv.ua.TransportLayer().Pool(r.transport); pool != nil {
+			conn = pool.Get(r.dest)
+		}
+		if conn == nil {
+			return nil, fmt.Errorf("%s: %w: no connection to %s", m.method, ErrTransport, r.dest)
+		}
+		defer func() { _, _ = conn.TryClose() }() // releases Get's reference, as a transaction does
 	}
-	defer func() { _, _ = conn.TryClose() }() // releases Get's reference, as a transaction does
-	wr, ok := conn.(io.Writer)                // sipgo's TCP and TLS connections write whole buffers
+	wr, ok := conn.(io.Writer) // sipgo's TCP and TLS connections write whole buffers
 	if !ok {
 		return nil, fmt.Errorf("%s: %w: %T cannot write", m.method, ErrTransport, conn)
 	}

@@ -86,6 +86,13 @@ type dialogRoute struct {
 	routes    []string // the INVITE's Record-Route values, in order
 	transport string
 	dest      string // the INVITE's source: the connection we answer on
+	// conn is that connection, looked up once when the dialog is
+	// confirmed, without holding a reference: the INFO table writes on it
+	// without a pool lookup per INFO (sipgo's Ref and TryClose format two
+	// addresses for a debug log each time, 12 allocations per INFO). If it
+	// has closed, the write fails as the lookup would have (a transport
+	// failure), and the session ends with its connection anyway.
+	conn sip.Connection
 }
 
 // keepRoute copies the dialog's route from the INVITE and our 200, and lets
@@ -95,6 +102,11 @@ func (s *Session) keepRoute(inv *sip.Request, res *sip.Response) {
 		callID: *inv.CallID(), transport: inv.Transport(), dest: inv.Source()}
 	for _, rr := range inv.GetHeaders("Record-Route") {
 		r.routes = append(r.routes, rr.Value())
+	}
+	if pool := s.srv.ua.TransportLayer().Pool(r.transport); pool != nil && sip.IsReliable(r.transport) {
+		if r.conn = pool.Get(r.dest); r.conn != nil {
+			_, _ = r.conn.TryClose() // no reference kept: see dialogRoute.conn
+		}
 	}
 	s.mu.Lock()
 	s.route = r
@@ -453,14 +465,15 @@ func (s *Session) finish(p *pending, err error) {
 // still there — unless session.strict_keepalive asks to end the session
 // on an unanswered keep-alive, as earlier versions did.
 func (s *Session) answered(m outbound, err error) {
-	rej, rejected := errAs[*RejectedError](err)
-	switch {
-	case err == nil:
+	if err == nil {
 		if !m.keepalive {
 			s.srv.metrics.eventsSent.Add(1)
 			s.srv.metrics.eventLatency.observe(time.Since(m.sent))
 		}
 		return
+	}
+	rej, rejected := errAs[*RejectedError](err) // after the common case: errAs allocates
+	switch {
 	case rejected && rej.dialogGone():
 		s.fail(m, fmt.Errorf("%w: %w", ErrDialogGone, err))
 		return
