@@ -124,6 +124,8 @@ type outbound struct {
 	root      string
 	keepalive bool
 	sent      time.Time // when it went out, for rcc_event_delivery_duration_seconds
+	// encoding and queued: when Send began and queued it (-tags rccstages only).
+	encoding, queued time.Time
 }
 
 // ID returns the dialog ID.
@@ -211,11 +213,19 @@ func (s *Session) Monitors() map[string]string {
 // longer wait for each other's answers (Session.drain). A slow client
 // delays only its own session.
 func (s *Session) Send(msg csta.Message) error {
+	var began time.Time
+	if stagesOn {
+		began = time.Now()
+	}
 	body, err := csta.Encode(msg)
 	if err != nil {
 		return err
 	}
-	return s.enqueue(outbound{method: sip.INFO, body: body, root: msg.Root()})
+	m := outbound{method: sip.INFO, body: body, root: msg.Root()}
+	if stagesOn {
+		m.encoding, m.queued = began, time.Now()
+	}
+	return s.enqueue(m)
 }
 
 // Close ends the session from the server side: BYE is sent and end hooks run.
@@ -339,6 +349,9 @@ func (s *Session) drain() {
 			}
 			s.answered(m, err)
 			continue
+		}
+		if stagesOn {
+			recordStages(&m, time.Now())
 		}
 		if !slot {
 			// The connection's window is full and this session awaits

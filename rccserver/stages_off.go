@@ -1,0 +1,13 @@
+//go:build !rccstages
+
+package rccserver
+
+import "time"
+
+// stagesOn is false without the rccstages build tag: no stage timestamps
+// on the event path (stages_on.go).
+const stagesOn = false
+
+func recordStages(*outbound, time.Time) {}
+
+func writeStages() {}
