@@ -75,10 +75,12 @@ type Config struct {
 	// whose answer is awaited; when full, the oldest is no longer awaited
 	// (docs/sessions.md). Events never wait for an earlier one's answer.
 	EventWindow int `mapstructure:"event_window"`
-	// InitialWindow is how many INFOs of a session may await their answers
-	// before the writer waits for the oldest one's, until the client first
-	// leaves one unanswered for 200 ms (docs/sessions.md, "Events"). 1 is
-	// the earlier one-INFO-at-a-time rule. EventWindow caps it.
+	// InitialWindow, when set, is how many INFOs of a session may await
+	// their answers before the writer waits for one, until the client
+	// first leaves one unanswered for 200 ms (then EventWindow applies for
+	// good); 1 is the one-INFO-at-a-time rule of earlier versions.
+	// EventWindow caps it. 0 (the default): no initial window, the
+	// session's INFOs never wait for answers (docs/sessions.md, "Events").
 	InitialWindow int `mapstructure:"initial_window"`
 	// ConnectionWindow bounds the awaited INFOs of all the sessions on one
 	// client connection (a front end carries many users on one).
@@ -102,7 +104,6 @@ func DefaultConfig() Config {
 		RequestTimeout:   32 * time.Second,
 		QueueSize:        1024,
 		EventWindow:      32,
-		InitialWindow:    8,
 		ConnectionWindow: 4096,
 		ShutdownTimeout:  5 * time.Second,
 	}
@@ -181,8 +182,8 @@ func (c Config) Validate() error {
 	if c.EventWindow <= 0 {
 		bad("session.event_window", "%d must be positive", c.EventWindow)
 	}
-	if c.InitialWindow <= 0 {
-		bad("session.initial_window", "%d must be positive", c.InitialWindow)
+	if c.InitialWindow < 0 {
+		bad("session.initial_window", "%d must be 0 (none) or positive", c.InitialWindow)
 	}
 	if c.ConnectionWindow <= 0 {
 		bad("session.connection_window", "%d must be positive", c.ConnectionWindow)

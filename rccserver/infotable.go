@@ -440,7 +440,7 @@ func (k *infoTable) expire(timeout time.Duration) {
 }
 
 // hold waits up to d for w's answer, as the writer does for an event INFO
-// while the client answers promptly (Session.answeredInTime). It reports
+// while the client answers promptly (keepAlive, with session.initial_window 1). It reports
 // whether the answer came; if not, the answer is acted on when it comes.
 func (k *infoTable) hold(w *kaWait, d time.Duration, quit <-chan struct{}) bool {
 	k.mu.Lock()
@@ -512,8 +512,8 @@ func (s *Server) onUnmatchedResponse(res *sip.Response) {
 // keepAlive sends m, a keep-alive with CSeq cseq, through the keep-alive
 // table. With the one-INFO-at-a-time rule (session.initial_window 1),
 // while the client answers promptly and an INFO is queued behind it, the
-// writer waits for its answer as for an event's (Session.drain); with a
-// larger initial window it does not wait.
+// writer waits for its answer as for an event's (Session.drain); otherwise
+// it does not wait.
 func (s *Session) keepAlive(m outbound, cseq uint32) {
 	ws, err := s.srv.infos.send([]*Session{s}, m, []uint32{cseq}, s.srv.cfg.RequestTimeout, false)
 	if err != nil {
@@ -522,7 +522,7 @@ func (s *Session) keepAlive(m outbound, cseq uint32) {
 	}
 	w := ws[0]
 	s.mu.Lock()
-	wait := !s.pipelined && s.initialWindow() == 1 && len(s.queue) > 0
+	wait := !s.pipelined && s.srv.cfg.InitialWindow > 0 && s.initialWindow() == 1 && len(s.queue) > 0
 	s.mu.Unlock()
 	if wait && !s.srv.infos.hold(w, answerHold, s.ctx.Done()) && s.ctx.Err() == nil {
 		s.mu.Lock()

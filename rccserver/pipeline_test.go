@@ -276,10 +276,10 @@ func TestConnectionWindow(t *testing.T) {
 	}
 }
 
-// TestInitialWindow: with the default initial window of 8, a client that
-// answers nothing gets a burst of 8 events at once; the ninth waits for
-// the oldest's 200 ms, then the session is pipelined for good. With
-// session.initial_window 1 (the old rule) the second event waits that hold.
+// TestInitialWindow: by default a client that answers nothing gets a burst
+// of 12 events at once. With session.initial_window 8, the ninth waits for
+// the oldest's 200 ms, then the session is pipelined for good; with 1 (the
+// old rule) the second event waits that hold.
 func TestInitialWindow(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -288,15 +288,12 @@ func TestInitialWindow(t *testing.T) {
 		// at: the index of the first event that waits for the hold.
 		at int
 	}{
-		{"default", 0, 12, 8},
+		{"none", 0, 12, 12},
+		{"eight", 8, 12, 8},
 		{"one at a time", 1, 3, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := start(t, harnessOpts{handler: burstHandler{n: tc.n}, cfg: func(c *rccserver.Config) {
-				if tc.window > 0 {
-					c.InitialWindow = tc.window
-				}
-			}})
+			h := start(t, harnessOpts{handler: burstHandler{n: tc.n}, cfg: func(c *rccserver.Config) { c.InitialWindow = tc.window }})
 			c := h.client(lynctest.Options{InfoStatus: func(csta.Message) int { return 0 }})
 			makeCall(t, c)
 			var first time.Time

@@ -271,12 +271,11 @@ type pending struct {
 	slot    bool          // holds a place in its connection's window; under Session.mu
 }
 
-// answerHold is how long the writer waits for room in the initial window
-// (Config.InitialWindow) while the client answers promptly. A client whose
-// oldest outstanding INFO stays unanswered this long has its session
-// switched to the full window (Config.EventWindow) for good, so it waits at
-// most this long, once; a client that answers never waits for its answers
-// unless it has the whole initial window outstanding.
+// answerHold applies only with Config.InitialWindow set: how long the
+// writer waits for room in that window while the client answers promptly.
+// A client whose oldest outstanding INFO stays unanswered this long has its
+// session switched to the full window (Config.EventWindow) for good, so it
+// waits at most this long, once.
 const answerHold = 200 * time.Millisecond
 
 // drain writes the queued INFOs one after another, each with the next CSeq,
@@ -284,10 +283,10 @@ const answerHold = 200 * time.Millisecond
 // waits for its answer (Session.await). RFC 3261 §17.1 lets a UAC have
 // several transactions in progress; the CSeq of each is higher than the
 // last (§12.2.1.1), and one writer per session keeps that order on the
-// wire, which is the order a UAS checks (§12.2.2). Until the client first
-// leaves an INFO unanswered for answerHold, at most Config.InitialWindow
-// INFOs are outstanding (1 is the earlier one-at-a-time rule); after that,
-// Config.EventWindow.
+// wire, which is the order a UAS checks (§12.2.2). With
+// Config.InitialWindow set (1 is the earlier one-at-a-time rule), at most
+// that many are outstanding until the client first leaves one unanswered
+// for answerHold (waitRoom); by default there is no such limit.
 //
 // At most cfg.EventWindow INFOs of a session, and cfg.ConnectionWindow of
 // all the sessions on one client connection (a front end multiplexes its
@@ -305,7 +304,7 @@ func (s *Session) drain() {
 			s.mu.Unlock()
 			return
 		}
-		if !s.pipelined && len(s.pending) >= s.initialWindow() {
+		if !s.pipelined && s.srv.cfg.InitialWindow > 0 && len(s.pending) >= s.initialWindow() {
 			oldest := s.pending[0]
 			s.mu.Unlock()
 			s.waitRoom(oldest)
@@ -375,10 +374,12 @@ func (s *Session) drain() {
 	}
 }
 
-// initialWindow is how many INFOs may be outstanding before the session
-// is pipelined: Config.InitialWindow, capped by Config.EventWindow.
+// initialWindow is how many INFOs may be outstanding before the writer
+// waits for an answer, while the session is not pipelined for good:
+// Config.InitialWindow, capped by Config.EventWindow; 0 when there is no
+// initial window (the default).
 func (s *Session) initialWindow() int {
-	return max(min(s.srv.cfg.InitialWindow, s.srv.cfg.EventWindow), 1)
+	return min(s.srv.cfg.InitialWindow, s.srv.cfg.EventWindow)
 }
 
 // waitRoom waits, with the initial window full, until an answer frees a

@@ -363,9 +363,7 @@ func sipConfig(f fileConfig) rccserver.Config {
 	if f.Session.EventWindow != 0 {
 		c.EventWindow = f.Session.EventWindow
 	}
-	if f.Session.InitialWindow != 0 {
-		c.InitialWindow = f.Session.InitialWindow
-	}
+	c.InitialWindow = f.Session.InitialWindow // 0: none
 	if f.Session.ConnWindow != 0 {
 		c.ConnectionWindow = f.Session.ConnWindow
 	}
