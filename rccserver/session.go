@@ -123,9 +123,8 @@ type outbound struct {
 	body      []byte
 	root      string
 	keepalive bool
-	sent      time.Time // when it went out, for rcc_event_delivery_duration_seconds
-	// encoding and queued: when Send began and queued it (-tags rccstages only).
-	encoding, queued time.Time
+	sent      time.Time  // when it went out, for rcc_event_delivery_duration_seconds
+	stages    stageTimes // -tags rccstages only; empty otherwise (stages_off.go)
 }
 
 // ID returns the dialog ID.
@@ -223,7 +222,7 @@ func (s *Session) Send(msg csta.Message) error {
 	}
 	m := outbound{method: sip.INFO, body: body, root: msg.Root()}
 	if stagesOn {
-		m.encoding, m.queued = began, time.Now()
+		m.stages.mark(began)
 	}
 	return s.enqueue(m)
 }

@@ -18,6 +18,11 @@ import (
 // none of this is compiled in.
 const stagesOn = true
 
+// stageTimes is when Send began encoding an event and when it queued it.
+type stageTimes struct{ encoding, queued time.Time }
+
+func (st *stageTimes) mark(began time.Time) { st.encoding, st.queued = began, time.Now() }
+
 var stageRec struct {
 	mu                    sync.Mutex
 	encode, queued, write []time.Duration
@@ -25,8 +30,8 @@ var stageRec struct {
 
 func recordStages(m *outbound, written time.Time) {
 	stageRec.mu.Lock()
-	stageRec.encode = append(stageRec.encode, m.queued.Sub(m.encoding))
-	stageRec.queued = append(stageRec.queued, m.sent.Sub(m.queued))
+	stageRec.encode = append(stageRec.encode, m.stages.queued.Sub(m.stages.encoding))
+	stageRec.queued = append(stageRec.queued, m.sent.Sub(m.stages.queued))
 	stageRec.write = append(stageRec.write, written.Sub(m.sent))
 	stageRec.mu.Unlock()
 }
