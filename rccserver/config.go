@@ -75,6 +75,13 @@ type Config struct {
 	// whose answer is awaited; when full, the oldest is no longer awaited
 	// (docs/sessions.md). Events never wait for an earlier one's answer.
 	EventWindow int `mapstructure:"event_window"`
+	// InitialWindow, when set, is how many INFOs of a session may await
+	// their answers before the writer waits for one, until the client
+	// first leaves one unanswered for 200 ms (then EventWindow applies for
+	// good); 1 is the one-INFO-at-a-time rule of earlier versions.
+	// EventWindow caps it. 0 (the default): no initial window, the
+	// session's INFOs never wait for answers (docs/sessions.md, "Events").
+	InitialWindow int `mapstructure:"initial_window"`
 	// ConnectionWindow bounds the awaited INFOs of all the sessions on one
 	// client connection (a front end carries many users on one).
 	ConnectionWindow int `mapstructure:"connection_window"`
@@ -174,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventWindow <= 0 {
 		bad("session.event_window", "%d must be positive", c.EventWindow)
+	}
+	if c.InitialWindow < 0 {
+		bad("session.initial_window", "%d must be 0 (none) or positive", c.InitialWindow)
 	}
 	if c.ConnectionWindow <= 0 {
 		bad("session.connection_window", "%d must be positive", c.ConnectionWindow)

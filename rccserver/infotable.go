@@ -262,15 +262,17 @@ func (k *infoTable) send(ss []*Session, m outbound, cseqs []uint32, timeout time
 	r := &ss[0].route // set before anything may leave (confirm), never changed after
 	// The pool, not TransportLayer.GetConnection: the same lookup without a
 	// debug log whose arguments cost more than the rest of the send.
-	var conn sip.Connection
-	if pool := ss[0].srv.ua.TransportLayer().Pool(r.transport); pool != nil {
-		conn = pool.Get(r.dest)
-	}
+	conn := r.conn // the dialog's connection, kept since its confirmation (dialogRoute.conn)
 	if conn == nil {
-		return nil, fmt.Errorf("%s: %w: no connection to %s", m.method, ErrTransport, r.dest)
+		if pool := ss[0].srv.ua.TransportLayer().Pool(r.transport); pool != nil {
+			conn = pool.Get(r.dest)
+		}
+		if conn == nil {
+			return nil, fmt.Errorf("%s: %w: no connection to %s", m.method, ErrTransport, r.dest)
+		}
+		defer func() { _, _ = conn.TryClose() }() // releases Get's reference, as a transaction does
 	}
-	defer func() { _, _ = conn.TryClose() }() // releases Get's reference, as a transaction does
-	wr, ok := conn.(io.Writer)                // sipgo's TCP and TLS connections write whole buffers
+	wr, ok := conn.(io.Writer) // sipgo's TCP and TLS connections write whole buffers
 	if !ok {
 		return nil, fmt.Errorf("%s: %w: %T cannot write", m.method, ErrTransport, conn)
 	}
@@ -476,7 +478,7 @@ func (k *infoTable) expire(timeout time.Duration) {
 }
 
 // hold waits up to d for w's answer, as the writer does for an event INFO
-// while the client answers promptly (Session.answeredInTime). It reports
+// while the client answers promptly (keepAlive, with session.initial_window 1). It reports
 // whether the answer came; if not, the answer is acted on when it comes.
 func (k *infoTable) hold(w *kaWait, d time.Duration, quit <-chan struct{}) bool {
 	k.mu.Lock()
@@ -546,8 +548,10 @@ func (s *Server) onUnmatchedResponse(res *sip.Response) {
 }
 
 // keepAlive sends m, a keep-alive with CSeq cseq, through the keep-alive
-// table. While the client answers promptly and an INFO is queued behind
-// it, the writer waits for its answer as for an event's (Session.drain).
+// table. With the one-INFO-at-a-time rule (session.initial_window 1),
+// while the client answers promptly and an INFO is queued behind it, the
+// writer waits for its answer as for an event's (Session.drain); otherwise
+// it does not wait.
 func (s *Session) keepAlive(m outbound, cseq uint32) {
 	ws, err := s.srv.infos.send([]*Session{s}, m, []uint32{cseq}, s.srv.cfg.RequestTimeout, false)
 	if err != nil {
@@ -556,7 +560,7 @@ func (s *Session) keepAlive(m outbound, cseq uint32) {
 	}
 	w := ws[0]
 	s.mu.Lock()
-	wait := !s.pipelined && len(s.queue) > 0
+	wait := !s.pipelined && s.srv.cfg.InitialWindow > 0 && s.initialWindow() == 1 && len(s.queue) > 0
 	s.mu.Unlock()
 	if wait && !s.srv.infos.hold(w, answerHold, s.ctx.Done()) && s.ctx.Err() == nil {
 		s.mu.Lock()

@@ -275,3 +275,45 @@ func TestConnectionWindow(t *testing.T) {
 		t.Fatalf("window full %d, want 7", st.WindowFull)
 	}
 }
+
+// TestInitialWindow: by default a client that answers nothing gets a burst
+// of 12 events at once. With session.initial_window 8, the ninth waits for
+// the oldest's 200 ms, then the session is pipelined for good; with 1 (the
+// old rule) the second event waits that hold.
+func TestInitialWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		window int
+		n      int
+		// at: the index of the first event that waits for the hold.
+		at int
+	}{
+		{"none", 0, 12, 12},
+		{"eight", 8, 12, 8},
+		{"one at a time", 1, 3, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, harnessOpts{handler: burstHandler{n: tc.n}, cfg: func(c *rccserver.Config) { c.InitialWindow = tc.window }})
+			c := h.client(lynctest.Options{InfoStatus: func(csta.Message) int { return 0 }})
+			makeCall(t, c)
+			var first time.Time
+			for i := range tc.n {
+				if _, err := c.NextEvent(ctxT(t, 2*time.Second)); err != nil {
+					t.Fatalf("event %d: %v", i, err)
+				}
+				if i == 0 {
+					first = time.Now()
+				}
+				d := time.Since(first)
+				switch {
+				case i < tc.at && d > 150*time.Millisecond:
+					t.Fatalf("event %d came %v after the first: it waited", i, d)
+				case i == tc.at && d < 150*time.Millisecond:
+					t.Fatalf("event %d came %v after the first: the window did not hold it", i, d)
+				case d > time.Second:
+					t.Fatalf("event %d came %v after the first", i, d)
+				}
+			}
+		})
+	}
+}

@@ -394,6 +394,7 @@ func (s *Server) shutdown() {
 		s.log.Warn().Msg("shutdown timeout: some BYEs were not answered")
 	}
 	s.infos.stop()
+	writeStages()
 	s.closeListeners()
 	_ = s.ua.Close()
 	s.wg.Wait()

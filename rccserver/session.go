@@ -50,11 +50,12 @@ type Session struct {
 	kaDue      time.Time // next keep-alive; under infoTable.mu (keepalive.go)
 	kaIndex    int       // place in infoTable.sched plus one; 0: not scheduled
 	queue      []outbound
-	sending    bool       // a drain goroutine is running
-	inflight   int        // requests being handled: events wait until their response is out
-	pending    []*pending // INFOs sent whose answer is awaited, oldest (lowest CSeq) first
-	silent     bool       // an INFO went unanswered: later ones are logged at debug
-	pipelined  bool       // the client left an INFO unanswered for answerHold: INFOs no longer wait
+	sending    bool          // a drain goroutine is running
+	inflight   int           // requests being handled: events wait until their response is out
+	pending    []*pending    // INFOs sent whose answer is awaited, oldest (lowest CSeq) first
+	silent     bool          // an INFO went unanswered: later ones are logged at debug
+	pipelined  bool          // the client left an INFO unanswered for answerHold: full window from now on
+	room       chan struct{} // capacity 1: an outstanding INFO was settled (waitRoom)
 	// confirmed: the 200 to the INVITE has been acknowledged (or given up
 	// on); until then nothing we originate may leave (RFC 3261 §15: no BYE
 	// before the ACK), and sipgo is still writing the dialog's response.
@@ -85,6 +86,13 @@ type dialogRoute struct {
 	routes    []string // the INVITE's Record-Route values, in order
 	transport string
 	dest      string // the INVITE's source: the connection we answer on
+	// conn is that connection, looked up once when the dialog is
+	// confirmed, without holding a reference: the INFO table writes on it
+	// without a pool lookup per INFO (sipgo's Ref and TryClose format two
+	// addresses for a debug log each time, 12 allocations per INFO). If it
+	// has closed, the write fails as the lookup would have (a transport
+	// failure), and the session ends with its connection anyway.
+	conn sip.Connection
 }
 
 // keepRoute copies the dialog's route from the INVITE and our 200, and lets
@@ -94,6 +102,11 @@ func (s *Session) keepRoute(inv *sip.Request, res *sip.Response) {
 		callID: *inv.CallID(), transport: inv.Transport(), dest: inv.Source()}
 	for _, rr := range inv.GetHeaders("Record-Route") {
 		r.routes = append(r.routes, rr.Value())
+	}
+	if pool := s.srv.ua.TransportLayer().Pool(r.transport); pool != nil && sip.IsReliable(r.transport) {
+		if r.conn = pool.Get(r.dest); r.conn != nil {
+			_, _ = r.conn.TryClose() // no reference kept: see dialogRoute.conn
+		}
 	}
 	s.mu.Lock()
 	s.route = r
@@ -110,7 +123,8 @@ type outbound struct {
 	body      []byte
 	root      string
 	keepalive bool
-	sent      time.Time // when it went out, for rcc_event_delivery_duration_seconds
+	sent      time.Time  // when it went out, for rcc_event_delivery_duration_seconds
+	stages    stageTimes // -tags rccstages only; empty otherwise (stages_off.go)
 }
 
 // ID returns the dialog ID.
@@ -198,11 +212,19 @@ func (s *Session) Monitors() map[string]string {
 // longer wait for each other's answers (Session.drain). A slow client
 // delays only its own session.
 func (s *Session) Send(msg csta.Message) error {
+	var began time.Time
+	if stagesOn {
+		began = time.Now()
+	}
 	body, err := csta.Encode(msg)
 	if err != nil {
 		return err
 	}
-	return s.enqueue(outbound{method: sip.INFO, body: body, root: msg.Root()})
+	m := outbound{method: sip.INFO, body: body, root: msg.Root()}
+	if stagesOn {
+		m.stages.mark(began)
+	}
+	return s.enqueue(m)
 }
 
 // Close ends the session from the server side: BYE is sent and end hooks run.
@@ -248,20 +270,22 @@ type pending struct {
 	slot    bool          // holds a place in its connection's window; under Session.mu
 }
 
-// answerHold is how long the writer waits for the previous INFO's answer
-// before it sends the next one, while the client answers promptly. A client
-// that answers keeps the one-INFO-at-a-time flow it always had (some
-// clients, SIPp scenarios among them, handle one request at a time); a
-// client that leaves an INFO unanswered this long has its session switched
-// to pipelined delivery for good, so it waits at most this long, once.
+// answerHold applies only with Config.InitialWindow set: how long the
+// writer waits for room in that window while the client answers promptly.
+// A client whose oldest outstanding INFO stays unanswered this long has its
+// session switched to the full window (Config.EventWindow) for good, so it
+// waits at most this long, once.
 const answerHold = 200 * time.Millisecond
 
-// drain writes the queued INFOs one after another, each with the next CSeq.
-// While the client answers promptly, each INFO waits for the previous one's
-// answer (answerHold); once it has not, INFOs no longer wait: a goroutine
-// per outstanding INFO waits for its answer (Session.await). RFC 3261 §17.1 lets a UAC have several
-// transactions in progress; the CSeq of each is higher than the last
-// (§12.2.1.1), and one writer per session keeps that order on the wire.
+// drain writes the queued INFOs one after another, each with the next CSeq,
+// without waiting for their answers: a goroutine per outstanding INFO
+// waits for its answer (Session.await). RFC 3261 §17.1 lets a UAC have
+// several transactions in progress; the CSeq of each is higher than the
+// last (§12.2.1.1), and one writer per session keeps that order on the
+// wire, which is the order a UAS checks (§12.2.2). With
+// Config.InitialWindow set (1 is the earlier one-at-a-time rule), at most
+// that many are outstanding until the client first leaves one unanswered
+// for answerHold (waitRoom); by default there is no such limit.
 //
 // At most cfg.EventWindow INFOs of a session, and cfg.ConnectionWindow of
 // all the sessions on one client connection (a front end multiplexes its
@@ -278,6 +302,12 @@ func (s *Session) drain() {
 			s.sending = false
 			s.mu.Unlock()
 			return
+		}
+		if !s.pipelined && s.srv.cfg.InitialWindow > 0 && len(s.pending) >= s.initialWindow() {
+			oldest := s.pending[0]
+			s.mu.Unlock()
+			s.waitRoom(oldest)
+			continue
 		}
 		m := s.queue[0]
 		s.queue[0] = outbound{}
@@ -318,6 +348,9 @@ func (s *Session) drain() {
 			s.answered(m, err)
 			continue
 		}
+		if stagesOn {
+			recordStages(&m, time.Now())
+		}
 		if !slot {
 			// The connection's window is full and this session awaits
 			// nothing: the INFO is written, its answer not awaited.
@@ -335,34 +368,56 @@ func (s *Session) drain() {
 			continue // the loop ends at the top
 		}
 		s.pending = append(s.pending, p)
-		pipelined := s.pipelined
 		s.mu.Unlock()
-		if !pipelined && s.answeredInTime(p) {
-			continue
-		}
 		s.srv.work.Go(func() { s.await(p) })
 	}
 }
 
-// answeredInTime waits up to answerHold for p's final answer and, if it
-// comes, acts on it here, as the one-at-a-time flow always did. If it does
-// not, the session's INFOs stop waiting for answers from then on, and the
-// caller hands p to a waiter.
-func (s *Session) answeredInTime(p *pending) bool {
-	ctx, cancel := context.WithTimeout(s.ctx, answerHold)
-	err := p.tx.wait(ctx, p.stop)
-	held := ctx.Err() != nil && s.ctx.Err() == nil && !errors.Is(err, errStopped)
-	cancel()
-	if held {
+// initialWindow is how many INFOs may be outstanding before the writer
+// waits for an answer, while the session is not pipelined for good:
+// Config.InitialWindow, capped by Config.EventWindow; 0 when there is no
+// initial window (the default).
+func (s *Session) initialWindow() int {
+	return min(s.srv.cfg.InitialWindow, s.srv.cfg.EventWindow)
+}
+
+// waitRoom waits, with the initial window full, until an answer frees a
+// place in it, or until oldest has gone answerHold without an answer; then
+// the session is pipelined for good (full window). It returns at once when
+// the session ends.
+func (s *Session) waitRoom(oldest *pending) {
+	t := time.NewTimer(time.Until(oldest.m.sent.Add(answerHold)))
+	defer t.Stop()
+	for {
 		s.mu.Lock()
-		s.pipelined = true
+		if s.pipelined || s.ended || len(s.pending) < s.initialWindow() {
+			s.mu.Unlock()
+			return
+		}
+		if s.room == nil {
+			s.room = make(chan struct{}, 1) // only for a session that ever fills its window
+		}
+		room := s.room
 		s.mu.Unlock()
-		s.log.Info().Uint32("cseq", p.cseq).Str("event", p.m.root).Dur("hold", answerHold).
-			Msg("client does not answer INFOs promptly: INFOs no longer wait for answers")
-		return false
+		select {
+		case <-room:
+			continue
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		held := !s.pipelined && !s.ended && len(s.pending) >= s.initialWindow()
+		if held {
+			s.pipelined = true
+		}
+		s.mu.Unlock()
+		if held {
+			s.log.Info().Uint32("cseq", oldest.cseq).Str("event", oldest.m.root).Dur("hold", answerHold).
+				Msg("client does not answer INFOs promptly: INFOs no longer wait for answers")
+		}
+		return
 	}
-	s.finish(p, err)
-	return true
 }
 
 // giveUpOldestLocked stops waiting for the session's oldest outstanding INFO
@@ -379,6 +434,12 @@ func (s *Session) giveUpOldestLocked() *pending {
 // acts on it. It returns early when the session ends or the window gives
 // the INFO up.
 func (s *Session) await(p *pending) {
+	if _, timed := p.tx.(*kaWait); timed {
+		// The INFO table's sweep gives it up after RequestTimeout: no
+		// timer of our own (one allocation less per event).
+		s.finish(p, p.tx.wait(s.ctx, p.stop))
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.srv.cfg.RequestTimeout)
 	err := p.tx.wait(ctx, p.stop)
 	cancel()
@@ -395,6 +456,10 @@ func (s *Session) finish(p *pending, err error) {
 	}
 	ended, slot := s.ended, p.slot
 	p.slot = false
+	select {
+	case s.room <- struct{}{}: // a writer waiting in waitRoom looks again
+	default:
+	}
 	s.mu.Unlock()
 	if slot {
 		s.srv.windows.release(s.peer)
@@ -413,14 +478,15 @@ func (s *Session) finish(p *pending, err error) {
 // still there — unless session.strict_keepalive asks to end the session
 // on an unanswered keep-alive, as earlier versions did.
 func (s *Session) answered(m outbound, err error) {
-	rej, rejected := errAs[*RejectedError](err)
-	switch {
-	case err == nil:
+	if err == nil {
 		if !m.keepalive {
 			s.srv.metrics.eventsSent.Add(1)
 			s.srv.metrics.eventLatency.observe(time.Since(m.sent))
 		}
 		return
+	}
+	rej, rejected := errAs[*RejectedError](err) // after the common case: errAs allocates
+	switch {
 	case rejected && rej.dialogGone():
 		s.fail(m, fmt.Errorf("%w: %w", ErrDialogGone, err))
 		return

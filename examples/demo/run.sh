@@ -119,7 +119,7 @@ done
 # --- The Lync client ----------------------------------------------------
 say "SIPp signs in as alice (tel:+13175551010) and clicks to dial bob (tel:+13175551020)"
 mkdir -p "$WORK/sipp"
-(cd "$WORK/sipp" && exec sipp -sf "$ROOT/examples/demo/click_to_dial.xml" -t t1 -i 127.0.0.1 \
+(cd "$WORK/sipp" && exec sipp -sf "$ROOT/examples/demo/click_to_dial.xml" -t t1 -aa -i 127.0.0.1 \
 	-m 1 -timeout 60s -timeout_error -nostdin \
 	-trace_err -error_file "$WORK/sipp/errors.log" \
 	-trace_logs -log_file "$WORK/sipp/steps.log" \

@@ -316,7 +316,7 @@ func kamailioSIPp(t *testing.T, k *kamailio, a, b *phonetest.Phone) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(sipp, "-sf", scenario, "-t", "t1", "-i", "127.0.0.1", "-p", strconv.Itoa(phonetest.FreePort(t)),
+	cmd := exec.Command(sipp, "-sf", scenario, "-t", "t1", "-aa", "-i", "127.0.0.1", "-p", strconv.Itoa(phonetest.FreePort(t)),
 		"-m", "1", "-timeout", "40s", "-timeout_error", "-nostdin",
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
 		"-trace_logs", "-log_file", filepath.Join(dir, "steps.log"),

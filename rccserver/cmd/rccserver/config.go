@@ -50,6 +50,7 @@ type fileConfig struct {
 		RequestTimeout  int  `mapstructure:"request_timeout"`
 		QueueSize       int  `mapstructure:"queue_size"`
 		EventWindow     int  `mapstructure:"event_window"`
+		InitialWindow   int  `mapstructure:"initial_window"`
 		ConnWindow      int  `mapstructure:"connection_window"`
 		StrictKeepAlive bool `mapstructure:"strict_keepalive"`
 		ShutdownTimeout int  `mapstructure:"shutdown_timeout"`
@@ -362,6 +363,7 @@ func sipConfig(f fileConfig) rccserver.Config {
 	if f.Session.EventWindow != 0 {
 		c.EventWindow = f.Session.EventWindow
 	}
+	c.InitialWindow = f.Session.InitialWindow // 0: none
 	if f.Session.ConnWindow != 0 {
 		c.ConnectionWindow = f.Session.ConnWindow
 	}

@@ -130,6 +130,12 @@ func latencyConfig(b *testing.B, phone, trunk, phones int) string {
 	}
 	y = strings.Replace(y, "file: directory.yaml", "file: "+dirFile, 1)
 	y += "\nadmin: {listen: \"127.0.0.1:0\"}\n"
+	if w := os.Getenv("RCC_INITIAL_WINDOW"); w != "" { // session.initial_window, to compare with the default
+		if _, err := strconv.Atoi(w); err != nil || !strings.Contains(y, "\nsession:\n") {
+			b.Fatalf("RCC_INITIAL_WINDOW=%q: not a number, or examples/rccserver.yaml has no session section", w)
+		}
+		y = strings.Replace(y, "\nsession:\n", "\nsession:\n  initial_window: "+w+"\n", 1)
+	}
 	s := string(st)
 	s = strings.Replace(s, `connection: {kind: registered, username: "1010", password: demo-1010}`,
 		fmt.Sprintf(`connection: {kind: static, address: "sip:1010@127.0.0.1:%d"}`, phone), 1)
