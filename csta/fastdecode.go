@@ -10,8 +10,9 @@ import "bytes"
 // children each message models, each at most once. On anything else it
 // reports !ok and Decode uses encoding/xml, so the result never differs
 // (FuzzFastDecode). Hand-written because encoding/xml's reflection and
-// namespace translation were a quarter of the server's CPU per request, and
-// the module proxy offers no maintained zero-allocation XML lexer.
+// namespace translation were a quarter of the server's CPU per request, csta
+// imports only the standard library (rccserver/deps_test.go), and the one
+// zero-allocation tokenizer on offer (muktihari/xmltokenizer) is a v0.0.x.
 
 // fastDecoders are the requests the fast path knows, by root local name.
 var fastDecoders = map[string]func(*scanner, []byte) (Message, bool){
@@ -125,12 +126,19 @@ func decodeFast(body []byte) (msg Message, ok bool, err error) {
 	}
 	root := s.b[start:s.i]
 	dec, known := fastDecoders[string(root)]
-	if !known || !s.rootAttrs() {
+	if !known {
 		return nil, false, nil
 	}
-	msg, ok = dec(&s, root)
-	if !ok {
+	empty, ok := s.rootAttrs()
+	switch {
+	case !ok:
 		return nil, false, nil
+	case empty:
+		msg = registry[string(root)]()
+	default:
+		if msg, ok = dec(&s, root); !ok {
+			return nil, false, nil
+		}
 	}
 	s.space()
 	if s.i != len(s.b) {
@@ -185,18 +193,15 @@ func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 func isText(c byte) bool { return c >= 0x20 && c < 0x7f && c != '<' && c != '&' && c != '>' }
 
 // rootAttrs reads the rest of the root's start tag: nothing, or one
-// xmlns or xmlns:prefix attribute, then ">". (The root itself never empty.)
-func (s *scanner) rootAttrs() bool {
-	if s.byte('>') {
-		return true
+// xmlns or xmlns:prefix attribute, then ">" or "/>" (empty).
+func (s *scanner) rootAttrs() (empty, ok bool) {
+	if s.byte(' ') {
+		if !s.prefix("xmlns") || s.byte(':') && !s.name() || !s.attrValue() {
+			return false, false
+		}
 	}
-	if !s.byte(' ') || !s.prefix("xmlns") {
-		return false
-	}
-	if s.byte(':') && !s.name() {
-		return false
-	}
-	return s.attrValue() && s.byte('>')
+	empty = s.byte('/')
+	return empty, s.byte('>')
 }
 
 // name reads an ASCII-letter name.
