@@ -14,20 +14,35 @@ import "bytes"
 // imports only the standard library (rccserver/deps_test.go), and the one
 // zero-allocation tokenizer on offer (muktihari/xmltokenizer) is a v0.0.x.
 
-// fastDecoders are the requests the fast path knows, by root local name.
-var fastDecoders = map[string]func(*scanner, []byte) (Message, bool){
-	"MakeCall": func(s *scanner, root []byte) (Message, bool) {
+// fastRoots are the requests the fast path knows, by root local name.
+var fastRoots = map[string]bool{
+	"MakeCall":        true,
+	"GetCSTAFeatures": true,
+	"MonitorStart":    true,
+	"SnapshotDevice":  true,
+	"AnswerCall":      true,
+	"ClearConnection": true,
+	"HoldCall":        true,
+	"RetrieveCall":    true,
+	"GetForwarding":   true,
+	"GetDoNotDisturb": true,
+	"SetDoNotDisturb": true,
+}
+
+// content reads the children of root and its end tag. A switch rather than a
+// map of functions, so the scanner stays on the stack.
+func (s *scanner) content(root []byte) (Message, bool) {
+	switch string(root) {
+	case "MakeCall":
 		m := new(MakeCall)
 		return m, s.leaves(root, []string{"callingDevice", "calledDirectoryNumber", "autoOriginate"},
 			[]*string{&m.CallingDevice, &m.CalledDirectoryNumber, &m.AutoOriginate})
-	},
-	"GetCSTAFeatures": func(s *scanner, root []byte) (Message, bool) {
+	case "GetCSTAFeatures":
 		m := new(GetCSTAFeatures)
 		return m, s.children(root, func(name []byte, empty bool) bool {
 			return string(name) == "extensions" && m.Extensions == nil && s.extensions(empty, &m.Extensions)
 		})
-	},
-	"MonitorStart": func(s *scanner, root []byte) (Message, bool) {
+	case "MonitorStart":
 		m := new(MonitorStart)
 		var seen uint8
 		return m, s.children(root, func(name []byte, empty bool) bool {
@@ -49,36 +64,28 @@ var fastDecoders = map[string]func(*scanner, []byte) (Message, bool){
 			}
 			return false
 		})
-	},
-	"SnapshotDevice": func(s *scanner, root []byte) (Message, bool) {
+	case "SnapshotDevice":
 		m := new(SnapshotDevice)
 		return m, s.leaves(root, []string{"snapshotObject"}, []*string{&m.SnapshotObject})
-	},
-	"AnswerCall": func(s *scanner, root []byte) (Message, bool) {
+	case "AnswerCall":
 		m := new(AnswerCall)
 		return m, s.connection(root, "callToBeAnswered", &m.CallToBeAnswered)
-	},
-	"ClearConnection": func(s *scanner, root []byte) (Message, bool) {
+	case "ClearConnection":
 		m := new(ClearConnection)
 		return m, s.connection(root, "connectionToBeCleared", &m.ConnectionToBeCleared)
-	},
-	"HoldCall": func(s *scanner, root []byte) (Message, bool) {
+	case "HoldCall":
 		m := new(HoldCall)
 		return m, s.connection(root, "callToBeHeld", &m.CallToBeHeld)
-	},
-	"RetrieveCall": func(s *scanner, root []byte) (Message, bool) {
+	case "RetrieveCall":
 		m := new(RetrieveCall)
 		return m, s.connection(root, "callToBeRetrieved", &m.CallToBeRetrieved)
-	},
-	"GetForwarding": func(s *scanner, root []byte) (Message, bool) {
+	case "GetForwarding":
 		m := new(GetForwarding)
 		return m, s.leaves(root, []string{"device"}, []*string{&m.Device})
-	},
-	"GetDoNotDisturb": func(s *scanner, root []byte) (Message, bool) {
+	case "GetDoNotDisturb":
 		m := new(GetDoNotDisturb)
 		return m, s.leaves(root, []string{"device"}, []*string{&m.Device})
-	},
-	"SetDoNotDisturb": func(s *scanner, root []byte) (Message, bool) {
+	case "SetDoNotDisturb":
 		m := new(SetDoNotDisturb)
 		var seen uint8
 		return m, s.children(root, func(name []byte, empty bool) bool {
@@ -94,7 +101,8 @@ var fastDecoders = map[string]func(*scanner, []byte) (Message, bool){
 			}
 			return false
 		})
-	},
+	}
+	return nil, false
 }
 
 // xmlDecls are the declarations the fast path accepts; encoding/xml accepts
@@ -125,8 +133,7 @@ func decodeFast(body []byte) (msg Message, ok bool, err error) {
 		s.i++
 	}
 	root := s.b[start:s.i]
-	dec, known := fastDecoders[string(root)]
-	if !known {
+	if !fastRoots[string(root)] {
 		return nil, false, nil
 	}
 	empty, ok := s.rootAttrs()
@@ -136,7 +143,7 @@ func decodeFast(body []byte) (msg Message, ok bool, err error) {
 	case empty:
 		msg = registry[string(root)]()
 	default:
-		if msg, ok = dec(&s, root); !ok {
+		if msg, ok = s.content(root); !ok {
 			return nil, false, nil
 		}
 	}

@@ -90,7 +90,7 @@ func FuzzFastDecode(f *testing.F) {
 // fast path, so a change that silently drops them to encoding/xml shows here.
 func TestFastDecodeTaken(t *testing.T) {
 	for _, dir := range []string{"golden", "lync"} {
-		for root := range fastDecoders {
+		for root := range fastRoots {
 			p := filepath.Join("testdata", dir, root+".xml")
 			b, err := os.ReadFile(p)
 			if errors.Is(err, os.ErrNotExist) {
@@ -106,5 +106,31 @@ func TestFastDecodeTaken(t *testing.T) {
 	}
 	for _, s := range fastSeeds {
 		sameAsFull(t, []byte(s))
+	}
+}
+
+// BenchmarkDecodePaths decodes each request Lync sends (testdata/lync) by
+// Decode (the fast path where it applies) and by the full decoder alone, in
+// the same run.
+func BenchmarkDecodePaths(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "lync", "*.xml"))
+	for _, p := range files {
+		body, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := filepath.Base(p)
+		name = name[:len(name)-len(".xml")]
+		for _, d := range []struct {
+			path   string
+			decode func([]byte) (Message, error)
+		}{{"Decode", Decode}, {"Full", decodeXML}} {
+			b.Run(name+"/"+d.path, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					_, _ = d.decode(body)
+				}
+			})
+		}
 	}
 }
