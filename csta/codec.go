@@ -43,6 +43,14 @@ func DecodeLimit(body []byte, limit int) (Message, error) {
 	if len(body) > limit {
 		return nil, &Error{Kind: ErrTooLarge, Err: errors.New(strconv.Itoa(len(body)) + " bytes, limit " + strconv.Itoa(limit))}
 	}
+	if msg, ok, err := decodeFast(body); ok {
+		return msg, err
+	}
+	return decodeXML(body)
+}
+
+// decodeXML is the full decoder, encoding/xml driven by the struct tags.
+func decodeXML(body []byte) (Message, error) {
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	start, err := rootElement(dec)
 	if err != nil {
