@@ -245,8 +245,8 @@ func missingHeader(m sip.Message) string {
 	switch {
 	case m.Via() == nil:
 		return "Via"
-	case m.Via().Host == "":
-		return "Via sent-by host"
+	case badVia(m) != "":
+		return badVia(m)
 	case m.From() == nil:
 		return "From"
 	case m.To() == nil:
@@ -255,6 +255,24 @@ func missingHeader(m sip.Message) string {
 		return "Call-ID"
 	case m.CSeq() == nil:
 		return "CSeq"
+	}
+	return ""
+}
+
+// badVia names what every Via hop must have and one lacks: a sent-protocol
+// "SIP/2.0/transport" and a sent-by host (RFC 3261 §20.42); an answer copies
+// the Vias, and a peer could not parse it back otherwise.
+func badVia(m sip.Message) string {
+	for _, h := range m.GetHeaders("Via") {
+		v, ok := h.(*sip.ViaHeader)
+		switch {
+		case !ok:
+			return "Via"
+		case v.ProtocolName != "SIP" || v.ProtocolVersion != "2.0" || v.Transport == "":
+			return "Via sent-protocol"
+		case v.Host == "":
+			return "Via sent-by host"
+		}
 	}
 	return ""
 }
