@@ -396,7 +396,7 @@ func (s *Server) shutdown() {
 	s.infos.stop()
 	writeStages()
 	s.closeListeners()
-	_ = s.ua.Close()
+	sipedge.CloseUA(s.ua)
 	s.wg.Wait()
 	<-done // with the stack closed, pending transactions fail at once
 	s.handlers.wait()

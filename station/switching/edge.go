@@ -40,6 +40,14 @@ func (sw *Switch) carriesState(remote string) bool {
 // bug with its stack, answered 500, and survived.
 func (sw *Switch) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		// Close waits for handlers in flight before it closes the user agent:
+		// an answer sent after that makes sipgo open a UDP socket (and a
+		// reader) that nothing closes. A request that arrives while the switch
+		// stops goes unanswered, as if it had come a moment later.
+		if !sw.enterOwned() {
+			return
+		}
+		defer sw.bg.Done()
 		defer func() {
 			r := recover()
 			if r == nil {

@@ -257,7 +257,7 @@ func (sw *Switch) Close() error {
 		sw.reg.stop()
 		sw.pub.close()
 		sw.closeSockets()
-		_ = sw.ua.Close()
+		sipedge.CloseUA(sw.ua)
 	})
 	return nil
 }
@@ -269,6 +269,18 @@ func (sw *Switch) spawn(f func()) { sw.startOwned(f, false) }
 // spawnOrRun runs f in a goroutine that Close waits for, or right here
 // when the switch is already stopping its goroutines.
 func (sw *Switch) spawnOrRun(f func()) { sw.startOwned(f, true) }
+
+// enterOwned counts the caller as one of the switch's goroutines, unless the
+// switch is stopping them; the caller then calls sw.bg.Done when it ends.
+func (sw *Switch) enterOwned() bool {
+	sw.bgMu.Lock()
+	defer sw.bgMu.Unlock()
+	if sw.bgStop {
+		return false
+	}
+	sw.bg.Add(1)
+	return true
+}
 
 func (sw *Switch) startOwned(f func(), runIfStopping bool) {
 	sw.bgMu.Lock()
