@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,13 +25,16 @@ import (
 // session monitors (docs/performance.md, "Event latency"). The baseline is
 // a direct SIPp-to-SIPp hop in the same run: the same caller scenario sends
 // its INVITEs straight to the phone, and the hop is INVITE sent → INVITE
-// received. All times come from the clock of this one machine (SIPp's
-// gettimeofday, Go's time.Now).
+// received. SIPp stamps what it sends in the action of the <send> itself,
+// just after handing it to the kernel (a <nop> before the send stamped it
+// about 1 ms early: SIPp's own scheduling). The RCC client is rawMonitor,
+// which stamps each INFO when its read returns. All times come from the
+// clock of this one machine (SIPp's gettimeofday, Go's time.Now).
 //
 // RCC_BIN names an rccserver binary to measure instead of this tree's (the
-// "before" figures were taken with the parent commit's build); the client
-// answers every INFO, so both versions see the same traffic, unless
-// RCC_CLIENT=silent makes it answer none (as pidgin-sipe).
+// "before" figures were taken with the parent commit's build).
+// RCC_CLIENT=lynctest measures with the Go client instead, =silent with the
+// Go client answering no INFO (as pidgin-sipe).
 //
 //	go test -run '^$' -bench EventLatency -benchtime 1x ./rccserver/cmd/rccserver
 //	RCC_BIN=/tmp/before/rccserver go test -run '^$' -bench EventLatency -benchtime 1x ./rccserver/cmd/rccserver
@@ -54,7 +58,13 @@ func BenchmarkEventLatency200cps(b *testing.B) {
 		// Through rccserver: caller → trunk → switch → phone, one RCC session monitoring the phone.
 		trunk, phones := phonetest.FreePort(b), phonetest.FreePort(b)
 		d := startBinary(b, bin, latencyConfig(b, uasPort, trunk, phones))
-		got := monitorDelivered(b, d.addr)
+		quietClient(b)
+		var got func() map[string]time.Time
+		if c := os.Getenv("RCC_CLIENT"); c == "lynctest" || c == "silent" {
+			got = monitorDelivered(b, d.addr)
+		} else {
+			got = startRawMonitor(b, d.addr).stop
+		}
 		runCaller(b, dir, fmt.Sprintf("127.0.0.1:%d", phones), trunk, "1999", filepath.Join(b.TempDir(), "through.log"), n, rate)
 		time.Sleep(2 * time.Second) // the last events
 		delivered := got()
@@ -145,6 +155,21 @@ func latencyConfig(b *testing.B, phone, trunk, phones int) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// quietClient turns off the garbage collector of this process, the
+// measuring client's, until the benchmark ends (RCC_CLIENT_GC=on keeps it):
+// its pauses belong to the instrument, not to the server, and the baseline
+// hop has none either (SIPp to SIPp). Measured: with the client's collector
+// on, the 180 → Delivered p99 of the same server build went from about 3 ms
+// to 5–13 ms (docs/performance.md, "Event latency: the measuring client").
+// A run allocates a few hundred MB at most.
+func quietClient(b *testing.B) {
+	if os.Getenv("RCC_CLIENT_GC") == "on" {
+		return
+	}
+	old := debug.SetGCPercent(-1)
+	b.Cleanup(func() { debug.SetGCPercent(old) })
 }
 
 // monitorDelivered signs alice in, monitors her line and records when each
@@ -264,6 +289,7 @@ func BenchmarkEventLatencyMakeCall200cps(b *testing.B) {
 			b.Fatal(err)
 		}
 		d := startBinary(b, bin, config)
+		quietClient(b)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		b.Cleanup(cancel)
