@@ -160,10 +160,9 @@ func latencyConfig(b *testing.B, phone, trunk, phones int) string {
 // quietClient turns off the garbage collector of this process, the
 // measuring client's, until the benchmark ends (RCC_CLIENT_GC=on keeps it):
 // its pauses belong to the instrument, not to the server, and the baseline
-// hop has none either (SIPp to SIPp). Measured: with the client's collector
-// on, the 180 → Delivered p99 of the same server build went from about 3 ms
-// to 5–13 ms (docs/performance.md, "Event latency: the measuring client").
-// A run allocates a few hundred MB at most.
+// hop has none either (SIPp to SIPp; docs/performance.md, "Issue 16: the
+// instrument of the event latency"). A run allocates a few hundred MB at
+// most.
 func quietClient(b *testing.B) {
 	if os.Getenv("RCC_CLIENT_GC") == "on" {
 		return

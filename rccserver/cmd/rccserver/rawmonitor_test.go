@@ -20,7 +20,7 @@ import (
 // goroutine hand-off and next to no garbage between the socket and the
 // clock (the Go client, lynctest, added its own parse, transaction
 // goroutines and collector pauses to the figure: docs/performance.md,
-// "Event latency: the measuring client"). Hand-written because it must stay
+// "Issue 16: the instrument of the event latency"). Hand-written because it must stay
 // this thin; lynctest and SIPp drive the protocol itself in other tests.
 type rawMonitor struct {
 	conn      net.Conn
