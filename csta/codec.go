@@ -180,6 +180,12 @@ func Encode(msg Message) ([]byte, error) {
 			return nil, withRoot(msg.Root(), err)
 		}
 	}
+	if _, ok := msg.(*CSTAErrorCode); ok {
+		var buf bytes.Buffer
+		if encodeFast(&buf, msg) {
+			return buf.Bytes(), nil
+		}
+	}
 	e, err := encodePooled(msg)
 	if err != nil {
 		return nil, err
@@ -205,6 +211,9 @@ func EncodeTo(dst *bytes.Buffer, msg Message) error {
 			return withRoot(msg.Root(), err)
 		}
 	}
+	if encodeFast(dst, msg) {
+		return nil
+	}
 	e, err := encodePooled(msg)
 	if err != nil {
 		return err
@@ -229,6 +238,47 @@ func encodePooled(msg Message) (*encoder, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// encodeFast appends msg (known and valid) if it is a CSTAErrorCode, the
+// answer of every refused request, written by hand: encoding/xml took about
+// 4 % of the server's CPU per refused MakeCall. The bytes are encodePooled's
+// (TestEncodeFastSameBytes). It reports false, dst unchanged, for any other
+// message and for a category encodePooled refuses.
+func encodeFast(dst *bytes.Buffer, msg Message) bool {
+	e, ok := msg.(*CSTAErrorCode)
+	if !ok || e.Category == ErrorCategoryUnknown || int(e.Category) >= len(errorCategoryTable.tokens) {
+		return false
+	}
+	name := errorCategoryTable.tokens[e.Category]
+	value := e.Value
+	if e.Category == CategoryUnspecified {
+		value = ""
+	}
+	dst.WriteString(xml.Header + `<CSTAErrorCode xmlns="` + Namespace + `"><`)
+	dst.WriteString(name)
+	dst.WriteByte('>')
+	if plainText(value) {
+		dst.WriteString(value)
+	} else {
+		_ = xml.EscapeText(dst, []byte(value)) // a bytes.Buffer does not fail
+	}
+	dst.WriteString("</")
+	dst.WriteString(name)
+	dst.WriteString("></CSTAErrorCode>")
+	return true
+}
+
+// plainText reports whether s is printable ASCII that XML character data
+// holds as it is (encoding/xml escapes quotes too).
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '&', c == '<', c == '>', c == '"', c == '\'':
+			return false
+		}
+	}
+	return true
 }
 
 // blank reports whether s has no content but whitespace.

@@ -12,6 +12,7 @@ func FuzzCompilePattern(f *testing.F) {
 	for _, s := range [][2]string{
 		{"+1317555XXXZ", "+13175551010"}, {"?@Z", "alice@example.com"}, {"+1$$$NxxXXXZ", "+18005551234"},
 		{`sip:"?"@"inin.com"`, "sip:?@inin.com"}, {"XZX", "{1-3}"}, {"911", "911"},
+		{"sip:Z", "\u017fIP:alice"}, {"Kx", "\u212a1"}, {"tel:Z", "TEL:+1"}, {"a@Z", "A@b"},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -25,6 +26,9 @@ func FuzzCompilePattern(f *testing.F) {
 			return
 		}
 		values, ok := p.Match(input)
+		if ok != p.re.MatchString(input) {
+			t.Fatalf("%q on %q: Match %v, the regexp alone %v (prefix %q, required %q)", pattern, input, ok, !ok, p.prefix, p.required)
+		}
 		if ok && len(values) != len(p.Wildcards()) {
 			t.Fatalf("%q on %q: %d values for %d wildcards", pattern, input, len(values), len(p.Wildcards()))
 		}

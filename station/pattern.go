@@ -3,6 +3,7 @@ package station
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -22,6 +23,14 @@ type Pattern struct {
 	src  string
 	re   *regexp.Regexp
 	wild []wildcard // one per wildcard character, in order
+	// prefix and required let Match refuse most inputs without the
+	// regexp, which tries every rule in order on each MakeCall: prefix is
+	// the pattern's leading literal text (lower case), as long as no
+	// character of it has a case-fold partner outside ASCII ('k' and
+	// 's' do: U+212A, U+017F); required holds the ASCII characters
+	// without case that the pattern has anywhere as literals.
+	prefix   string
+	required string
 }
 
 // wildcard is one wildcard character of a pattern and where its match is.
@@ -43,6 +52,20 @@ func CompilePattern(pattern string, list []string) (*Pattern, error) {
 	re.WriteString(`^(?is:`)
 	group := 0
 	dollarRun := 0
+	var prefix, required []byte
+	inPrefix := true
+	literal := func(text string) {
+		for _, r := range text {
+			if inPrefix && asciiFold(r) {
+				prefix = append(prefix, lowerASCII(byte(r)))
+			} else {
+				inPrefix = false
+			}
+			if r < utf8.RuneSelf && unicode.SimpleFold(r) == r && !slices.Contains(required, byte(r)) {
+				required = append(required, byte(r))
+			}
+		}
+	}
 	for i := 0; i < len(pattern); {
 		c := pattern[i]
 		switch c {
@@ -52,6 +75,7 @@ func CompilePattern(pattern string, list []string) (*Pattern, error) {
 				return nil, fmt.Errorf("%w: unterminated quoted literal at offset %d", ErrBadPattern, i)
 			}
 			re.WriteString(regexp.QuoteMeta(pattern[i+1 : i+1+end]))
+			literal(pattern[i+1 : i+1+end])
 			i += end + 2
 			continue
 		case 'X', 'x':
@@ -98,12 +122,15 @@ func CompilePattern(pattern string, list []string) (*Pattern, error) {
 		default:
 			_, size := utf8.DecodeRuneInString(pattern[i:])
 			re.WriteString(regexp.QuoteMeta(pattern[i : i+size]))
+			literal(pattern[i : i+size])
 			i += size
 			continue
 		}
+		inPrefix = false // a wildcard
 		i++
 	}
 	re.WriteString(`)$`)
+	p.prefix, p.required = string(prefix), string(required)
 	if err := checkList(list, dollarRun); err != nil {
 		return nil, err
 	}
@@ -161,6 +188,9 @@ func (p *Pattern) Wildcards() string { return wildKinds(p.wild) }
 // Match matches s as a whole. On success it returns what each wildcard
 // character matched, in order (one entry per X, N or $; the rest for Z or ?).
 func (p *Pattern) Match(s string) ([]string, bool) {
+	if !p.mayMatch(s) {
+		return nil, false
+	}
 	m := p.re.FindStringSubmatch(s)
 	if m == nil {
 		return nil, false
@@ -174,6 +204,46 @@ func (p *Pattern) Match(s string) ([]string, bool) {
 		}
 	}
 	return values, true
+}
+
+// mayMatch is false when s cannot match: it lacks the literal prefix or
+// one of the required characters.
+func (p *Pattern) mayMatch(s string) bool {
+	if len(s) < len(p.prefix) {
+		return false
+	}
+	for i := 0; i < len(p.prefix); i++ {
+		if lowerASCII(s[i]) != p.prefix[i] {
+			return false
+		}
+	}
+	for i := 0; i < len(p.required); i++ {
+		if strings.IndexByte(s, p.required[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiFold reports whether r and every rune that case-folds to it
+// (unicode.SimpleFold's orbit, what the regexp's (?i) matches) are ASCII.
+func asciiFold(r rune) bool {
+	if r >= utf8.RuneSelf {
+		return false
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func wildKinds(ws []wildcard) string {

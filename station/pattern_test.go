@@ -124,3 +124,49 @@ func TestTemplates(t *testing.T) {
 		}
 	}
 }
+
+// TestPatternPrefilter: Match's check before the regexp refuses only what
+// the regexp refuses, including letters whose case partner is not ASCII
+// (the regexp's (?i) matches U+017F to s and U+212A to k).
+func TestPatternPrefilter(t *testing.T) {
+	tests := []struct {
+		pattern, input string
+		want           bool
+	}{
+		{"sip:Z", "SIP:alice", true},
+		{"sip:Z", "\u017fip:alice", true},
+		{"sip:Z", "sips:alice", false},
+		{"kx", "\u212a1", true},
+		{"Tel:Z", "tEL:5", true},
+		{"+1317555XXXZ", "+13175551020", true},
+		{"+1317555XXXZ", "+13175591020", false},
+		{"?@Z", "+13175551020", false},
+		{"?@Z", "bob@example.com", true},
+		{`"+"1XXX`, "+1234", true},
+		{`"+"1XXX`, "1234", false},
+		{"XX-X", "12-3", true},
+		{"XX-X", "1213", false},
+	}
+	for _, tt := range tests {
+		p, err := CompilePattern(tt.pattern, nil)
+		if err != nil {
+			t.Fatalf("CompilePattern(%q): %v", tt.pattern, err)
+		}
+		_, ok := p.Match(tt.input)
+		if ok != tt.want || p.re.MatchString(tt.input) != tt.want {
+			t.Errorf("%q.Match(%q) = %v, regexp %v; want %v (prefix %q, required %q)", tt.pattern, tt.input, ok, p.re.MatchString(tt.input), tt.want, p.prefix, p.required)
+		}
+	}
+}
+
+// BenchmarkResolve: the dial plan of examples/station.yaml on the number a
+// MakeCall of the load dials (its fifth rule matches).
+func BenchmarkResolve(b *testing.B) {
+	dp := exampleConfig(b).DialPlan
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, err := dp.Resolve("+13175551020"); err != nil || r.DialString != "1020" {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package sipedge
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // plainValid reports whether a framed stream message is certainly one that
 // checker.check would pass: every line in a plain shape that sipgo's parser
@@ -238,8 +241,28 @@ func plainHostPort(hp []byte) bool {
 	return true
 }
 
-// plainText: printable ASCII and tabs only.
+// plainText: printable ASCII and tabs only. It runs over every header line
+// of every message, so it looks at eight bytes at a time (SWAR): a word with
+// no byte at or above 0x7f and none below 0x20 passes at once; any other
+// word, such as one with a tab, is checked byte by byte.
 func plainText(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		// w&highs: a byte ≥ 0x80. With none, w+ones carries into no other
+		// byte and sets a high bit only for 0x7f, and (w-0x20·ones)&^w has a
+		// high bit set exactly when some byte is below 0x20 (the "hasless"
+		// test for bytes below 0x80).
+		if (w|(w+ones)|((w-0x20*ones)&^w))&highs != 0 && !plainBytes(b[:8]) {
+			return false
+		}
+		b = b[8:]
+	}
+	return plainBytes(b)
+}
+
+// plainBytes is plainText one byte at a time.
+func plainBytes(b []byte) bool {
 	for _, c := range b {
 		if (c < 0x20 && c != '\t') || c > 0x7e {
 			return false

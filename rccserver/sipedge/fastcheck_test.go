@@ -77,3 +77,44 @@ func FuzzPlainValid(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainTextWords: the eight-bytes-at-a-time check agrees with the byte
+// loop for every byte value at every place of one and two words and a tail.
+func TestPlainTextWords(t *testing.T) {
+	for n := range 20 {
+		for at := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[at] = byte(c)
+				if got, want := plainText(b), plainBytes(b); got != want {
+					t.Fatalf("plainText(%q) = %v, byte loop %v", b, got, want)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"", "\t\t\t\t\t\t\t\t\t", "Via: SIP/2.0/TCP 127.0.0.1:5070\t;branch=z9hG4bK", " ~~~~~~~~~~~~~~~", "\x1f\x20\x7e\x7f\x80\xff\x00\x09"} {
+		if got, want := plainText([]byte(s)), plainBytes([]byte(s)); got != want {
+			t.Errorf("plainText(%q) = %v, byte loop %v", s, got, want)
+		}
+	}
+}
+
+// BenchmarkPlainText: the word check against the byte loop on a request's
+// header lines (their CRLFs made spaces, so that the whole passes).
+func BenchmarkPlainText(b *testing.B) {
+	head, _, _ := strings.Cut(benchMsg, "\r\n\r\n")
+	msg := []byte(strings.ReplaceAll(head, "\r\n", "  "))
+	for _, f := range []struct {
+		name string
+		fn   func([]byte) bool
+	}{{"words", plainText}, {"bytes", plainBytes}} {
+		b.Run(f.name, func(b *testing.B) {
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				if !f.fn(msg) {
+					b.Fatal("not plain")
+				}
+			}
+		})
+	}
+}

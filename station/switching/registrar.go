@@ -73,7 +73,7 @@ func (r *registrar) reach(st *Station) (reachable, error) {
 		return w, nil
 	}
 	if st.StaticContact == "" {
-		return reachable{}, fmt.Errorf("%w: %s", ErrNotRegistered, st.Extension)
+		return reachable{}, &notRegisteredError{ext: st.Extension}
 	}
 	var target sip.Uri
 	if err := sip.ParseUri(st.StaticContact, &target); err != nil {

@@ -484,6 +484,14 @@ func excerptOf(b []byte) string {
 // keep-alive off: the bare server sends none either.
 func throughputConfig(b *testing.B) string {
 	b.Helper()
+	return serverConfig(b, 0)
+}
+
+// serverConfig is the embedded default on free loopback ports, with the
+// admin listener, a state file in a temporary directory and keep-alive
+// every keepalive seconds (0: off).
+func serverConfig(b *testing.B, keepalive int) string {
+	b.Helper()
 	base, err := os.ReadFile("../../../examples/rccserver.yaml")
 	if err != nil {
 		b.Fatal(err)
@@ -497,7 +505,7 @@ func throughputConfig(b *testing.B) string {
 	for _, r := range []struct{ from, to string }{
 		{"addr: 127.0.0.1:11001", "addr: 127.0.0.1:0"},
 		{"addr: 127.0.0.1:5060\n    - network: tcp\n      addr: 127.0.0.1:5060", "addr: 127.0.0.1:0"},
-		{"keepalive: 60 ", "keepalive: 0 "},
+		{"keepalive: 60 ", fmt.Sprintf("keepalive: %d ", keepalive)},
 		{"file: directory.yaml", "file: " + dirFile},
 	} {
 		if !strings.Contains(y, r.from) {
@@ -531,10 +539,11 @@ type bareProc struct {
 
 var bareListening = regexp.MustCompile(`listening on (127\.0\.0\.1:[0-9]+)`)
 
-// startBare runs rccbare on a free port answering what rccserver answers req with.
-func startBare(b *testing.B, bin, req string) *bareProc {
+// startBare runs rccbare on a free port answering what rccserver answers
+// req with; extra are more of its flags.
+func startBare(b *testing.B, bin, req string, extra ...string) *bareProc {
 	b.Helper()
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-answer", req)
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-answer", req}, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
