@@ -326,34 +326,28 @@ func sweepEvery(timeout time.Duration) time.Duration {
 }
 
 // writeInDialog writes a request of s's dialog as startInDialog builds it
-// (RFC 3261 §12.2.1.1). The Via's sent-by is our Contact's host and port,
-// the listener the client reached: over TCP and TLS the answer comes back
-// on the connection, and sent-by is where a client would connect if it
-// had to (RFC 3261 §18.2.2). Hand-written because sipgo has no way to
-// serialize a request without first building it header by header.
+// (RFC 3261 §12.2.1.1), from the dialog's text rendered once
+// (dialogRoute, localLines): only the branch, the CSeq and the body are
+// new. The Via's sent-by is our Contact's host and port, the listener the
+// client reached: over TCP and TLS the answer comes back on the
+// connection, and sent-by is where a client would connect if it had to
+// (RFC 3261 §18.2.2). Hand-written because sipgo has no way to serialize
+// a request without first building it header by header.
 func writeInDialog(buf *bytes.Buffer, s *Session, method sip.RequestMethod, cseq uint32, branch string, body []byte) {
 	r := &s.route
 	buf.WriteString(string(method))
 	buf.WriteByte(' ')
-	r.target.StringWrite(buf)
+	buf.WriteString(r.target)
 	buf.WriteString(" SIP/2.0\r\nVia: SIP/2.0/")
 	buf.WriteString(sip.NetworkToUpper(r.transport))
 	buf.WriteByte(' ')
-	buf.WriteString(s.contact.Address.Host)
-	if p := s.contact.Address.Port; p > 0 {
-		buf.WriteByte(':')
-		buf.WriteString(strconv.Itoa(p))
-	}
+	buf.WriteString(r.local.sentBy)
 	buf.WriteString(";branch=")
 	buf.WriteString(branch)
 	buf.WriteString("\r\n")
-	r.from.StringWrite(buf)
-	buf.WriteString("\r\n")
-	r.to.StringWrite(buf)
-	buf.WriteString("\r\n")
-	r.callID.StringWrite(buf)
-	buf.WriteString("\r\nCSeq: ")
-	buf.WriteString(strconv.FormatUint(uint64(cseq), 10))
+	buf.WriteString(r.head)
+	buf.WriteString("CSeq: ")
+	buf.Write(strconv.AppendUint(buf.AvailableBuffer(), uint64(cseq), 10))
 	buf.WriteByte(' ')
 	buf.WriteString(string(method))
 	buf.WriteString("\r\nMax-Forwards: 70\r\n")
@@ -362,13 +356,12 @@ func writeInDialog(buf *bytes.Buffer, s *Session, method sip.RequestMethod, cseq
 		buf.WriteString(rr)
 		buf.WriteString("\r\n")
 	}
-	s.contact.StringWrite(buf)
-	buf.WriteString("\r\n")
+	buf.WriteString(r.local.contact)
 	if body != nil {
 		buf.WriteString("Content-Type: " + csta.ContentType + "\r\nContent-Disposition: signal;handling=required\r\n")
 	}
 	buf.WriteString("Content-Length: ")
-	buf.WriteString(strconv.Itoa(len(body)))
+	buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(len(body)), 10))
 	buf.WriteString("\r\n\r\n")
 	buf.Write(body)
 }
@@ -434,7 +427,7 @@ func (k *infoTable) take(a *sipedge.Answer) bool {
 // answer must name the dialog and the CSeq (RFC 3261 §17.1.3 lets a client
 // transaction match on the branch alone; we check more).
 func matchLocked[T string | []byte](w *kaWait, src string, callID T, cseq uint32) *kaWait {
-	if w == nil || src != w.s.route.dest || string(callID) != w.s.route.callID.Value() || cseq != w.cseq {
+	if w == nil || src != w.s.route.dest || string(callID) != w.s.route.callID || cseq != w.cseq {
 		return nil
 	}
 	return w

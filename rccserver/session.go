@@ -77,13 +77,26 @@ type Session struct {
 
 // dialogRoute is what requests we originate in the dialog need (RFC 3261
 // §12.2.1.1): the client's Contact as remote target, both parties with
-// their tags, the Call-ID, the route set, and the connection to use.
+// their tags, the Call-ID, the route set, and the connection to use. The
+// parts that never change are kept as the text they are written as,
+// rendered once (newDialogRoute): an INFO only appends them, where
+// rendering sipgo's parsed headers again cost most of a keep-alive
+// (docs/performance.md, "Issue 16: keep-alive with pre-rendered dialog
+// headers"). target and head share one allocation; from, to and callID
+// are substrings of head, not copies.
 type dialogRoute struct {
-	target    sip.Uri
-	from      sip.FromHeader // us: the To of our 200, with our tag
-	to        sip.ToHeader   // the client: the From of its INVITE
-	callID    sip.CallIDHeader
-	routes    []string // the INVITE's Record-Route values, in order
+	target string // the Request-URI: the client's Contact URI
+	// head is "From: …\r\nTo: …\r\nCall-ID: …\r\n": From is us (the To
+	// of our 200, with our tag), To the client (the From of its INVITE).
+	head   string
+	from   string   // From's value, in head
+	to     string   // To's value, in head
+	callID string   // Call-ID's value, in head
+	routes []string // the INVITE's Record-Route values, in order
+	// local is our Via sent-by and Contact line, rendered once per
+	// listener (or accepted connection of a wildcard listener) and shared
+	// by its sessions.
+	local     *localLines
 	transport string
 	dest      string // the INVITE's source: the connection we answer on
 	// conn is that connection, looked up once when the dialog is
@@ -98,11 +111,13 @@ type dialogRoute struct {
 // keepRoute copies the dialog's route from the INVITE and our 200, and lets
 // sipgo's dialog (and its copies of both messages) go.
 func (s *Session) keepRoute(inv *sip.Request, res *sip.Response) {
-	r := dialogRoute{target: *inv.Contact().Address.Clone(), from: res.To().AsFrom(), to: inv.From().AsTo(),
-		callID: *inv.CallID(), transport: inv.Transport(), dest: inv.Source()}
+	var routes []string
 	for _, rr := range inv.GetHeaders("Record-Route") {
-		r.routes = append(r.routes, rr.Value())
+		routes = append(routes, rr.Value())
 	}
+	from, to := res.To().AsFrom(), inv.From().AsTo()
+	r := newDialogRoute(&inv.Contact().Address, &from, &to, inv.CallID().Value(), routes, s.srv.localOf(inv.Source(), inv.Transport(), s.contact))
+	r.transport, r.dest = inv.Transport(), inv.Source()
 	if pool := s.srv.ua.TransportLayer().Pool(r.transport); pool != nil && sip.IsReliable(r.transport) {
 		if r.conn = pool.Get(r.dest); r.conn != nil {
 			_, _ = r.conn.TryClose() // no reference kept: see dialogRoute.conn
