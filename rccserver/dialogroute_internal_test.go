@@ -93,7 +93,7 @@ func checkRendered(t *testing.T, hdrs string, contactURI string) {
 	s := &Session{route: r}
 	for _, body := range [][]byte{nil, []byte("<x/>")} {
 		var got, want bytes.Buffer
-		writeInDialog(&got, s, sip.INFO, 4294967295, "z9hG4bK.ka1.2", body)
+		writeInDialog(&got, s, sip.INFO, 4294967295, []byte("z9hG4bK.ka1.2"), body)
 		renderedBefore(&want, inv, res, contact, 4294967295, "z9hG4bK.ka1.2", body)
 		if got.String() != want.String() {
 			t.Fatalf("INFO differs from the reference\n got: %q\nwant: %q", got.String(), want.String())
@@ -146,4 +146,32 @@ func FuzzDialogRoute(f *testing.F) {
 		}
 		checkRendered(t, hdrs, "sip:"+net.JoinHostPort("127.0.0.1", "5060")+";transport=tcp")
 	})
+}
+
+// TestBranchLookup: an answer finds its INFO only by the exact branch the
+// INFO carried; the number alone, another random part, other digits or
+// trailing bytes find nothing.
+func TestBranchLookup(t *testing.T) {
+	k := newInfoTable(nil, 0)
+	w := &kaWait{k: k, n: 1234567, rnd: 1<<64 - 1}
+	k.waiting[w.n] = w
+	var b [branchMax]byte
+	branch := string(k.appendBranch(b[:0], w.n, w.rnd))
+	if got := k.lookupLocked([]byte(branch)); got != w {
+		t.Fatalf("%q: %v", branch, got)
+	}
+	num := strconv.FormatUint(w.n, 36)
+	for _, forged := range []string{
+		k.branch + num + ".0",
+		k.branch + num + "." + strconv.FormatUint(w.rnd-1, 36),
+		k.branch + "0" + num + "." + strconv.FormatUint(w.rnd, 36),
+		k.branch + strings.ToUpper(num) + "." + strconv.FormatUint(w.rnd, 36),
+		branch + "x", branch + ".", branch[:len(branch)-1], k.branch + num, k.branch, "",
+		strings.Replace(branch, ".ka", ".kb", 1),
+		k.branch + strings.Repeat("z", 40) + "." + strconv.FormatUint(w.rnd, 36),
+	} {
+		if got := k.lookupLocked([]byte(forged)); got != nil {
+			t.Errorf("%q matched", forged)
+		}
+	}
 }
