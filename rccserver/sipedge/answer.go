@@ -45,12 +45,13 @@ type Requests struct {
 // Anything else returns false and goes to sipgo as before. It allocates
 // nothing. Hand-written because sipgo's parser builds the whole message.
 func scanAnswer(msg, prefix []byte, a *Answer) bool {
-	head := msg
-	if i := bytes.Index(msg, crlf2); i >= 0 {
-		head = msg[:i+2]
-	} else {
-		return false
-	}
+	i := bytes.Index(msg, crlf2)
+	return i >= 0 && scanHead(msg[:i+2], prefix, a)
+}
+
+// scanHead is scanAnswer for the header lines of a framed message, each
+// with its CRLF.
+func scanHead(head, prefix []byte, a *Answer) bool {
 	line, rest, ok := nextCRLF(head)
 	if !ok || !plainText(line) {
 		return false
@@ -129,11 +130,4 @@ func viaBranch(v []byte) ([]byte, bool) {
 }
 
 // tokenChars reports whether b holds only RFC 3261 §25.1 token characters.
-func tokenChars(b []byte) bool {
-	for _, c := range b {
-		if !isAlnum(c) && bytes.IndexByte([]byte("-.!%*_+`'~"), c) < 0 {
-			return false
-		}
-	}
-	return true
-}
+func tokenChars(b []byte) bool { return all(b, classToken) }

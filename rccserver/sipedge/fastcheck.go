@@ -16,12 +16,13 @@ import "bytes"
 // Hand-written because no library offers a SIP validator that does not
 // build the message.
 func plainValid(msg []byte) bool {
-	head := msg
-	if i := bytes.Index(msg, crlf2); i >= 0 {
-		head = msg[:i+2] // every header line with its CRLF
-	} else {
-		return false
-	}
+	i := bytes.Index(msg, crlf2)
+	return i >= 0 && plainHead(msg[:i+2]) // every header line with its CRLF
+}
+
+// plainHead is plainValid for the header lines of a framed message, each
+// with its CRLF (the framer found where they end).
+func plainHead(head []byte) bool {
 	line, rest, ok := nextCRLF(head)
 	if !ok {
 		return false
@@ -312,12 +313,13 @@ const (
 	classUser                // the user part of a SIP URI
 	classParam               // URI parameters
 	classRaw                 // the rest of a non-SIP URI (tel:)
+	classToken               // RFC 3261 §25.1 token
 )
 
 var charClass = func() (t [256]uint8) {
 	for c := range 256 {
 		if isAlnum(byte(c)) {
-			t[c] = classDisplay | classUser | classParam | classRaw
+			t[c] = classDisplay | classUser | classParam | classRaw | classToken
 		}
 	}
 	for cls, extra := range map[uint8]string{
@@ -325,6 +327,7 @@ var charClass = func() (t [256]uint8) {
 		classUser:    "-_.!~*'()&=+$%",
 		classParam:   "-_.!~*'()&=+$%:;/",
 		classRaw:     "+-.;=%:_~!*/@",
+		classToken:   "-.!%*_+`'~",
 	} {
 		for _, c := range []byte(extra) {
 			t[c] |= cls

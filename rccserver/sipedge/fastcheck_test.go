@@ -77,3 +77,20 @@ func FuzzPlainValid(f *testing.F) {
 		}
 	})
 }
+
+// TestTokenClass: the token class is RFC 3261 §25.1's token characters,
+// byte for byte.
+func TestTokenClass(t *testing.T) {
+	for c := range 256 {
+		want := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-.!%*_+`'~", byte(c)) >= 0
+		if got := tokenChars([]byte{byte(c)}); got != want {
+			t.Errorf("%q: token %v, want %v", byte(c), got, want)
+		}
+		if got := isToken([]byte{byte(c)}); got != want {
+			t.Errorf("%q: isToken %v, want %v", byte(c), got, want)
+		}
+	}
+	if isToken(nil) || isToken([]byte(strings.Repeat("a", 33))) || !isToken([]byte(strings.Repeat("a", 32))) {
+		t.Error("isToken length bounds")
+	}
+}
