@@ -60,7 +60,7 @@ func takeable(msg, pf []byte, a *Answer) bool {
 // takeableHead is takeable for a framed message whose header lines (each
 // with its CRLF) are head: the framer found them, no need to look again.
 func takeableHead(msg, head, pf []byte, a *Answer) bool {
-	return len(msg) > 8 && msg[0] == 'S' && scanHead(head, pf, a) && plainHead(head)
+	return len(msg) > 8 && msg[0] == 'S' && scanAnswer(head, pf, a) && plainHead(head)
 }
 
 // tapAnswer hands msg to the edge's Answers if it is an answer to one of

@@ -41,7 +41,7 @@ func plainHead(head []byte) bool {
 		if colon <= 0 {
 			return false
 		}
-		name := bytes.TrimRight(line[:colon], " \t")
+		name := trimBlanksRight(line[:colon])
 		if !isToken(name) {
 			return false // also refuses a folded line (leading space)
 		}
@@ -62,7 +62,7 @@ func plainHead(head []byte) bool {
 				to = true
 			}
 		case "call-id", "i":
-			if len(value) == 0 || bytes.ContainsAny(value, " \t") {
+			if len(value) == 0 || hasBlank(value) {
 				return false
 			}
 			callID = true
@@ -155,7 +155,7 @@ func plainNameAddr(v []byte) bool {
 		if q < 0 || bytes.IndexByte(v[1:q+1], '\\') >= 0 {
 			return false
 		}
-		v = bytes.TrimLeft(v[q+2:], " \t")
+		v = trimBlanksLeft(v[q+2:])
 		if len(v) == 0 || v[0] != '<' {
 			return false
 		}
@@ -237,6 +237,32 @@ func plainHostPort(hp []byte) bool {
 		}
 	}
 	return true
+}
+
+// trimBlanksRight, trimBlanksLeft and hasBlank are bytes.TrimRight,
+// TrimLeft and ContainsAny for " \t", without building the set each call
+// (they run on every header line of every message).
+func trimBlanksRight(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func trimBlanksLeft(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
+}
+
+func hasBlank(b []byte) bool {
+	for _, c := range b {
+		if c == ' ' || c == '\t' {
+			return true
+		}
+	}
+	return false
 }
 
 // plainText: printable ASCII and tabs only.

@@ -1,6 +1,7 @@
 package sipedge
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -92,5 +93,22 @@ func TestTokenClass(t *testing.T) {
 	}
 	if isToken(nil) || isToken([]byte(strings.Repeat("a", 33))) || !isToken([]byte(strings.Repeat("a", 32))) {
 		t.Error("isToken length bounds")
+	}
+}
+
+// TestBlanks: the blank helpers are bytes.TrimRight, TrimLeft and
+// ContainsAny for " \t".
+func TestBlanks(t *testing.T) {
+	for _, s := range []string{"", " ", "\t", "a", " a", "a ", "\ta b\t ", " \t \t", "a\tb", "\r a \n"} {
+		b := []byte(s)
+		if got, want := string(trimBlanksRight(b)), string(bytes.TrimRight(b, " \t")); got != want {
+			t.Errorf("trimBlanksRight(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := string(trimBlanksLeft(b)), string(bytes.TrimLeft(b, " \t")); got != want {
+			t.Errorf("trimBlanksLeft(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := hasBlank(b), bytes.ContainsAny(b, " \t"); got != want {
+			t.Errorf("hasBlank(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

@@ -154,7 +154,7 @@ func contentLength(head []byte) (int, error) {
 		if colon < 0 {
 			continue
 		}
-		name := bytes.TrimRight(line[:colon], " \t")
+		name := trimBlanksRight(line[:colon])
 		if !bytes.EqualFold(name, []byte("content-length")) && !bytes.EqualFold(name, []byte("l")) {
 			continue
 		}
