@@ -152,13 +152,8 @@ func (s *Session) record() (SessionRecord, bool) {
 	if (!s.confirmed && !s.adopted) || !s.ackOK || s.ended || r.callID == "" {
 		return SessionRecord{}, false
 	}
-	lu, lt, ru, rt, err := r.parties()
-	if err != nil { // rendered from parsed headers: they parse back
-		s.log.Error().Err(err).Str("code", string(CodeInternal)).Msg("bug: the dialog's From or To does not parse back: no session record")
-		return SessionRecord{}, false
-	}
-	rec := SessionRecord{CallID: s.callID, LocalTag: lt, RemoteTag: rt, LocalURI: lu,
-		RemoteURI: ru, Target: r.target, Routes: r.routes, Transport: r.transport,
+	rec := SessionRecord{CallID: s.callID, LocalTag: r.localTag, RemoteTag: r.remoteTag, LocalURI: r.localURI,
+		RemoteURI: r.remoteURI, Target: r.target, Routes: r.routes, Transport: r.transport,
 		Peer: s.peer, LocalCSeq: s.localCSeq, InviteCSeq: s.inviteCSeq, User: s.user, Line: s.line,
 		LineServer: s.lineServer, SessionExpires: int(s.interval / time.Second), Monitors: map[string]string{}}
 	for k, v := range s.monitors {

@@ -26,27 +26,30 @@ func newDialogRoute(target *sip.Uri, from *sip.FromHeader, to *sip.ToHeader, cal
 	b.WriteString(callID)
 	idEnd := b.Len()
 	b.WriteString("\r\n")
+	// The session record's parts (adopt.go), exactly as the parsed headers
+	// hold them: found in the rendered value they come from (the usual
+	// case, no extra byte), else appended after the head. Parsing the
+	// rendered values back would not do: sipgo renders some hostile
+	// values as text that parses to another URI.
+	tag := func(p sip.HeaderParams) string { v, _ := p.Get("tag"); return v }
+	want := [4]string{from.Address.String(), tag(from.Params), to.Address.String(), tag(to.Params)}
+	region := [4][2]int{{fromAt, fromEnd}, {fromAt, fromEnd}, {toAt, toEnd}, {toAt, toEnd}}
+	var at [4]int
+	for i, w := range want {
+		if j := strings.Index(b.String()[region[i][0]:region[i][1]], w); j >= 0 {
+			at[i] = region[i][0] + j
+		} else {
+			at[i] = b.Len()
+			b.WriteString(w)
+		}
+	}
 	// An exact copy: the builder's spare capacity would stay on the heap
 	// with every held session.
 	text := strings.Clone(b.String())
-	return dialogRoute{target: text[:nt], head: text[nt:], from: text[fromAt:fromEnd], to: text[toAt:toEnd],
-		callID: text[idAt:idEnd], routes: routes, local: local}
-}
-
-// parties parses the dialog's From and To back (session records, rare):
-// our URI and tag, the client's URI and tag.
-func (r *dialogRoute) parties() (localURI, localTag, remoteURI, remoteTag string, err error) {
-	var lu, ru sip.Uri
-	lp, rp := sip.NewParams(), sip.NewParams()
-	if _, err = sip.ParseAddressValue(r.from, &lu, &lp); err != nil {
-		return "", "", "", "", err
-	}
-	if _, err = sip.ParseAddressValue(r.to, &ru, &rp); err != nil {
-		return "", "", "", "", err
-	}
-	localTag, _ = lp.Get("tag")
-	remoteTag, _ = rp.Get("tag")
-	return lu.String(), localTag, ru.String(), remoteTag, nil
+	part := func(i int) string { return text[at[i] : at[i]+len(want[i])] }
+	return dialogRoute{target: text[:nt], head: text[nt : idEnd+2], from: text[fromAt:fromEnd], to: text[toAt:toEnd],
+		callID: text[idAt:idEnd], localURI: part(0), localTag: part(1), remoteURI: part(2), remoteTag: part(3),
+		routes: routes, local: local}
 }
 
 // localLines is our side of the requests we originate in dialogs, for

@@ -82,17 +82,20 @@ type Session struct {
 // rendered once (newDialogRoute): an INFO only appends them, where
 // rendering sipgo's parsed headers again cost most of a keep-alive
 // (docs/performance.md, "Issue 16: keep-alive with pre-rendered dialog
-// headers"). target and head share one allocation; from, to and callID
-// are substrings of head, not copies.
+// headers"). target and head share one allocation; from, to, callID and
+// the parts a session record needs are substrings of it, not copies.
 type dialogRoute struct {
 	target string // the Request-URI: the client's Contact URI
 	// head is "From: …\r\nTo: …\r\nCall-ID: …\r\n": From is us (the To
 	// of our 200, with our tag), To the client (the From of its INVITE).
 	head   string
-	from   string   // From's value, in head
-	to     string   // To's value, in head
-	callID string   // Call-ID's value, in head
-	routes []string // the INVITE's Record-Route values, in order
+	from   string // From's value, in head
+	to     string // To's value, in head
+	callID string // Call-ID's value, in head
+	// Our URI and tag and the client's, as the parsed headers held them
+	// (session records): substrings of the same text.
+	localURI, localTag, remoteURI, remoteTag string
+	routes                                   []string // the INVITE's Record-Route values, in order
 	// local is our Via sent-by and Contact line, rendered once per
 	// listener (or accepted connection of a wildcard listener) and shared
 	// by its sessions.
