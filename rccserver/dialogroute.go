@@ -47,9 +47,35 @@ func newDialogRoute(target *sip.Uri, from *sip.FromHeader, to *sip.ToHeader, cal
 	// with every held session.
 	text := strings.Clone(b.String())
 	part := func(i int) string { return text[at[i] : at[i]+len(want[i])] }
-	return dialogRoute{target: text[:nt], head: text[nt : idEnd+2], from: text[fromAt:fromEnd], to: text[toAt:toEnd],
+	r := dialogRoute{target: text[:nt], head: text[nt : idEnd+2], fromEnd: int32(fromEnd - nt), toEnd: int32(toEnd - nt),
 		callID: text[idAt:idEnd], localURI: part(0), localTag: part(1), remoteURI: part(2), remoteTag: part(3),
 		routes: routes, local: local}
+	if u, err := parseTarget(r.target); err != nil || u.String() != r.target {
+		r.oddTarget = target.Clone() // sipgo renders it as text that parses to another URI ("sip:@0")
+	}
+	return r
+}
+
+// from is the From header's value: us, with our tag.
+func (r *dialogRoute) from() string { return r.head[len("From: "):r.fromEnd] }
+
+// to is the To header's value: the client, with its tag.
+func (r *dialogRoute) to() string { return r.head[r.fromEnd+int32(len("\r\nTo: ")) : r.toEnd] }
+
+// requestURI returns the remote target for a request sipgo builds (the
+// sipgo path, sender.go): parsed from its text, or kept parsed if that
+// text does not parse back to itself.
+func (r *dialogRoute) requestURI() (sip.Uri, error) {
+	if r.oddTarget != nil {
+		return *r.oddTarget.Clone(), nil
+	}
+	return parseTarget(r.target)
+}
+
+func parseTarget(s string) (sip.Uri, error) {
+	var u sip.Uri
+	err := sip.ParseUri(s, &u)
+	return u, err
 }
 
 // localLines is our side of the requests we originate in dialogs, for

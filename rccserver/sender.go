@@ -41,8 +41,8 @@ func (srv *Server) startInDialog(s *Session, method sip.RequestMethod, cseq uint
 	s.mu.Lock()
 	r := s.route // set before anything may leave (confirm); an adopted session's connection may change (repin)
 	s.mu.Unlock()
-	var target sip.Uri
-	if err := sip.ParseUri(r.target, &target); err != nil { // rendered from a parsed URI: parses back
+	target, err := r.requestURI()
+	if err != nil { // rendered from a parsed URI that parses back (newDialogRoute)
 		return nil, fmt.Errorf("%s: remote target %q: %w", method, r.target, err)
 	}
 	req := sip.NewRequest(method, target)
@@ -50,8 +50,8 @@ func (srv *Server) startInDialog(s *Session, method sip.RequestMethod, cseq uint
 	// it needs them (lazily, sip.headers.From).
 	callID := sip.CallIDHeader(r.callID)
 	maxFwd := sip.MaxForwardsHeader(70)
-	req.AppendHeader(sip.NewHeader("From", r.from))
-	req.AppendHeader(sip.NewHeader("To", r.to))
+	req.AppendHeader(sip.NewHeader("From", r.from()))
+	req.AppendHeader(sip.NewHeader("To", r.to()))
 	req.AppendHeader(&callID)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
 	req.AppendHeader(&maxFwd)

@@ -82,16 +82,22 @@ type Session struct {
 // rendered once (newDialogRoute): an INFO only appends them, where
 // rendering sipgo's parsed headers again cost most of a keep-alive
 // (docs/performance.md, "Issue 16: keep-alive with pre-rendered dialog
-// headers"). target and head share one allocation; from, to, callID and
-// the parts a session record needs are substrings of it, not copies.
+// headers"). target and head share one allocation; the From, To and
+// Call-ID values and the parts a session record needs are substrings of
+// it, not copies.
 type dialogRoute struct {
 	target string // the Request-URI: the client's Contact URI
+	// oddTarget is the parsed target, kept only if its text does not parse
+	// back to the same URI (requestURI).
+	oddTarget *sip.Uri
 	// head is "From: …\r\nTo: …\r\nCall-ID: …\r\n": From is us (the To
 	// of our 200, with our tag), To the client (the From of its INVITE).
-	head   string
-	from   string // From's value, in head
-	to     string // To's value, in head
-	callID string // Call-ID's value, in head
+	head string
+	// fromEnd and toEnd are where the From and To values end in head
+	// (from, to): offsets, not strings, keep a Session in a smaller size
+	// class.
+	fromEnd, toEnd int32
+	callID         string // Call-ID's value, in head
 	// Our URI and tag and the client's, as the parsed headers held them
 	// (session records): substrings of the same text.
 	localURI, localTag, remoteURI, remoteTag string
