@@ -149,7 +149,7 @@ func (s *Session) record() (SessionRecord, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.route
-	if (!s.confirmed && !s.adopted) || !s.ackOK || s.ended || r.callID == "" {
+	if (!s.confirmed && !s.adopted) || !s.ackOK || s.ended || r.head == "" {
 		return SessionRecord{}, false
 	}
 	rec := SessionRecord{CallID: s.callID, LocalTag: r.localTag, RemoteTag: r.remoteTag, LocalURI: r.localURI,

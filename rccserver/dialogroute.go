@@ -22,10 +22,9 @@ func newDialogRoute(target *sip.Uri, from *sip.FromHeader, to *sip.ToHeader, cal
 	to.StringWrite(&b)
 	toAt, toEnd := fromEnd+len("\r\nTo: "), b.Len()
 	b.WriteString("\r\nCall-ID: ")
-	idAt := b.Len()
-	b.WriteString(callID)
-	idEnd := b.Len()
+	b.WriteString(callID) // the value is Session.callID's: no second copy kept
 	b.WriteString("\r\n")
+	headEnd := b.Len()
 	// The session record's parts (adopt.go), exactly as the parsed headers
 	// hold them: found in the rendered value they come from (the usual
 	// case, no extra byte), else appended after the head. Parsing the
@@ -47,8 +46,8 @@ func newDialogRoute(target *sip.Uri, from *sip.FromHeader, to *sip.ToHeader, cal
 	// with every held session.
 	text := strings.Clone(b.String())
 	part := func(i int) string { return text[at[i] : at[i]+len(want[i])] }
-	r := dialogRoute{target: text[:nt], head: text[nt : idEnd+2], fromEnd: int32(fromEnd - nt), toEnd: int32(toEnd - nt),
-		callID: text[idAt:idEnd], localURI: part(0), localTag: part(1), remoteURI: part(2), remoteTag: part(3),
+	r := dialogRoute{target: text[:nt], head: text[nt:headEnd], fromEnd: int32(fromEnd - nt), toEnd: int32(toEnd - nt),
+		localURI: part(0), localTag: part(1), remoteURI: part(2), remoteTag: part(3),
 		routes: routes, local: local}
 	if u, err := parseTarget(r.target); err != nil || u.String() != r.target {
 		r.oddTarget = target.Clone() // sipgo renders it as text that parses to another URI ("sip:@0")

@@ -475,7 +475,7 @@ func (k *infoTable) take(a *sipedge.Answer) bool {
 // answer must name the dialog and the CSeq (RFC 3261 §17.1.3 lets a client
 // transaction match on the branch alone; we check more).
 func matchLocked[T string | []byte](w *kaWait, src string, callID T, cseq uint32) *kaWait {
-	if w == nil || src != w.s.route.dest || string(callID) != w.s.route.callID || cseq != w.cseq {
+	if w == nil || src != w.s.route.dest || string(callID) != w.s.callID || cseq != w.cseq {
 		return nil
 	}
 	return w

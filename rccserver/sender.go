@@ -48,7 +48,7 @@ func (srv *Server) startInDialog(s *Session, method sip.RequestMethod, cseq uint
 	req := sip.NewRequest(method, target)
 	// From and To as the text the INFO table writes; sipgo parses them if
 	// it needs them (lazily, sip.headers.From).
-	callID := sip.CallIDHeader(r.callID)
+	callID := sip.CallIDHeader(s.callID)
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(sip.NewHeader("From", r.from()))
 	req.AppendHeader(sip.NewHeader("To", r.to()))
