@@ -149,13 +149,11 @@ func (s *Session) record() (SessionRecord, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.route
-	if (!s.confirmed && !s.adopted) || !s.ackOK || s.ended || r.callID == "" {
+	if (!s.confirmed && !s.adopted) || !s.ackOK || s.ended || r.head == "" {
 		return SessionRecord{}, false
 	}
-	lt, _ := r.from.Params.Get("tag")
-	rt, _ := r.to.Params.Get("tag")
-	rec := SessionRecord{CallID: s.callID, LocalTag: lt, RemoteTag: rt, LocalURI: r.from.Address.String(),
-		RemoteURI: r.to.Address.String(), Target: r.target.String(), Routes: r.routes, Transport: r.transport,
+	rec := SessionRecord{CallID: s.callID, LocalTag: r.localTag, RemoteTag: r.remoteTag, LocalURI: r.localURI,
+		RemoteURI: r.remoteURI, Target: r.target, Routes: r.routes, Transport: r.transport,
 		Peer: s.peer, LocalCSeq: s.localCSeq, InviteCSeq: s.inviteCSeq, User: s.user, Line: s.line,
 		LineServer: s.lineServer, SessionExpires: int(s.interval / time.Second), Monitors: map[string]string{}}
 	for k, v := range s.monitors {
@@ -269,11 +267,12 @@ func (s *Server) adopt(ctx context.Context, rec SessionRecord) (*Session, error)
 	if err != nil {
 		return nil, fmt.Errorf("admission: %w", err)
 	}
-	route := dialogRoute{target: target, from: from, to: to, callID: sip.CallIDHeader(rec.CallID),
-		routes: rec.Routes, transport: rec.Transport, dest: nextHop(rec.Routes, target, rec.Peer)}
+	l := s.listenerFor(rec.Transport)
+	route := newDialogRoute(&target, &from, &to, rec.CallID, rec.Routes, l.local)
+	route.transport, route.dest = rec.Transport, nextHop(rec.Routes, target, rec.Peer)
 	sess := &Session{
 		srv: s, route: route, id: id, callID: rec.CallID, peer: rec.Peer, user: rec.User, line: rec.Line,
-		lineServer: rec.LineServer, contact: s.contactFor(rec.Transport), grant: grant,
+		lineServer: rec.LineServer, contact: l.contact, grant: grant,
 		log:        s.log.With().Str("call_id", rec.CallID).Str("peer", rec.Peer).Str("user", rec.User).Str("line", rec.Line).Logger(),
 		inviteCSeq: rec.InviteCSeq, localCSeq: rec.LocalCSeq + cseqJump, acked: make(chan struct{}), ackOK: true,
 		adopted: true, refreshing: true, monitors: map[string]string{},
@@ -325,16 +324,6 @@ func hostPort(u sip.Uri) string {
 		}
 	}
 	return net.JoinHostPort(u.Host, strconv.Itoa(port))
-}
-
-// contactFor returns the Contact of our first listener of transport.
-func (s *Server) contactFor(transport string) sip.ContactHeader {
-	for _, b := range s.listeners {
-		if strings.EqualFold(b.transport, transport) {
-			return b.contact
-		}
-	}
-	return s.listeners[0].contact
 }
 
 // targetRefresh sends an UPDATE with our Contact (RFC 3311 §5.1: UPDATE is

@@ -51,14 +51,16 @@ type infoTable struct {
 	sched   kaHeap // sessions by kaDue
 	timer   Timer  // armed for sched[0].kaDue while sched is not empty
 	timerAt time.Time
-	waiting map[string]*kaWait // by Via branch
+	waiting map[uint64]*kaWait // by the number in the Via branch (kaWait.n)
 	sweep   *time.Timer        // armed while waiting is not empty
 	stopped bool
 	// viaSipgo sends every INFO as a sipgo transaction, as before the
 	// table: the baseline of BenchmarkKeepAlive.
 	viaSipgo bool
 
-	branch string // random per process; a counter follows it in each branch
+	// branch is random per process; in each INFO's branch a counter
+	// (kaWait.n) and a random number follow it (appendBranch).
+	branch string
 	n      atomic.Uint64
 	due    atomic.Uint64 // keep-alives that fell due (benchmarks)
 	taken  atomic.Uint64 // answers taken at the edge (tests)
@@ -68,7 +70,7 @@ type infoTable struct {
 // kaWait is one INFO of the table whose final answer is awaited.
 type kaWait struct {
 	k        *infoTable
-	branch   string
+	n, rnd   uint64 // the numbers in its Via branch (appendBranch)
 	s        *Session
 	m        outbound
 	cseq     uint32
@@ -87,7 +89,7 @@ func newInfoTable(clock Clock, period time.Duration) *infoTable {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
 	return &infoTable{clock: clock, period: period, slack: min(period/20, time.Second),
-		waiting: map[string]*kaWait{}, branch: sip.RFC3261BranchMagicCookie + ".ka" + hex.EncodeToString(b[:]) + "."}
+		waiting: map[uint64]*kaWait{}, branch: sip.RFC3261BranchMagicCookie + ".ka" + hex.EncodeToString(b[:]) + "."}
 }
 
 // schedule sets s's next keep-alive at due.
@@ -162,8 +164,9 @@ func (k *infoTable) sendBatch(due []*Session) {
 		s    *Session
 		cseq uint32
 	}
-	byConn := map[string][]one{}
-	var order []string // the connections in the order first met
+	type connKey struct{ transport, dest string }
+	byConn := map[connKey][]one{}
+	var order []connKey // the connections in the order first met
 	for _, s := range due {
 		s.mu.Lock()
 		if s.ended {
@@ -181,7 +184,7 @@ func (k *infoTable) sendBatch(due []*Session) {
 		// here, as the writer would send it, without starting one.
 		s.sending = true
 		s.localCSeq++
-		key := s.route.transport + " " + s.route.dest
+		key := connKey{s.route.transport, s.route.dest}
 		if _, ok := byConn[key]; !ok {
 			order = append(order, key)
 		}
@@ -284,22 +287,22 @@ func (k *infoTable) send(ss []*Session, m outbound, cseqs []uint32, timeout time
 	buf.Reset()
 	buf.Grow(len(ss) * 700) // a keep-alive is 500–700 bytes: one allocation, no regrowth
 	ws := make([]*kaWait, len(ss))
-	branches := make([]string, len(ss))
 	deadline := time.Now().Add(timeout)
+	var branch [branchMax]byte
 	for i, s := range ss {
 		// The counter keeps branches unique, the random part unguessable
 		// from the ones a client has seen (RFC 3261 §8.1.1.7; math/rand/v2's
 		// global generator is ChaCha8 seeded by the system).
-		branches[i] = k.branch + strconv.FormatUint(k.n.Add(1), 36) + "." + strconv.FormatUint(mrand.Uint64(), 36)
-		writeInDialog(buf, s, m.method, cseqs[i], branches[i], m.body)
-		ws[i] = &kaWait{k: k, branch: branches[i], s: s, m: m, cseq: cseqs[i], deadline: deadline}
+		w := &kaWait{k: k, n: k.n.Add(1), rnd: mrand.Uint64(), s: s, m: m, cseq: cseqs[i], deadline: deadline}
+		writeInDialog(buf, s, m.method, cseqs[i], k.appendBranch(branch[:0], w.n, w.rnd), m.body)
 		if waited {
-			ws[i].notify = make(chan struct{})
+			w.notify = make(chan struct{})
 		}
+		ws[i] = w
 	}
 	k.mu.Lock()
-	for i, w := range ws {
-		k.waiting[branches[i]] = w // before the write: the answer may come at once
+	for _, w := range ws {
+		k.waiting[w.n] = w // before the write: the answer may come at once
 	}
 	if k.sweep == nil && !k.stopped {
 		k.sweep = time.AfterFunc(sweepEvery(timeout), func() { k.expire(timeout) })
@@ -310,13 +313,58 @@ func (k *infoTable) send(ss []*Session, m outbound, cseqs []uint32, timeout time
 	k.bufs.Put(buf)
 	if err != nil {
 		k.mu.Lock()
-		for _, b := range branches {
-			delete(k.waiting, b)
+		for _, w := range ws {
+			delete(k.waiting, w.n)
 		}
 		k.mu.Unlock()
 		return nil, fmt.Errorf("%s: %w: %w", m.method, ErrTransport, err)
 	}
 	return ws, nil
+}
+
+// branchMax bounds a branch of ours: the prefix (7+3+12+1 bytes) and two
+// base-36 uint64s (13 digits each) with a dot between.
+const branchMax = 64
+
+// appendBranch appends to b the Via branch of the INFO numbered n with
+// random part rnd: the branch prefix, n and rnd in base 36.
+func (k *infoTable) appendBranch(b []byte, n, rnd uint64) []byte {
+	b = append(b, k.branch...)
+	b = strconv.AppendUint(b, n, 36)
+	b = append(b, '.')
+	return strconv.AppendUint(b, rnd, 36)
+}
+
+// lookupLocked (under mu) returns the awaited INFO whose Via branch is
+// branch, byte for byte, or nil. The number after the prefix finds it
+// (hand-parsed: strconv.ParseUint would need a string, an allocation per
+// answer); its branch rendered again must be branch, which keeps the match
+// exact whatever the digits were.
+func (k *infoTable) lookupLocked(branch []byte) *kaWait {
+	if len(branch) > branchMax || len(branch) <= len(k.branch) || string(branch[:len(k.branch)]) != k.branch {
+		return nil
+	}
+	var n uint64
+	for _, c := range branch[len(k.branch):] {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'z':
+			d = c - 'a' + 10
+		case c == '.':
+			w := k.waiting[n]
+			var again [branchMax]byte
+			if w == nil || !bytes.Equal(k.appendBranch(again[:0], w.n, w.rnd), branch) {
+				return nil
+			}
+			return w
+		default:
+			return nil
+		}
+		n = n*36 + uint64(d) // may wrap: the comparison above still decides
+	}
+	return nil
 }
 
 // sweepEvery is how often unanswered keep-alives are looked for: a quarter
@@ -326,34 +374,28 @@ func sweepEvery(timeout time.Duration) time.Duration {
 }
 
 // writeInDialog writes a request of s's dialog as startInDialog builds it
-// (RFC 3261 §12.2.1.1). The Via's sent-by is our Contact's host and port,
-// the listener the client reached: over TCP and TLS the answer comes back
-// on the connection, and sent-by is where a client would connect if it
-// had to (RFC 3261 §18.2.2). Hand-written because sipgo has no way to
-// serialize a request without first building it header by header.
-func writeInDialog(buf *bytes.Buffer, s *Session, method sip.RequestMethod, cseq uint32, branch string, body []byte) {
+// (RFC 3261 §12.2.1.1), from the dialog's text rendered once
+// (dialogRoute, localLines): only the branch, the CSeq and the body are
+// new. The Via's sent-by is our Contact's host and port, the listener the
+// client reached: over TCP and TLS the answer comes back on the
+// connection, and sent-by is where a client would connect if it had to
+// (RFC 3261 §18.2.2). Hand-written because sipgo has no way to serialize
+// a request without first building it header by header.
+func writeInDialog(buf *bytes.Buffer, s *Session, method sip.RequestMethod, cseq uint32, branch []byte, body []byte) {
 	r := &s.route
 	buf.WriteString(string(method))
 	buf.WriteByte(' ')
-	r.target.StringWrite(buf)
+	buf.WriteString(r.target)
 	buf.WriteString(" SIP/2.0\r\nVia: SIP/2.0/")
 	buf.WriteString(sip.NetworkToUpper(r.transport))
 	buf.WriteByte(' ')
-	buf.WriteString(s.contact.Address.Host)
-	if p := s.contact.Address.Port; p > 0 {
-		buf.WriteByte(':')
-		buf.WriteString(strconv.Itoa(p))
-	}
+	buf.WriteString(r.local.sentBy)
 	buf.WriteString(";branch=")
-	buf.WriteString(branch)
+	buf.Write(branch)
 	buf.WriteString("\r\n")
-	r.from.StringWrite(buf)
-	buf.WriteString("\r\n")
-	r.to.StringWrite(buf)
-	buf.WriteString("\r\n")
-	r.callID.StringWrite(buf)
-	buf.WriteString("\r\nCSeq: ")
-	buf.WriteString(strconv.FormatUint(uint64(cseq), 10))
+	buf.WriteString(r.head)
+	buf.WriteString("CSeq: ")
+	buf.Write(strconv.AppendUint(buf.AvailableBuffer(), uint64(cseq), 10))
 	buf.WriteByte(' ')
 	buf.WriteString(string(method))
 	buf.WriteString("\r\nMax-Forwards: 70\r\n")
@@ -362,13 +404,12 @@ func writeInDialog(buf *bytes.Buffer, s *Session, method sip.RequestMethod, cseq
 		buf.WriteString(rr)
 		buf.WriteString("\r\n")
 	}
-	s.contact.StringWrite(buf)
-	buf.WriteString("\r\n")
+	buf.WriteString(r.local.contact)
 	if body != nil {
 		buf.WriteString("Content-Type: " + csta.ContentType + "\r\nContent-Disposition: signal;handling=required\r\n")
 	}
 	buf.WriteString("Content-Length: ")
-	buf.WriteString(strconv.Itoa(len(body)))
+	buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(len(body)), 10))
 	buf.WriteString("\r\n\r\n")
 	buf.Write(body)
 }
@@ -383,12 +424,12 @@ func (k *infoTable) answer(res *sip.Response) bool {
 	}
 	branch, _ := via.Params.Get("branch")
 	k.mu.Lock()
-	w := matchLocked(k.waiting[branch], res.Source(), res.CallID().Value(), cs.SeqNo)
+	w := matchLocked(k.lookupLocked([]byte(branch)), res.Source(), res.CallID().Value(), cs.SeqNo)
 	if w == nil || res.IsProvisional() {
 		k.mu.Unlock()
 		return w != nil
 	}
-	delete(k.waiting, branch)
+	delete(k.waiting, w.n)
 	act := k.resolveLocked(w, answerError(sip.INFO, res))
 	k.mu.Unlock()
 	if act {
@@ -403,12 +444,12 @@ func (k *infoTable) answer(res *sip.Response) bool {
 // (a late answer, another dialog's) goes through sipgo and answer as before.
 func (k *infoTable) take(a *sipedge.Answer) bool {
 	k.mu.Lock()
-	w := matchLocked(k.waiting[string(a.Branch)], a.Source, a.CallID, a.CSeq)
+	w := matchLocked(k.lookupLocked(a.Branch), a.Source, a.CallID, a.CSeq)
 	if w == nil || a.Status < 200 {
 		k.mu.Unlock()
 		return w != nil
 	}
-	delete(k.waiting, w.branch)
+	delete(k.waiting, w.n)
 	k.taken.Add(1)
 	var err error
 	if a.Status >= 300 {
@@ -434,7 +475,7 @@ func (k *infoTable) take(a *sipedge.Answer) bool {
 // answer must name the dialog and the CSeq (RFC 3261 §17.1.3 lets a client
 // transaction match on the branch alone; we check more).
 func matchLocked[T string | []byte](w *kaWait, src string, callID T, cseq uint32) *kaWait {
-	if w == nil || src != w.s.route.dest || string(callID) != w.s.route.callID.Value() || cseq != w.cseq {
+	if w == nil || src != w.s.route.dest || string(callID) != w.s.callID || cseq != w.cseq {
 		return nil
 	}
 	return w
@@ -457,11 +498,11 @@ func (k *infoTable) expire(timeout time.Duration) {
 	now := time.Now()
 	var over []*kaWait
 	k.mu.Lock()
-	for branch, w := range k.waiting {
+	for n, w := range k.waiting {
 		if now.Before(w.deadline) {
 			continue
 		}
-		delete(k.waiting, branch)
+		delete(k.waiting, n)
 		if k.resolveLocked(w, fmt.Errorf("%s: %w: no final answer within %v", w.m.method, ErrNoAnswer, timeout)) {
 			over = append(over, w)
 		}
@@ -614,7 +655,7 @@ func (w *kaWait) forget() {
 	k.mu.Lock()
 	if !w.done {
 		w.done = true
-		delete(k.waiting, w.branch)
+		delete(k.waiting, w.n)
 	}
 	k.mu.Unlock()
 }

@@ -25,7 +25,8 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	remote := c.RemoteAddr().String()
-	l.srv.conns.Store(remote, &connInfo{bound: l.bound, contact: l.bound.contactOn(c.LocalAddr())})
+	contact, local := l.bound.contactOn(c.LocalAddr())
+	l.srv.conns.Store(remote, &connInfo{bound: l.bound, contact: contact, local: local})
 	return &trackedConn{Conn: l.edge.Conn(c), closed: func() { l.srv.connectionClosed(remote) }}, nil
 }
 
@@ -33,22 +34,24 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 type connInfo struct {
 	bound   *boundListener
 	contact sip.ContactHeader // the listener's Contact, with a reachable host
+	local   *localLines       // contact rendered for the dialogs on the connection
 }
 
 // contactOn returns the listener's Contact for a connection whose local
-// address is local: a wildcard bind (0.0.0.0, ::) without an advertised
-// host is written with the address the client actually reached.
-func (b *boundListener) contactOn(local net.Addr) sip.ContactHeader {
+// address is local, and its lines for in-dialog requests: a wildcard bind
+// (0.0.0.0, ::) without an advertised host is written with the address
+// the client actually reached.
+func (b *boundListener) contactOn(local net.Addr) (sip.ContactHeader, *localLines) {
 	if !b.wildcard {
-		return b.contact
+		return b.contact, b.local
 	}
 	host, _, err := net.SplitHostPort(local.String())
 	if err != nil {
-		return b.contact
+		return b.contact, b.local
 	}
 	c := b.contact
 	c.Address.Host = host
-	return c
+	return c, newLocalLines(c)
 }
 
 // trackedConn reports its end once: on the first read error (the peer

@@ -41,12 +41,17 @@ func (srv *Server) startInDialog(s *Session, method sip.RequestMethod, cseq uint
 	s.mu.Lock()
 	r := s.route // set before anything may leave (confirm); an adopted session's connection may change (repin)
 	s.mu.Unlock()
-	req := sip.NewRequest(method, *r.target.Clone())
-	from, to, callID := r.from, r.to, r.callID
-	from.Params, to.Params = from.Params.Clone(), to.Params.Clone()
+	target, err := r.requestURI()
+	if err != nil { // rendered from a parsed URI that parses back (newDialogRoute)
+		return nil, fmt.Errorf("%s: remote target %q: %w", method, r.target, err)
+	}
+	req := sip.NewRequest(method, target)
+	// From and To as the text the INFO table writes; sipgo parses them if
+	// it needs them (lazily, sip.headers.From).
+	callID := sip.CallIDHeader(s.callID)
 	maxFwd := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&from)
-	req.AppendHeader(&to)
+	req.AppendHeader(sip.NewHeader("From", r.from()))
+	req.AppendHeader(sip.NewHeader("To", r.to()))
 	req.AppendHeader(&callID)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
 	req.AppendHeader(&maxFwd)

@@ -241,6 +241,7 @@ type boundListener struct {
 	tcp       net.Listener
 	udp       net.PacketConn
 	contact   sip.ContactHeader
+	local     *localLines    // contact rendered for in-dialog requests
 	wildcard  bool           // bound to 0.0.0.0 or :: with no advertised host
 	mutual    bool           // mtls: a client certificate is required
 	certs     *certs.Manager // TLS and MTLS: the certificate in service
@@ -278,6 +279,7 @@ func (s *Server) Listen() error {
 				b.contact.Address.Host = s.ua.Hostname()
 			}
 		}
+		b.local = newLocalLines(b.contact)
 		s.listeners = append(s.listeners, b)
 	}
 	return nil
@@ -522,12 +524,34 @@ func (s *Server) contactOf(req *sip.Request) sip.ContactHeader {
 	if v, ok := s.conns.Load(req.Source()); ok {
 		return v.(*connInfo).contact
 	}
+	return s.listenerFor(req.Transport()).contact
+}
+
+// localOf returns the shared rendering of contact, the Contact of a
+// session whose INVITE came from src over transport, as contactOf found
+// it. If the connection has closed since (its sessions end), or contact
+// is another, it is rendered for the session alone.
+func (s *Server) localOf(src, transport string, contact sip.ContactHeader) *localLines {
+	var l *localLines
+	if v, ok := s.conns.Load(src); ok {
+		l = v.(*connInfo).local
+	} else {
+		l = s.listenerFor(transport).local
+	}
+	if !l.renders(&contact) {
+		l = newLocalLines(contact)
+	}
+	return l
+}
+
+// listenerFor returns our first listener of transport, else the first.
+func (s *Server) listenerFor(transport string) *boundListener {
 	for _, b := range s.listeners {
-		if strings.EqualFold(b.transport, req.Transport()) {
-			return b.contact
+		if strings.EqualFold(b.transport, transport) {
+			return b
 		}
 	}
-	return s.listeners[0].contact
+	return s.listeners[0]
 }
 
 // Stats is a snapshot of the server's counters.

@@ -77,13 +77,36 @@ type Session struct {
 
 // dialogRoute is what requests we originate in the dialog need (RFC 3261
 // §12.2.1.1): the client's Contact as remote target, both parties with
-// their tags, the Call-ID, the route set, and the connection to use.
+// their tags, the Call-ID, the route set, and the connection to use. The
+// parts that never change are kept as the text they are written as,
+// rendered once (newDialogRoute): an INFO only appends them, where
+// rendering sipgo's parsed headers again cost most of a keep-alive
+// (docs/performance.md, "Issue 16: keep-alive with pre-rendered dialog
+// headers"). target and head share one allocation; the From and To
+// values and the parts a session record needs are substrings of it, not
+// copies (the Call-ID is Session.callID). A Session with its malloc
+// header fits the 896-byte size class: a field more costs 128 bytes per
+// held session (docs/performance.md).
 type dialogRoute struct {
-	target    sip.Uri
-	from      sip.FromHeader // us: the To of our 200, with our tag
-	to        sip.ToHeader   // the client: the From of its INVITE
-	callID    sip.CallIDHeader
-	routes    []string // the INVITE's Record-Route values, in order
+	target string // the Request-URI: the client's Contact URI
+	// oddTarget is the parsed target, kept only if its text does not parse
+	// back to the same URI (requestURI).
+	oddTarget *sip.Uri
+	// head is "From: …\r\nTo: …\r\nCall-ID: …\r\n": From is us (the To
+	// of our 200, with our tag), To the client (the From of its INVITE).
+	head string
+	// fromEnd and toEnd are where the From and To values end in head
+	// (from, to): offsets, not strings, keep a Session in a smaller size
+	// class.
+	fromEnd, toEnd int32
+	// Our URI and tag and the client's, as the parsed headers held them
+	// (session records): substrings of the same text.
+	localURI, localTag, remoteURI, remoteTag string
+	routes                                   []string // the INVITE's Record-Route values, in order
+	// local is our Via sent-by and Contact line, rendered once per
+	// listener (or accepted connection of a wildcard listener) and shared
+	// by its sessions.
+	local     *localLines
 	transport string
 	dest      string // the INVITE's source: the connection we answer on
 	// conn is that connection, looked up once when the dialog is
@@ -98,11 +121,13 @@ type dialogRoute struct {
 // keepRoute copies the dialog's route from the INVITE and our 200, and lets
 // sipgo's dialog (and its copies of both messages) go.
 func (s *Session) keepRoute(inv *sip.Request, res *sip.Response) {
-	r := dialogRoute{target: *inv.Contact().Address.Clone(), from: res.To().AsFrom(), to: inv.From().AsTo(),
-		callID: *inv.CallID(), transport: inv.Transport(), dest: inv.Source()}
+	var routes []string
 	for _, rr := range inv.GetHeaders("Record-Route") {
-		r.routes = append(r.routes, rr.Value())
+		routes = append(routes, rr.Value())
 	}
+	from, to := res.To().AsFrom(), inv.From().AsTo()
+	r := newDialogRoute(&inv.Contact().Address, &from, &to, inv.CallID().Value(), routes, s.srv.localOf(inv.Source(), inv.Transport(), s.contact))
+	r.transport, r.dest = inv.Transport(), inv.Source()
 	if pool := s.srv.ua.TransportLayer().Pool(r.transport); pool != nil && sip.IsReliable(r.transport) {
 		if r.conn = pool.Get(r.dest); r.conn != nil {
 			_, _ = r.conn.TryClose() // no reference kept: see dialogRoute.conn

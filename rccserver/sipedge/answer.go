@@ -39,18 +39,13 @@ type Requests struct {
 	Take func(msg []byte, source string, w io.Writer) bool
 }
 
-// scanAnswer fills a from msg, a framed stream message, if msg is a
-// response to an INFO whose top Via branch starts with prefix, in a plain
-// shape: a status line, no folded header lines, one Call-ID and one CSeq.
-// Anything else returns false and goes to sipgo as before. It allocates
-// nothing. Hand-written because sipgo's parser builds the whole message.
-func scanAnswer(msg, prefix []byte, a *Answer) bool {
-	head := msg
-	if i := bytes.Index(msg, crlf2); i >= 0 {
-		head = msg[:i+2]
-	} else {
-		return false
-	}
+// scanAnswer fills a from head, the header lines (each with its CRLF) of
+// a framed stream message, if it is a response to an INFO whose top Via
+// branch starts with prefix, in a plain shape: a status line, no folded
+// header lines, one Call-ID and one CSeq. Anything else returns false and
+// goes to sipgo as before. It allocates nothing. Hand-written because
+// sipgo's parser builds the whole message.
+func scanAnswer(head, prefix []byte, a *Answer) bool {
 	line, rest, ok := nextCRLF(head)
 	if !ok || !plainText(line) {
 		return false
@@ -71,7 +66,7 @@ func scanAnswer(msg, prefix []byte, a *Answer) bool {
 			return false
 		}
 		value := bytes.TrimSpace(line[colon+1:])
-		switch lowerName(bytes.TrimRight(line[:colon], " \t")) {
+		switch lowerName(trimBlanksRight(line[:colon])) {
 		case "via", "v":
 			if via {
 				continue // only the top Via counts
@@ -82,14 +77,14 @@ func scanAnswer(msg, prefix []byte, a *Answer) bool {
 			}
 			a.Branch, via = b, true
 		case "call-id", "i":
-			if callID || len(value) == 0 || !plainText(value) || bytes.ContainsAny(value, " \t") {
+			if callID || len(value) == 0 || !plainText(value) || hasBlank(value) {
 				return false
 			}
 			a.CallID, callID = value, true
 		case "cseq":
 			sp := bytes.IndexByte(value, ' ')
 			if cseq || sp < 1 || sp > 10 || !digits(value[:sp]) || atoi(value[:sp]) > 1<<32-1 ||
-				!bytes.Equal(bytes.TrimLeft(value[sp+1:], " \t"), []byte("INFO")) {
+				!bytes.Equal(trimBlanksLeft(value[sp+1:]), []byte("INFO")) {
 				return false
 			}
 			a.CSeq, cseq = uint32(atoi(value[:sp])), true
@@ -109,7 +104,7 @@ func viaBranch(v []byte) ([]byte, bool) {
 		return nil, false
 	}
 	params := v[semi+1:]
-	if bytes.ContainsAny(params, " \t") {
+	if hasBlank(params) {
 		return nil, false // sipgo keeps some of that space in values: leave it to sipgo
 	}
 	for len(params) > 0 {
@@ -129,11 +124,4 @@ func viaBranch(v []byte) ([]byte, bool) {
 }
 
 // tokenChars reports whether b holds only RFC 3261 §25.1 token characters.
-func tokenChars(b []byte) bool {
-	for _, c := range b {
-		if !isAlnum(c) && bytes.IndexByte([]byte("-.!%*_+`'~"), c) < 0 {
-			return false
-		}
-	}
-	return true
-}
+func tokenChars(b []byte) bool { return all(b, classToken) }

@@ -53,15 +53,22 @@ func (c *conn) remoteAddr() string {
 // that sipgo would parse it and the edge pass it: a taken answer is one
 // the old path would have delivered, never one it would have refused.
 func takeable(msg, pf []byte, a *Answer) bool {
-	return len(msg) > 8 && msg[0] == 'S' && scanAnswer(msg, pf, a) && plainValid(msg)
+	i := bytes.Index(msg, crlf2)
+	return i >= 0 && takeableHead(msg, msg[:i+2], pf, a)
+}
+
+// takeableHead is takeable for a framed message whose header lines (each
+// with its CRLF) are head: the framer found them, no need to look again.
+func takeableHead(msg, head, pf []byte, a *Answer) bool {
+	return len(msg) > 8 && msg[0] == 'S' && scanAnswer(head, pf, a) && plainHead(head)
 }
 
 // tapAnswer hands msg to the edge's Answers if it is an answer to one of
 // the server's INFOs, and reports whether it was taken: it then reaches
 // neither the checks nor sipgo (its parse, goroutine and transaction
 // lookup), which cost several times the table's own work.
-func (c *conn) tapAnswer(msg []byte) bool {
-	if !takeable(msg, c.e.ansPf, &c.answer) {
+func (c *conn) tapAnswer(msg, head []byte) bool {
+	if !takeableHead(msg, head, c.e.ansPf, &c.answer) {
 		return false
 	}
 	c.answer.Source = c.remoteAddr()

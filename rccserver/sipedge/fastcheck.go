@@ -19,12 +19,13 @@ import (
 // Hand-written because no library offers a SIP validator that does not
 // build the message.
 func plainValid(msg []byte) bool {
-	head := msg
-	if i := bytes.Index(msg, crlf2); i >= 0 {
-		head = msg[:i+2] // every header line with its CRLF
-	} else {
-		return false
-	}
+	i := bytes.Index(msg, crlf2)
+	return i >= 0 && plainHead(msg[:i+2]) // every header line with its CRLF
+}
+
+// plainHead is plainValid for the header lines of a framed message, each
+// with its CRLF (the framer found where they end).
+func plainHead(head []byte) bool {
 	line, rest, ok := nextCRLF(head)
 	if !ok {
 		return false
@@ -43,7 +44,7 @@ func plainValid(msg []byte) bool {
 		if colon <= 0 {
 			return false
 		}
-		name := bytes.TrimRight(line[:colon], " \t")
+		name := trimBlanksRight(line[:colon])
 		if !isToken(name) {
 			return false // also refuses a folded line (leading space)
 		}
@@ -64,7 +65,7 @@ func plainValid(msg []byte) bool {
 				to = true
 			}
 		case "call-id", "i":
-			if len(value) == 0 || bytes.ContainsAny(value, " \t") {
+			if len(value) == 0 || hasBlank(value) {
 				return false
 			}
 			callID = true
@@ -157,7 +158,7 @@ func plainNameAddr(v []byte) bool {
 		if q < 0 || bytes.IndexByte(v[1:q+1], '\\') >= 0 {
 			return false
 		}
-		v = bytes.TrimLeft(v[q+2:], " \t")
+		v = trimBlanksLeft(v[q+2:])
 		if len(v) == 0 || v[0] != '<' {
 			return false
 		}
@@ -239,6 +240,32 @@ func plainHostPort(hp []byte) bool {
 		}
 	}
 	return true
+}
+
+// trimBlanksRight, trimBlanksLeft and hasBlank are bytes.TrimRight,
+// TrimLeft and ContainsAny for " \t", without building the set each call
+// (they run on every header line of every message).
+func trimBlanksRight(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func trimBlanksLeft(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
+}
+
+func hasBlank(b []byte) bool {
+	for _, c := range b {
+		if c == ' ' || c == '\t' {
+			return true
+		}
+	}
+	return false
 }
 
 // plainText: printable ASCII and tabs only. It runs over every header line
@@ -335,12 +362,13 @@ const (
 	classUser                // the user part of a SIP URI
 	classParam               // URI parameters
 	classRaw                 // the rest of a non-SIP URI (tel:)
+	classToken               // RFC 3261 §25.1 token
 )
 
 var charClass = func() (t [256]uint8) {
 	for c := range 256 {
 		if isAlnum(byte(c)) {
-			t[c] = classDisplay | classUser | classParam | classRaw
+			t[c] = classDisplay | classUser | classParam | classRaw | classToken
 		}
 	}
 	for cls, extra := range map[uint8]string{
@@ -348,6 +376,7 @@ var charClass = func() (t [256]uint8) {
 		classUser:    "-_.!~*'()&=+$%",
 		classParam:   "-_.!~*'()&=+$%:;/",
 		classRaw:     "+-.;=%:_~!*/@",
+		classToken:   "-.!%*_+`'~",
 	} {
 		for _, c := range []byte(extra) {
 			t[c] |= cls

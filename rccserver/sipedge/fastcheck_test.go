@@ -1,6 +1,7 @@
 package sipedge
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -116,5 +117,39 @@ func BenchmarkPlainText(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTokenClass: the token class is RFC 3261 §25.1's token characters,
+// byte for byte.
+func TestTokenClass(t *testing.T) {
+	for c := range 256 {
+		want := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-.!%*_+`'~", byte(c)) >= 0
+		if got := tokenChars([]byte{byte(c)}); got != want {
+			t.Errorf("%q: token %v, want %v", byte(c), got, want)
+		}
+		if got := isToken([]byte{byte(c)}); got != want {
+			t.Errorf("%q: isToken %v, want %v", byte(c), got, want)
+		}
+	}
+	if isToken(nil) || isToken([]byte(strings.Repeat("a", 33))) || !isToken([]byte(strings.Repeat("a", 32))) {
+		t.Error("isToken length bounds")
+	}
+}
+
+// TestBlanks: the blank helpers are bytes.TrimRight, TrimLeft and
+// ContainsAny for " \t".
+func TestBlanks(t *testing.T) {
+	for _, s := range []string{"", " ", "\t", "a", " a", "a ", "\ta b\t ", " \t \t", "a\tb", "\r a \n"} {
+		b := []byte(s)
+		if got, want := string(trimBlanksRight(b)), string(bytes.TrimRight(b, " \t")); got != want {
+			t.Errorf("trimBlanksRight(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := string(trimBlanksLeft(b)), string(bytes.TrimLeft(b, " \t")); got != want {
+			t.Errorf("trimBlanksLeft(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := hasBlank(b), bytes.ContainsAny(b, " \t"); got != want {
+			t.Errorf("hasBlank(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

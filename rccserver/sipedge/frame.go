@@ -45,8 +45,9 @@ type framer struct {
 	off   int // start of unconsumed bytes in buf
 	skip  int // body bytes of a refused message still to discard
 	// tap, if set, is offered each complete message within the limit
-	// before the checks; true means it took the message.
-	tap func(msg []byte) bool
+	// before the checks, and its header lines (each with its CRLF); true
+	// means it took the message.
+	tap func(msg, head []byte) bool
 }
 
 func (f *framer) write(p []byte) {
@@ -126,7 +127,7 @@ func (f *framer) next() (outcome, bool) {
 	}
 	msg := data[:total]
 	f.consume(total)
-	if f.tap != nil && f.tap(msg) {
+	if f.tap != nil && f.tap(msg, head[:len(head)-2]) {
 		return outcome{verdict: verdictTaken}, true
 	}
 	return f.check.check(msg, true), true
@@ -153,7 +154,7 @@ func contentLength(head []byte) (int, error) {
 		if colon < 0 {
 			continue
 		}
-		name := bytes.TrimRight(line[:colon], " \t")
+		name := trimBlanksRight(line[:colon])
 		if !bytes.EqualFold(name, []byte("content-length")) && !bytes.EqualFold(name, []byte("l")) {
 			continue
 		}
@@ -336,18 +337,7 @@ const crlfS = "\r\n"
 
 // isToken reports whether b is an RFC 3261 §25.1 token (a method name).
 func isToken(b []byte) bool {
-	if len(b) == 0 || len(b) > 32 {
-		return false
-	}
-	for _, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case bytes.IndexByte([]byte("-.!%*_+`'~"), c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
+	return len(b) > 0 && len(b) <= 32 && all(b, classToken)
 }
 
 // MaxExcerpt bounds the raw input written into one log line.

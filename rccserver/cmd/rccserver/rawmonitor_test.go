@@ -119,7 +119,7 @@ func (m *rawMonitor) run(r *rawReader) {
 			return
 		}
 		if !bytes.HasPrefix(msg, []byte("INFO ")) {
-				continue
+			continue
 		}
 		if num := rawCalling.FindSubmatch(msg); num != nil && bytes.Contains(msg, []byte("<DeliveredEvent")) {
 			m.mu.Lock()
