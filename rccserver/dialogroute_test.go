@@ -35,15 +35,7 @@ func TestKeepAliveLinesOnWildcard(t *testing.T) {
 	if ct := res.Contact(); ct == nil || ct.Address.Host != "127.0.0.1" || strconv.Itoa(ct.Address.Port) != port {
 		t.Fatalf("200 Contact %v", res.Contact())
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for h.srv.KeepAlivesScheduled() < 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	clock.Advance(30 * time.Second)
-	ev, err := c.NextEvent(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := h.nextKeepAlive(c, clock, 30*time.Second)
 	if _, ok := ev.Msg.(*csta.SystemStatusMsg); !ok {
 		t.Fatalf("event %T, want the keep-alive", ev.Msg)
 	}

@@ -157,6 +157,22 @@ func (h *harness) watch() {
 }
 
 // client signs a Lync-shaped client in and fails the test if refused.
+// nextKeepAlive waits until the server has scheduled a keep-alive, moves
+// clock one period on and returns what c receives then.
+func (h *harness) nextKeepAlive(c *lynctest.Client, clock *fakeClock, period time.Duration) lynctest.Event {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.srv.KeepAlivesScheduled() < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	clock.Advance(period)
+	ev, err := c.NextEvent(ctxT(h.t, 5*time.Second))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return ev
+}
+
 func (h *harness) client(opts lynctest.Options) *lynctest.Client {
 	h.t.Helper()
 	c := h.newClient(opts)

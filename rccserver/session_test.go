@@ -16,7 +16,7 @@ import (
 	"github.com/rccserver/rccserver/rccserver/lynctest"
 )
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
+func ctxT(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
@@ -605,15 +605,7 @@ func TestForgedAnswerIgnored(t *testing.T) {
 		c.RequestTimeout = time.Second
 	}})
 	c := h.client(lynctest.Options{InfoStatus: func(csta.Message) int { return 0 }}) // leaves it to the forger
-	deadline := time.Now().Add(5 * time.Second)
-	for h.srv.KeepAlivesScheduled() < 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	clock.Advance(30 * time.Second)
-	ev, err := c.NextEvent(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := h.nextKeepAlive(c, clock, 30*time.Second)
 	forged := sip.NewResponseFromRequest(ev.Req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
 	conn, err := net.Dial("tcp", h.addr)
 	if err != nil {
@@ -624,7 +616,7 @@ func TestForgedAnswerIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The real outcome: unanswered after request_timeout, counted, session kept.
-	deadline = time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for h.srv.Stats().Unanswered < 1 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
