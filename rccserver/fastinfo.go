@@ -125,9 +125,7 @@ func (s *Server) recoverFast(req *sip.Request, w io.Writer) {
 	if r == nil {
 		return
 	}
-	s.metrics.refusals.inc(string(CodeInternal))
-	s.log.Error().Str("code", string(CodeInternal)).Str("method", string(req.Method)).Str("peer", req.Source()).
-		Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).Msg("bug: handler panicked")
+	s.logPanic(req, r)
 	var buf bytes.Buffer
 	writeResponse(&buf, req, sip.StatusInternalServerError, "Internal Error", nil)
 	_, _ = w.Write(buf.Bytes())

@@ -33,7 +33,6 @@ func BenchmarkKeepAlive(b *testing.B) {
 }
 
 func benchKeepAlive(b *testing.B, n int, viaSipgo bool) {
-	sipp := lookPath(b, "sipp")
 	const period = 30 * time.Second
 	// clock.Fake fires every due timer in one pass: 1000 sessions cost it
 	// no more than the keep-alives measured.
@@ -46,28 +45,7 @@ func benchKeepAlive(b *testing.B, n int, viaSipgo bool) {
 	if viaSipgo {
 		h.srv.UseSipgoKeepAlives()
 	}
-	scenario, err := filepath.Abs("../examples/sipp/keepalive/rcc_hold.xml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sp := exec.CommandContext(ctx, sipp, "-sf", scenario, "-t", "t1", "-aa", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(b)),
-		"-m", strconv.Itoa(n), "-l", strconv.Itoa(n), "-r", "1000", "-d", "3600000", "-nostdin", h.addr)
-	sp.Dir = b.TempDir()
-	if err := sp.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		cancel()
-		_ = sp.Wait()
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for len(h.srv.Sessions()) < n {
-		if time.Now().After(deadline) {
-			b.Fatalf("SIPp signed in %d of %d sessions", len(h.srv.Sessions()), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	holdWithSIPp(b, h, n, 30*time.Second)
 	time.Sleep(200 * time.Millisecond) // the last ACKs: every keep-alive timer armed
 
 	if f := os.Getenv("RCC_BENCH_CPUPROFILE"); f != "" { // the rounds only, without the sign-ins
@@ -120,4 +98,34 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// holdWithSIPp has SIPp (examples/sipp/keepalive/rcc_hold.xml, -aa) sign in
+// n sessions at 1000/s over one TCP connection to h and hold them until the
+// benchmark ends; it waits until the server has all n, at most within.
+func holdWithSIPp(b *testing.B, h *harness, n int, within time.Duration) {
+	b.Helper()
+	sipp := lookPath(b, "sipp")
+	scenario, err := filepath.Abs("../examples/sipp/keepalive/rcc_hold.xml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sp := exec.CommandContext(ctx, sipp, "-sf", scenario, "-t", "t1", "-aa", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(b)),
+		"-m", strconv.Itoa(n), "-l", strconv.Itoa(n), "-r", "1000", "-d", "3600000", "-nostdin", h.addr)
+	sp.Dir = b.TempDir()
+	if err := sp.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cancel()
+		_ = sp.Wait()
+	})
+	deadline := time.Now().Add(within)
+	for len(h.srv.Sessions()) < n {
+		if time.Now().After(deadline) {
+			b.Fatalf("SIPp signed in %d of %d sessions", len(h.srv.Sessions()), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -182,6 +182,13 @@ func (s *Server) Handle(req *sip.Request, tx sip.ServerTransaction) {
 // Edge returns the server's SIP edge (its checks and parser).
 func (s *Server) Edge() *sipedge.Edge { return s.edge }
 
+// logPanic counts and logs a handler's panic r as a bug, with its stack.
+func (s *Server) logPanic(req *sip.Request, r any) {
+	s.metrics.refusals.inc(string(CodeInternal))
+	s.log.Error().Str("code", string(CodeInternal)).Str("method", string(req.Method)).Str("peer", req.Source()).
+		Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).Msg("bug: handler panicked")
+}
+
 // recoverHandler is the last line of defence: a handler's panic is a bug,
 // logged with its stack and answered 500; the process and every other
 // session go on.
@@ -190,9 +197,7 @@ func (s *Server) recoverHandler(req *sip.Request, tx sip.ServerTransaction) {
 	if r == nil {
 		return
 	}
-	s.metrics.refusals.inc(string(CodeInternal))
-	s.log.Error().Str("code", string(CodeInternal)).Str("method", string(req.Method)).Str("peer", req.Source()).
-		Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).Msg("bug: handler panicked")
+	s.logPanic(req, r)
 	if req.Method != sip.ACK {
 		func() {
 			defer func() { _ = recover() }()
