@@ -54,3 +54,19 @@ func (s *Server) FastInfos() uint64 { return s.fastInfos.Load() }
 // EventsSentCount is Stats().EventsSent without Stats's allocations, for
 // BenchmarkEventINFO's wait loop.
 func (s *Server) EventsSentCount() int64 { return s.metrics.eventsSent.Load() }
+
+// AnswersDue returns the bytes of answers counted in bursts (the edge
+// coalesces its reads for them, sipedge/coalesce.go) and not yet settled,
+// whether or not their burst's window has ended.
+func (s *Server) AnswersDue() int {
+	k := s.infos
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := 0
+	for _, w := range k.waiting {
+		if w.burst != nil {
+			n += int(w.floor)
+		}
+	}
+	return n
+}

@@ -52,6 +52,7 @@ type infoTable struct {
 	timer   Timer  // armed for sched[0].kaDue while sched is not empty
 	timerAt time.Time
 	waiting map[uint64]*kaWait // by the number in the Via branch (kaWait.n)
+	bursts  map[string]*burst  // answers due soon, by connection (route.dest)
 	sweep   *time.Timer        // armed while waiting is not empty
 	stopped bool
 	// viaSipgo sends every INFO as a sipgo transaction, as before the
@@ -83,13 +84,28 @@ type kaWait struct {
 	notify chan struct{}
 	done   bool
 	err    error
+	floor  int32  // its answer's bytes counted in burst
+	burst  *burst // the connection's burst it was counted in; nil: none
 }
+
+// burst is the answers due soon on one connection: those of the batches
+// written on it within burstWindow. The edge waits for them to read them
+// at one wake-up (sipedge/coalesce.go).
+type burst struct {
+	bytes int       // a lower bound of their size (answerFloor)
+	until time.Time // the last batch's write + burstWindow (wall clock)
+}
+
+// burstWindow is how long a batch's answers are reported due after its
+// write: a client answers a batch of keep-alives in a few milliseconds
+// (SIPp: 64 in about 2 ms); later answers are read as they come.
+const burstWindow = 10 * time.Millisecond
 
 func newInfoTable(clock Clock, period time.Duration) *infoTable {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
 	return &infoTable{clock: clock, period: period, slack: min(period/20, time.Second),
-		waiting: map[uint64]*kaWait{}, branch: sip.RFC3261BranchMagicCookie + ".ka" + hex.EncodeToString(b[:]) + "."}
+		waiting: map[uint64]*kaWait{}, bursts: map[string]*burst{}, branch: sip.RFC3261BranchMagicCookie + ".ka" + hex.EncodeToString(b[:]) + "."}
 }
 
 // schedule sets s's next keep-alive at due.
@@ -287,22 +303,41 @@ func (k *infoTable) send(ss []*Session, m outbound, cseqs []uint32, timeout time
 	buf.Reset()
 	buf.Grow(len(ss) * 700) // a keep-alive is 500–700 bytes: one allocation, no regrowth
 	ws := make([]*kaWait, len(ss))
-	deadline := time.Now().Add(timeout)
+	now := time.Now()
+	deadline := now.Add(timeout)
 	var branch [branchMax]byte
+	floors := 0
 	for i, s := range ss {
 		// The counter keeps branches unique, the random part unguessable
 		// from the ones a client has seen (RFC 3261 §8.1.1.7; math/rand/v2's
 		// global generator is ChaCha8 seeded by the system).
 		w := &kaWait{k: k, n: k.n.Add(1), rnd: mrand.Uint64(), s: s, m: m, cseq: cseqs[i], deadline: deadline}
-		writeInDialog(buf, s, m.method, cseqs[i], k.appendBranch(branch[:0], w.n, w.rnd), m.body)
+		br := k.appendBranch(branch[:0], w.n, w.rnd)
+		writeInDialog(buf, s, m.method, cseqs[i], br, m.body)
 		if waited {
 			w.notify = make(chan struct{})
+		}
+		if len(ss) > 1 { // one answer alone is read as it comes
+			w.floor = answerFloor(s, len(br))
+			floors += int(w.floor)
 		}
 		ws[i] = w
 	}
 	k.mu.Lock()
 	for _, w := range ws {
 		k.waiting[w.n] = w // before the write: the answer may come at once
+	}
+	if floors > 0 {
+		b := k.bursts[r.dest]
+		if b == nil {
+			b = &burst{}
+			k.bursts[r.dest] = b
+		}
+		b.bytes += floors
+		b.until = now.Add(burstWindow)
+		for _, w := range ws {
+			w.burst = b
+		}
 	}
 	if k.sweep == nil && !k.stopped {
 		k.sweep = time.AfterFunc(sweepEvery(timeout), func() { k.expire(timeout) })
@@ -314,7 +349,7 @@ func (k *infoTable) send(ss []*Session, m outbound, cseqs []uint32, timeout time
 	if err != nil {
 		k.mu.Lock()
 		for _, w := range ws {
-			delete(k.waiting, w.n)
+			k.settleLocked(w)
 		}
 		k.mu.Unlock()
 		return nil, fmt.Errorf("%s: %w: %w", m.method, ErrTransport, err)
@@ -429,7 +464,7 @@ func (k *infoTable) answer(res *sip.Response) bool {
 		k.mu.Unlock()
 		return w != nil
 	}
-	delete(k.waiting, w.n)
+	k.settleLocked(w)
 	act := k.resolveLocked(w, answerError(sip.INFO, res))
 	k.mu.Unlock()
 	if act {
@@ -449,7 +484,7 @@ func (k *infoTable) take(a *sipedge.Answer) bool {
 		k.mu.Unlock()
 		return w != nil
 	}
-	delete(k.waiting, w.n)
+	k.settleLocked(w)
 	k.taken.Add(1)
 	var err error
 	if a.Status >= 300 {
@@ -498,11 +533,11 @@ func (k *infoTable) expire(timeout time.Duration) {
 	now := time.Now()
 	var over []*kaWait
 	k.mu.Lock()
-	for n, w := range k.waiting {
+	for _, w := range k.waiting {
 		if now.Before(w.deadline) {
 			continue
 		}
-		delete(k.waiting, n)
+		k.settleLocked(w)
 		if k.resolveLocked(w, fmt.Errorf("%s: %w: no final answer within %v", w.m.method, ErrNoAnswer, timeout)) {
 			over = append(over, w)
 		}
@@ -565,6 +600,58 @@ func (k *infoTable) stop() {
 		k.sweep = nil
 	}
 	clear(k.waiting)
+	clear(k.bursts)
+}
+
+// settleLocked (under mu) stops awaiting w: its entry and its share of its
+// connection's burst go.
+func (k *infoTable) settleLocked(w *kaWait) {
+	delete(k.waiting, w.n)
+	b := w.burst
+	if b == nil {
+		return
+	}
+	w.burst = nil
+	// A burst whose window ended is no longer in the map (dueAnswers): its
+	// late answers count down an orphan, never the connection's next burst.
+	if b.bytes -= int(w.floor); b.bytes <= 0 && k.bursts[w.s.route.dest] == b {
+		delete(k.bursts, w.s.route.dest)
+	}
+}
+
+// dueAnswers is sipedge.Answers.Due: the bytes of answers due soon on the
+// connection to remote, and how long they are.
+func (k *infoTable) dueAnswers(remote string) (int, time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.bursts[remote]
+	if b == nil {
+		return 0, 0
+	}
+	within := time.Until(b.until)
+	if within <= 0 {
+		delete(k.bursts, remote) // late answers are read as they come (settleLocked)
+		return 0, 0
+	}
+	return b.bytes, within
+}
+
+// answerFloor is a lower bound of the size of the answer to a request
+// that s sends with a Via branch of n bytes: a response copies the
+// request's Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6.2). Counted
+// in compact forms (§7.3.3), with an empty reason phrase, less a margin
+// for a peer that renders the values shorter: an answer smaller still is
+// read when the edge's wait ends, not lost.
+func answerFloor(s *Session, n int) int32 {
+	const (
+		status = len("SIP/2.0 200 \r\n") + len("\r\n") // status line, end of headers
+		via    = len("v:SIP/2.0/TCP ;branch=\r\n")
+		cseq   = len("CSeq:1 INFO\r\n")
+		long   = len("From: To: Call-ID: ") - len("f:t:i:") // r.head's long names
+		margin = 32
+	)
+	r := &s.route
+	return int32(max(status+via+len(r.local.sentBy)+n+len(r.head)-long+cseq-margin, 0))
 }
 
 // finish acts on the keep-alive's outcome unless its session has ended.
@@ -655,7 +742,7 @@ func (w *kaWait) forget() {
 	k.mu.Lock()
 	if !w.done {
 		w.done = true
-		delete(k.waiting, w.n)
+		k.settleLocked(w)
 	}
 	k.mu.Unlock()
 }

@@ -103,7 +103,7 @@ func New(opts Options) (*Server, error) {
 	s.infos = newInfoTable(opts.Clock, opts.Config.KeepAlive)
 	s.edge = sipedge.New(sipedge.Options{Limits: opts.Config.Limits, Log: opts.Log,
 		Count: func(c sipedge.Code) { s.metrics.refusals.inc(string(c)) }, Busy: s.carriesDialog, Now: opts.Clock.Now,
-		Answers: &sipedge.Answers{Branch: s.infos.branch, Take: s.infos.take}, Requests: &sipedge.Requests{Take: s.takeInfo}})
+		Answers: &sipedge.Answers{Branch: s.infos.branch, Take: s.infos.take, Due: s.infos.dueAnswers}, Requests: &sipedge.Requests{Take: s.takeInfo}})
 	s.parser = s.edge.Parser()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("rccserver"), sipgo.WithUserAgentParser(s.edge.Parser()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onUnmatchedResponse)))

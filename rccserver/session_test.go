@@ -589,9 +589,70 @@ func TestKeepAliveBatch(t *testing.T) {
 		if due, _ := h.srv.KeepAlivesSent(); due != uint64(len(users)*(round+1)) {
 			t.Fatalf("round %d: %d keep-alives fell due, want %d", round, due, len(users)*(round+1))
 		}
+		// Answered: nothing is due on the connection any more.
+		for deadline := time.Now().Add(5 * time.Second); h.srv.AnswersDue() != 0; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d bytes of answers still due", round, h.srv.AnswersDue())
+			}
+		}
 	}
 	if st := h.srv.Stats(); st.Unanswered != 0 || st.KeepAliveFailures != 0 || len(h.srv.Sessions()) != len(users) {
 		t.Fatalf("unanswered %d, failed %d, sessions %d", st.Unanswered, st.KeepAliveFailures, len(h.srv.Sessions()))
+	}
+}
+
+// TestKeepAliveAnswersDue: a batch of keep-alives on one connection makes
+// its answers due (the edge then reads them at one wake-up,
+// sipedge/coalesce.go), counted from what each answer must copy of its
+// request; answers that never come stop counting when their INFOs time
+// out.
+func TestKeepAliveAnswersDue(t *testing.T) {
+	ua, err := lynctest.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ua.Close() })
+	clock := newFakeClock()
+	h := start(t, harnessOpts{clock: clock, cfg: func(c *rccserver.Config) {
+		c.KeepAlive = 30 * time.Second
+		c.RequestTimeout = time.Second
+	}})
+	users := []string{"sip:alice@example.com", "sip:bob@example.com", "sip:carol@example.com"}
+	var clients []*lynctest.Client
+	for _, u := range users {
+		clients = append(clients, h.client(lynctest.Options{UA: ua, User: u, InfoStatus: func(m csta.Message) int {
+			if _, ok := m.(*csta.SystemStatusMsg); ok {
+				return 0 // no answer
+			}
+			return 200
+		}}))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.srv.KeepAlivesScheduled() < len(users) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitArmed(t, clock, 30*time.Second)
+	clock.Advance(30 * time.Second)
+	var floor int
+	for i, c := range clients {
+		ev, err := c.NextEvent(ctxT(t, 5*time.Second))
+		if err != nil {
+			t.Fatalf("%s: %v", users[i], err)
+		}
+		// The answer's floor: less than the INFO without its body and the
+		// headers an answer need not copy, more than half of it.
+		floor += len(ev.Req.String()) - len(ev.Req.Body())
+	}
+	if due := h.srv.AnswersDue(); due <= floor/4 || due >= floor {
+		t.Fatalf("%d bytes of answers due for %d bytes of INFO heads", due, floor)
+	}
+	for deadline := time.Now().Add(5 * time.Second); h.srv.AnswersDue() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes still due after the INFOs timed out", h.srv.AnswersDue())
+		}
+	}
+	if st := h.srv.Stats(); st.Unanswered != int64(len(users)) || len(h.srv.Sessions()) != len(users) {
+		t.Fatalf("unanswered %d, sessions %d", st.Unanswered, len(h.srv.Sessions()))
 	}
 }
 

@@ -10,9 +10,11 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rccserver/rccserver/certs"
+	"github.com/rccserver/rccserver/rccserver/sipedge"
 )
 
 // DefaultHandshakeTimeout bounds a TLS handshake when the listener sets none.
@@ -217,6 +219,10 @@ type sniffConn struct {
 	g       *guard
 	checked bool // only sipgo's single reader touches it
 }
+
+// SyscallConn is the socket's: the edge above sets its options
+// (sipedge/coalesce.go); reads still go through Read.
+func (c *sniffConn) SyscallConn() (syscall.RawConn, error) { return sipedge.RawConnOf(c.Conn) }
 
 func (c *sniffConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)

@@ -3,6 +3,7 @@ package sipedge
 import (
 	"bytes"
 	"io"
+	"time"
 )
 
 // Answer is a response on a stream connection that the edge recognised as
@@ -27,6 +28,12 @@ type Answers struct {
 	// Take is given each response whose top Via branch has the prefix; it
 	// reports whether it took it. One it does not take goes to sipgo.
 	Take func(*Answer) bool
+	// Due, if set, reports how many bytes of answers to those INFOs are
+	// due soon on the connection to remote (a lower bound; 0: none), and
+	// for how long they are worth waiting for. Over TCP the edge then has
+	// the kernel wake its reader once that many bytes are in, instead of
+	// at each answer (coalesce.go).
+	Due func(remote string) (bytes int, within time.Duration)
 }
 
 // Requests offers in-dialog INFO requests on stream connections to the

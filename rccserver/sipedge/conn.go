@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +18,9 @@ func (e *Edge) Conn(c net.Conn) net.Conn {
 	fc.fr = framer{check: &e.check, max: e.lim.MaxMessageBytes}
 	if e.ans != nil {
 		fc.fr.tap = fc.tapAnswer
+		if e.ans.Due != nil {
+			fc.initCoalesce(c)
+		}
 	}
 	fc.last = e.now()
 	return fc
@@ -32,10 +36,13 @@ type conn struct {
 	sent     int    // bytes of out already handed over
 	err      error  // sticky: returned once out is drained
 	last     time.Time
-	begun    time.Time // when the buffered partial message started
-	deadline time.Time // the read deadline in force
-	answer   Answer    // reused by tapAnswer
-	remote   string    // RemoteAddr().String(), once
+	begun    time.Time       // when the buffered partial message started
+	deadline time.Time       // the read deadline in force
+	answer   Answer          // reused by tapAnswer
+	remote   string          // RemoteAddr().String(), once
+	raw      syscall.RawConn // the TCP socket, for SO_RCVLOWAT (coalesce.go); nil: not used
+	lowat    int             // SO_RCVLOWAT set on raw (1, the kernel's default, when none)
+	short    bool            // deadline is a coalescing wait, not a timeout
 }
 
 var infoPrefix = []byte("INFO ")
@@ -124,10 +131,17 @@ func (c *conn) arm() {
 	} else {
 		want = c.last.Add(c.e.lim.IdleTimeout)
 	}
-	if c.deadline.IsZero() || want.Before(c.deadline) {
+	// While answers are due, the read also ends after the coalescing wait
+	// (coalesce.go); once none are, the timeout replaces that wait.
+	wait := c.coalesce()
+	if at := c.e.now().Add(wait); wait > 0 && at.Before(want) {
+		want = at
+	}
+	if c.deadline.IsZero() || want.Before(c.deadline) || (c.short && !want.Equal(c.deadline)) {
 		c.deadline = want
 		_ = c.Conn.SetReadDeadline(wallDeadline(c.e, want))
 	}
+	c.short = wait > 0
 }
 
 // wallDeadline maps a time of the edge's clock to the system clock.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -134,6 +135,9 @@ type counted struct {
 	once    sync.Once
 	release func()
 }
+
+// SyscallConn is the socket's: the edge above sets its options (coalesce.go).
+func (c *counted) SyscallConn() (syscall.RawConn, error) { return RawConnOf(c.Conn) }
 
 func (c *counted) Close() error {
 	c.once.Do(c.release)
