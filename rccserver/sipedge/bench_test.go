@@ -61,3 +61,33 @@ func BenchmarkEdgeFrameFullParse(b *testing.B) {
 		}
 	}
 }
+
+// benchAnswer is a client's answer to one of the server's keep-alive
+// INFOs, as SIPp (-aa) writes it.
+const benchAnswer = "SIP/2.0 200 OK\r\n" +
+	"Via: SIP/2.0/TCP 127.0.0.1:41011;branch=z9hG4bK.ka3f9c2a71b0e4.1x7k.2m4q8w1z0c3b\r\n" +
+	"From: <sip:rcc@rcc.example.com>;tag=5f2a0c9e71b4d3a8\r\n" +
+	"To: <sip:alice@example.com>;tag=28117SIPpTag011\r\n" +
+	"Call-ID: 11-28117@127.0.0.1\r\n" +
+	"CSeq: 3 INFO\r\n" +
+	"Contact: <sip:127.0.0.1:45215;transport=TCP>\r\n" +
+	"Content-Length: 0\r\n\r\n"
+
+// BenchmarkEdgeTakeAnswer is the edge's cost per answer to one of the
+// server's INFOs on a stream: framing, the scan and the plain-shape check
+// that hand it to Answers.Take (here one that takes it and does nothing).
+func BenchmarkEdgeTakeAnswer(b *testing.B) {
+	e := New(Options{Answers: &Answers{Branch: "z9hG4bK.ka3f9c2a71b0e4.", Take: func(*Answer) bool { return true }}})
+	c := &conn{e: e}
+	c.fr = framer{check: &e.check, max: e.lim.MaxMessageBytes, tap: c.tapAnswer}
+	c.remote = "127.0.0.1:45215"
+	msg := []byte(benchAnswer)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		c.fr.write(msg)
+		if o, ok := c.fr.next(); !ok || o.verdict != verdictTaken {
+			b.Fatalf("%+v", o)
+		}
+	}
+}
