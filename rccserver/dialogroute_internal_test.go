@@ -6,11 +6,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/rccserver/rccserver/csta"
+	"github.com/rccserver/rccserver/rccserver/clock"
 )
 
 // renderedInvites are INVITE headers whose From, To, Contact and
@@ -154,7 +156,7 @@ func FuzzDialogRoute(f *testing.F) {
 // INFO carried; the number alone, another random part, other digits or
 // trailing bytes find nothing.
 func TestBranchLookup(t *testing.T) {
-	k := newInfoTable(nil, 0)
+	k := newInfoTable(clock.NewFake(time.Unix(1_700_000_000, 0)), 0)
 	w := &kaWait{k: k, n: 1234567, rnd: 1<<64 - 1}
 	k.waiting[w.n] = w
 	var b [branchMax]byte
@@ -186,5 +188,46 @@ func TestBranchLookup(t *testing.T) {
 func TestSessionSizeClass(t *testing.T) {
 	if size := unsafe.Sizeof(Session{}); size+8 > 896 {
 		t.Fatalf("Session is %d bytes: with its malloc header over the 896-byte size class", size)
+	}
+}
+
+// TestKeepAliveScheduleStale: sessions that end leave stale entries in the
+// keep-alive heap, which never outnumber the live ones; a session
+// scheduled twice has one live entry; the heap stays ordered.
+func TestKeepAliveScheduleStale(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	k := newInfoTable(clk, 30*time.Second)
+	ss := make([]*Session, 1000)
+	for i := range ss {
+		ss[i] = &Session{}
+		k.schedule(ss[i], clk.Now().Add(time.Duration(i%97)*time.Second))
+	}
+	k.schedule(ss[0], clk.Now().Add(time.Hour)) // again: replaces the first
+	for i, s := range ss {
+		if i%4 != 0 {
+			k.unschedule(s)
+		}
+	}
+	k.unschedule(ss[4]) // twice: no second stale count
+	k.unschedule(ss[4])
+	live := map[*Session]int{}
+	for i, e := range k.sched {
+		if e.gen == e.s.kaGen {
+			live[e.s]++
+		}
+		if l, r := 2*i+1, 2*i+2; (l < len(k.sched) && k.sched[l].due < e.due) || (r < len(k.sched) && k.sched[r].due < e.due) {
+			t.Fatalf("heap order broken at %d", i)
+		}
+	}
+	if len(live) != 249 || len(k.sched)-k.stale != 249 {
+		t.Fatalf("%d live sessions, %d entries, %d stale; want 249 live", len(live), len(k.sched), k.stale)
+	}
+	for s, n := range live {
+		if n != 1 || s.kaGen&1 != 1 {
+			t.Fatalf("a live session has %d entries, generation %d", n, s.kaGen)
+		}
+	}
+	if k.stale*2 > len(k.sched) {
+		t.Fatalf("%d stale of %d entries", k.stale, len(k.sched))
 	}
 }

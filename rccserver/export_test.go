@@ -41,7 +41,7 @@ func (s *Server) KeepAlivesScheduled() int {
 	k := s.infos
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return len(k.sched)
+	return len(k.sched) - k.stale
 }
 
 // AnswersTaken returns how many answers to our INFOs the edge handed to

@@ -38,7 +38,11 @@ import (
 //
 // The table also schedules keep-alives: one min-heap of sessions by their
 // next keep-alive and one timer of the injected clock, instead of a timer
-// per session. When it fires, every keep-alive due within slack goes out,
+// per session. The heap holds each due time beside its session, so that
+// ordering it reads no session (they are scattered in memory, and a sift
+// through thousands of them cost a cache miss per comparison); a session
+// that ends leaves a stale entry, dropped when it surfaces or when stale
+// entries are half the heap. When it fires, every keep-alive due within slack goes out,
 // and those of sessions on one connection (a front end multiplexes its
 // users) leave in one write; their answers then come back together too. A
 // session keeps its place in the batch from one period to the next.
@@ -48,9 +52,11 @@ type infoTable struct {
 	slack  time.Duration
 
 	mu      sync.Mutex
-	sched   kaHeap // sessions by kaDue
-	timer   Timer  // armed for sched[0].kaDue while sched is not empty
-	timerAt time.Time
+	epoch   time.Time // of the clock: due times are offsets from it
+	sched   kaHeap    // sessions by their next keep-alive
+	stale   int       // entries of sched whose session was unscheduled
+	timer   Timer     // armed for sched[0].due while sched is not empty
+	timerAt time.Duration
 	waiting map[uint64]*kaWait // by the number in the Via branch (kaWait.n)
 	bursts  map[string]*burst  // answers due soon, by connection (route.dest)
 	sweep   *time.Timer        // armed while waiting is not empty
@@ -104,23 +110,23 @@ const burstWindow = 10 * time.Millisecond
 func newInfoTable(clock Clock, period time.Duration) *infoTable {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
-	return &infoTable{clock: clock, period: period, slack: min(period/20, time.Second),
+	return &infoTable{clock: clock, epoch: clock.Now(), period: period, slack: min(period/20, time.Second),
 		waiting: map[uint64]*kaWait{}, bursts: map[string]*burst{}, branch: sip.RFC3261BranchMagicCookie + ".ka" + hex.EncodeToString(b[:]) + "."}
 }
 
-// schedule sets s's next keep-alive at due.
+// schedule sets s's next keep-alive at due. It is called once per
+// session, when its dialog is confirmed; a second call replaces the first.
 func (k *infoTable) schedule(s *Session, due time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.stopped {
 		return
 	}
-	s.kaDue = due
-	if s.kaIndex > 0 {
-		heap.Fix(&k.sched, s.kaIndex-1)
-	} else {
-		heap.Push(&k.sched, s)
+	if s.kaGen&1 == 1 { // scheduled already: that entry goes stale
+		k.unscheduleLocked(s)
 	}
+	s.kaGen++ // odd: scheduled, with the entry of this generation
+	heap.Push(&k.sched, kaEntry{due: due.Sub(k.epoch), s: s, gen: s.kaGen})
 	k.armLocked()
 }
 
@@ -128,9 +134,29 @@ func (k *infoTable) schedule(s *Session, due time.Time) {
 func (k *infoTable) unschedule(s *Session) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if s.kaIndex > 0 {
-		heap.Remove(&k.sched, s.kaIndex-1)
+	if s.kaGen&1 == 1 {
+		k.unscheduleLocked(s)
 	}
+}
+
+// unscheduleLocked makes s's entry stale, and rebuilds the heap without
+// stale entries once they are half of it, so that ended sessions are not
+// kept for long.
+func (k *infoTable) unscheduleLocked(s *Session) {
+	s.kaGen++ // even: not scheduled; the entry no longer matches
+	k.stale++
+	if k.stale*2 < len(k.sched) {
+		return
+	}
+	live := k.sched[:0]
+	for _, e := range k.sched {
+		if e.gen == e.s.kaGen {
+			live = append(live, e)
+		}
+	}
+	clear(k.sched[len(live):]) // no session kept by the array's tail
+	k.sched, k.stale = live, 0
+	heap.Init(&k.sched)
 }
 
 // armLocked sets the clock's timer for the earliest keep-alive. A timer
@@ -139,11 +165,11 @@ func (k *infoTable) armLocked() {
 	if len(k.sched) == 0 || k.stopped {
 		return
 	}
-	next := k.sched[0].kaDue
-	if k.timer != nil && k.timerAt.Equal(next) {
+	next := k.sched[0].due
+	if k.timer != nil && k.timerAt == next {
 		return
 	}
-	d := max(next.Sub(k.clock.Now()), 0)
+	d := max(next-k.clock.Now().Sub(k.epoch), 0)
 	k.timerAt = next
 	if k.timer == nil {
 		k.timer = k.clock.AfterFunc(d, k.fire)
@@ -155,14 +181,19 @@ func (k *infoTable) armLocked() {
 // fire sends the keep-alives due now or within slack, and moves each of
 // their sessions one period on.
 func (k *infoTable) fire() {
-	now := k.clock.Now()
+	now := k.clock.Now().Sub(k.epoch)
 	var due []*Session
 	k.mu.Lock()
-	k.timerAt = time.Time{}
-	for len(k.sched) > 0 && !k.sched[0].kaDue.After(now.Add(k.slack)) {
-		s := k.sched[0]
-		due = append(due, s)
-		s.kaDue = now.Add(k.period)
+	k.timerAt = -1 // no timer armed: armLocked arms it
+	for len(k.sched) > 0 && k.sched[0].due <= now+k.slack {
+		e := &k.sched[0]
+		if e.gen != e.s.kaGen { // its session was unscheduled
+			heap.Pop(&k.sched)
+			k.stale--
+			continue
+		}
+		due = append(due, e.s)
+		e.due = now + k.period
 		heap.Fix(&k.sched, 0)
 	}
 	k.armLocked()
@@ -241,27 +272,28 @@ func (k *infoTable) sendChunk(ss []*Session, cseqs []uint32) {
 	}
 }
 
-// kaHeap orders sessions by their next keep-alive (container/heap).
-type kaHeap []*Session
+// kaEntry is a session's next keep-alive: due is an offset from the
+// table's epoch; gen is the session's kaGen when it was scheduled (a
+// different one: stale).
+type kaEntry struct {
+	due time.Duration
+	s   *Session
+	gen uint32
+}
+
+// kaHeap orders the entries by due (container/heap).
+type kaHeap []kaEntry
 
 func (h kaHeap) Len() int           { return len(h) }
-func (h kaHeap) Less(i, j int) bool { return h[i].kaDue.Before(h[j].kaDue) }
-func (h kaHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].kaIndex, h[j].kaIndex = i+1, j+1
-}
-func (h *kaHeap) Push(x any) {
-	s := x.(*Session)
-	s.kaIndex = len(*h) + 1
-	*h = append(*h, s)
-}
+func (h kaHeap) Less(i, j int) bool { return h[i].due < h[j].due }
+func (h kaHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *kaHeap) Push(x any)        { *h = append(*h, x.(kaEntry)) }
 func (h *kaHeap) Pop() any {
 	old := *h
-	s := old[len(old)-1]
-	old[len(old)-1] = nil
+	e := old[len(old)-1]
+	old[len(old)-1] = kaEntry{}
 	*h = old[:len(old)-1]
-	s.kaIndex = 0
-	return s
+	return e
 }
 
 // applies reports whether s's INFOs go through the table: its dialog

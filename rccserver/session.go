@@ -47,8 +47,7 @@ type Session struct {
 	inviteCSeq uint32 // CSeq of the INVITE that created the dialog
 	interval   time.Duration
 	expiry     Timer
-	kaDue      time.Time // next keep-alive; under infoTable.mu (keepalive.go)
-	kaIndex    int       // place in infoTable.sched plus one; 0: not scheduled
+	kaGen      uint32 // odd while its keep-alives are scheduled; under infoTable.mu (infotable.go)
 	queue      []outbound
 	sending    bool          // a drain goroutine is running
 	inflight   int           // requests being handled: events wait until their response is out
