@@ -132,8 +132,11 @@ func TestDebianPackageInstalls(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- srv.Wait() }()
+	// exited is closed once the server has exited (waitErr set): closed, so
+	// that both the wait below and the cleanup see it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = srv.Wait(); close(exited) }()
 	defer func() {
 		_ = syscall.Kill(-srv.Process.Pid, syscall.SIGTERM)
 		select {
@@ -155,8 +158,8 @@ func TestDebianPackageInstalls(t *testing.T) {
 			}
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("the installed server exited: %v\n%s", err, logs.String())
+		case <-exited:
+			t.Fatalf("the installed server exited: %v\n%s", waitErr, logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
