@@ -1,7 +1,6 @@
 package sipedge
 
 import (
-	"errors"
 	"net"
 	"syscall"
 	"time"
@@ -71,14 +70,11 @@ func (c *conn) coalesce() time.Duration {
 	return wait
 }
 
-// errNoSocket: the wrapped connection has no socket of its own.
-var errNoSocket = errors.New("sipedge: no socket under this connection")
-
 // RawConnOf is SyscallConn for a wrapper of inner: inner's socket, so
 // that the edge above the wrapper can set its options.
 func RawConnOf(inner net.Conn) (syscall.RawConn, error) {
 	if sc, ok := inner.(syscall.Conn); ok {
 		return sc.SyscallConn()
 	}
-	return nil, errNoSocket
+	return nil, ErrNoSocket
 }

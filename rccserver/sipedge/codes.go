@@ -41,4 +41,7 @@ var (
 	ErrIdle = errors.New("idle connection closed")
 	// ErrSlowMessage is returned by Read when a message took too long.
 	ErrSlowMessage = errors.New("message not completed in time")
+	// ErrNoSocket is returned by RawConnOf for a connection with no socket
+	// of its own under it (a pipe, TLS).
+	ErrNoSocket = errors.New("no socket under this connection")
 )

@@ -134,8 +134,10 @@ func (c *conn) arm() {
 	// While answers are due, the read also ends after the coalescing wait
 	// (coalesce.go); once none are, the timeout replaces that wait.
 	wait := c.coalesce()
-	if at := c.e.now().Add(wait); wait > 0 && at.Before(want) {
-		want = at
+	if wait > 0 {
+		if at := c.e.now().Add(wait); at.Before(want) {
+			want = at
+		}
 	}
 	if c.deadline.IsZero() || want.Before(c.deadline) || (c.short && !want.Equal(c.deadline)) {
 		c.deadline = want
