@@ -83,6 +83,7 @@ func TestClusterOwnerAfterRestart(t *testing.T) {
 	if st, took := timedRequest(alice, aliceLine); st != 200 || took > time.Second {
 		t.Fatalf("alice's request after the adoption: %d in %v, want 200 from %s at once", st, took, y)
 	}
+	_ = c.waitKam(`fe: in-dialog INFO from client \S+ -> owner node `+yURI, 1, time.Second) // the log lags the answer
 	if n := c.kam.count(`fe: in-dialog INFO from client \S+ -> owner node ` + yURI); n != 1 {
 		t.Fatalf("alice's request after the adoption did not go to the owner %s", y)
 	}
@@ -117,6 +118,8 @@ func TestClusterOwnerAfterRestart(t *testing.T) {
 			t.Fatalf("alice's request %d after %s came back: %d in %v, want 200 from %s at once", i+1, x, st, took, y)
 		}
 	}
+	// kamailio's log reaches us through a pipe, a moment after its answer.
+	_ = c.waitKam(`fe: in-dialog INFO from client \S+ -> owner node `+yURI, 3, time.Second)
 	if n := c.kam.count(`fe: in-dialog INFO from client \S+ -> owner node ` + yURI); n != 3 {
 		t.Fatalf("kamailio sent %d of alice's 3 requests to the owner %s", n, y)
 	}
