@@ -47,57 +47,25 @@ type Requests struct {
 }
 
 // scanAnswer fills a from head, the header lines (each with its CRLF) of
-// a framed stream message, if it is a response to an INFO whose top Via
-// branch starts with prefix, in a plain shape: a status line, no folded
-// header lines, one Call-ID and one CSeq. Anything else returns false and
-// goes to sipgo as before. It allocates nothing. Hand-written because
-// sipgo's parser builds the whole message.
-func scanAnswer(head, prefix []byte, a *Answer) bool {
-	line, rest, ok := nextCRLF(head)
-	if !ok || !plainText(line) {
-		return false
+// a stream message, if it is a response to an INFO whose top Via branch
+// starts with prefix, in the plain shape of plainHead, with one Call-ID,
+// one CSeq and one Content-Length; it returns the body's length. Anything
+// else returns false and goes to the framer and sipgo as before. One walk
+// over the lines (scanHead) serves the framing, the plain-shape check and
+// the scan. It allocates nothing. Hand-written because sipgo's parser
+// builds the whole message.
+func scanAnswer(head, prefix []byte, a *Answer) (length int, ok bool) {
+	var h headScan
+	if len(head) < 8 || head[0] != 'S' || !scanHead(head, &h) || h.isReq || !h.complete() || h.repeated || h.length < 0 ||
+		h.status < 100 || h.status >= 700 || !bytes.Equal(h.cseqMethod, []byte("INFO")) {
+		return 0, false
 	}
-	r, ok := bytes.CutPrefix(line, []byte("SIP/2.0 "))
-	if !ok || len(r) < 4 || !digits(r[:3]) || r[3] != ' ' || r[0] < '1' || r[0] > '6' {
-		return false
+	b, ok := viaBranch(h.topVia)
+	if !ok || !bytes.HasPrefix(b, prefix) {
+		return 0, false // not ours: sipgo's transactions may know it
 	}
-	a.Status, a.Reason = atoi(r[:3]), r[4:]
-	var via, callID, cseq bool
-	for len(rest) > 0 {
-		line, rest, ok = nextCRLF(rest)
-		if !ok || len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
-			return false // a folded line, or a bare CR
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			return false
-		}
-		value := bytes.TrimSpace(line[colon+1:])
-		switch lowerName(trimBlanksRight(line[:colon])) {
-		case "via", "v":
-			if via {
-				continue // only the top Via counts
-			}
-			b, ok := viaBranch(value)
-			if !ok || !bytes.HasPrefix(b, prefix) {
-				return false // not ours: sipgo's transactions may know it
-			}
-			a.Branch, via = b, true
-		case "call-id", "i":
-			if callID || len(value) == 0 || !plainText(value) || hasBlank(value) {
-				return false
-			}
-			a.CallID, callID = value, true
-		case "cseq":
-			sp := bytes.IndexByte(value, ' ')
-			if cseq || sp < 1 || sp > 10 || !digits(value[:sp]) || atoi(value[:sp]) > 1<<32-1 ||
-				!bytes.Equal(trimBlanksLeft(value[sp+1:]), []byte("INFO")) {
-				return false
-			}
-			a.CSeq, cseq = uint32(atoi(value[:sp])), true
-		}
-	}
-	return via && callID && cseq
+	a.Status, a.Reason, a.Branch, a.CallID, a.CSeq = h.status, h.reason, b, h.callID, uint32(h.cseq)
+	return h.length, true
 }
 
 // viaBranch returns the branch parameter of the first via-parm of a Via

@@ -1,6 +1,7 @@
 package sipedge
 
 import (
+	"bytes"
 	"net"
 	"strings"
 	"testing"
@@ -73,6 +74,17 @@ func TestConnTakesAnswers(t *testing.T) {
 	if len(got) != 2 || got[0] != ansPrefix+"1.x9 pipe" {
 		t.Errorf("taken %q", got)
 	}
+}
+
+// takeable reports whether msg, one whole message, is an answer the edge
+// takes, and fills a from it.
+func takeable(msg, pf []byte, a *Answer) bool {
+	i := bytes.Index(msg, crlf2)
+	if i < 0 {
+		return false
+	}
+	n, ok := scanAnswer(msg[:i+2], pf, a)
+	return ok && len(msg) == i+4+n
 }
 
 // FuzzScanAnswer holds the scan to sipgo's parser: whatever it takes,

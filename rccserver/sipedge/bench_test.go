@@ -79,7 +79,7 @@ const benchAnswer = "SIP/2.0 200 OK\r\n" +
 func BenchmarkEdgeTakeAnswer(b *testing.B) {
 	e := New(Options{Answers: &Answers{Branch: "z9hG4bK.ka3f9c2a71b0e4.", Take: func(*Answer) bool { return true }}})
 	c := &conn{e: e}
-	c.fr = framer{check: &e.check, max: e.lim.MaxMessageBytes, tap: c.tapAnswer}
+	c.fr = framer{check: &e.check, max: e.lim.MaxMessageBytes, tap: c.tapAnswer, take: c.takeAnswer}
 	c.remote = "127.0.0.1:45215"
 	msg := []byte(benchAnswer)
 	b.SetBytes(int64(len(msg)))

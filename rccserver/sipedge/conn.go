@@ -17,7 +17,7 @@ func (e *Edge) Conn(c net.Conn) net.Conn {
 	fc := &conn{Conn: c, e: e, rbuf: make([]byte, 16<<10)}
 	fc.fr = framer{check: &e.check, max: e.lim.MaxMessageBytes}
 	if e.ans != nil {
-		fc.fr.tap = fc.tapAnswer
+		fc.fr.tap, fc.fr.take = fc.tapAnswer, fc.takeAnswer
 		if e.ans.Due != nil {
 			fc.initCoalesce(c)
 		}
@@ -55,29 +55,18 @@ func (c *conn) remoteAddr() string {
 	return c.remote
 }
 
-// takeable reports whether msg is an answer to one of our INFOs (branch
-// prefix pf) and filled a from it. It must also be plain (plainValid), so
-// that sipgo would parse it and the edge pass it: a taken answer is one
+// tapAnswer scans head for an answer to one of the server's INFOs into
+// c.answer (scanAnswer) and returns its body's length; takeAnswer then
+// hands it to the edge's Answers. A taken answer reaches neither the
+// checks nor sipgo (its parse, goroutine and transaction lookup), which
+// cost several times the table's own work. It must be plain (plainHead),
+// so that sipgo would parse it and the edge pass it: a taken answer is one
 // the old path would have delivered, never one it would have refused.
-func takeable(msg, pf []byte, a *Answer) bool {
-	i := bytes.Index(msg, crlf2)
-	return i >= 0 && takeableHead(msg, msg[:i+2], pf, a)
+func (c *conn) tapAnswer(head []byte) (int, bool) {
+	return scanAnswer(head, c.e.ansPf, &c.answer)
 }
 
-// takeableHead is takeable for a framed message whose header lines (each
-// with its CRLF) are head: the framer found them, no need to look again.
-func takeableHead(msg, head, pf []byte, a *Answer) bool {
-	return len(msg) > 8 && msg[0] == 'S' && scanAnswer(head, pf, a) && plainHead(head)
-}
-
-// tapAnswer hands msg to the edge's Answers if it is an answer to one of
-// the server's INFOs, and reports whether it was taken: it then reaches
-// neither the checks nor sipgo (its parse, goroutine and transaction
-// lookup), which cost several times the table's own work.
-func (c *conn) tapAnswer(msg, head []byte) bool {
-	if !takeableHead(msg, head, c.e.ansPf, &c.answer) {
-		return false
-	}
+func (c *conn) takeAnswer() bool {
 	c.answer.Source = c.remoteAddr()
 	ok := c.e.ans.Take(&c.answer)
 	c.answer = Answer{Source: c.remote} // no reference into the buffer outlives the call

@@ -26,6 +26,38 @@ func plainValid(msg []byte) bool {
 // plainHead is plainValid for the header lines of a framed message, each
 // with its CRLF (the framer found where they end).
 func plainHead(head []byte) bool {
+	var h headScan
+	return scanHead(head, &h) && h.complete()
+}
+
+// headScan is what one walk over a message's header lines found
+// (scanHead): the fields both the plain-shape check and the answer scan
+// (answer.go) use, so that neither walks the lines again.
+type headScan struct {
+	isReq      bool
+	status     int    // a response's status code
+	reason     []byte // and its reason phrase
+	topVia     []byte // the first Via header's value
+	callID     []byte
+	cseq       int
+	cseqMethod []byte
+	length     int // Content-Length; -1: none
+	from, to   bool
+	repeated   bool // a second Call-ID, CSeq or Content-Length header
+}
+
+// complete reports whether the mandatory headers of RFC 3261 §8.1.1 were
+// all found.
+func (h *headScan) complete() bool {
+	return h.topVia != nil && h.from && h.to && h.callID != nil && h.cseqMethod != nil
+}
+
+// scanHead walks head, header lines each with its CRLF, once: it reports
+// whether every line is in a plain shape that sipgo's parser (v1.7.2)
+// accepts, with a request's CSeq method that of its request line, and
+// fills h as it goes.
+func scanHead(head []byte, h *headScan) bool {
+	*h = headScan{length: -1}
 	line, rest, ok := nextCRLF(head)
 	if !ok {
 		return false
@@ -34,7 +66,10 @@ func plainHead(head []byte) bool {
 	if !ok {
 		return false
 	}
-	var via, from, to, callID, cseq bool
+	h.isReq = isReq
+	if !isReq {
+		h.status, h.reason = atoi(line[8:11]), line[12:] // startLine checked "SIP/2.0 ddd "
+	}
 	for len(rest) > 0 {
 		line, rest, ok = nextCRLF(rest)
 		if !ok || len(line) == 0 || !plainText(line) {
@@ -54,21 +89,24 @@ func plainHead(head []byte) bool {
 			if !plainVia(value) {
 				return false
 			}
-			via = true
+			if h.topVia == nil {
+				h.topVia = value
+			}
 		case "from", "f", "to", "t", "contact", "m", "route", "record-route":
 			if !plainNameAddr(value) {
 				return false
 			}
 			if n == "from" || n == "f" {
-				from = true
+				h.from = true
 			} else if n == "to" || n == "t" {
-				to = true
+				h.to = true
 			}
 		case "call-id", "i":
 			if len(value) == 0 || hasBlank(value) {
 				return false
 			}
-			callID = true
+			h.repeated = h.repeated || h.callID != nil
+			h.callID = value
 		case "cseq":
 			sp := bytes.IndexByte(value, ' ')
 			if sp < 1 || sp > 10 || !digits(value[:sp]) || atoi(value[:sp]) > 1<<31-1 {
@@ -78,8 +116,15 @@ func plainHead(head []byte) bool {
 			if !upperToken(m) || (isReq && !bytes.Equal(m, method)) {
 				return false
 			}
-			cseq = true
-		case "max-forwards", "content-length", "l":
+			h.repeated = h.repeated || h.cseqMethod != nil
+			h.cseq, h.cseqMethod = atoi(value[:sp]), m
+		case "content-length", "l":
+			if len(value) == 0 || len(value) > 9 || !digits(value) {
+				return false
+			}
+			h.repeated = h.repeated || h.length >= 0
+			h.length = atoi(value)
+		case "max-forwards":
 			if len(value) == 0 || len(value) > 9 || !digits(value) {
 				return false
 			}
@@ -91,7 +136,7 @@ func plainHead(head []byte) bool {
 			return false // rare here: the full parse
 		}
 	}
-	return via && from && to && callID && cseq
+	return true
 }
 
 // nextCRLF splits the first CRLF-ended line off b.

@@ -44,10 +44,13 @@ type framer struct {
 	buf   []byte
 	off   int // start of unconsumed bytes in buf
 	skip  int // body bytes of a refused message still to discard
-	// tap, if set, is offered each complete message within the limit
-	// before the checks, and its header lines (each with its CRLF); true
-	// means it took the message.
-	tap func(msg, head []byte) bool
+	// tap, if set, is offered the header lines (each with its CRLF) of
+	// each message before anything else reads them. If it would take the
+	// message, it returns its body's length, and take is called once the
+	// whole message is in; true means it took it. Otherwise the message is
+	// framed and checked as any other.
+	tap  func(head []byte) (length int, ok bool)
+	take func() bool
 }
 
 func (f *framer) write(p []byte) {
@@ -104,6 +107,19 @@ func (f *framer) next() (outcome, bool) {
 	if len(head) > f.max {
 		return outcome{verdict: verdictClose, code: CodeFramingLost, reason: "header block over the size limit", excerpt: data}, true
 	}
+	if f.tap != nil {
+		if n, ok := f.tap(head[:len(head)-2]); ok && len(head)+n <= f.max {
+			if len(data) < len(head)+n {
+				return outcome{}, false
+			}
+			msg := data[:len(head)+n]
+			f.consume(len(msg))
+			if f.take() {
+				return outcome{verdict: verdictTaken}, true
+			}
+			return f.check.check(msg, true), true
+		}
+	}
 	cl, err := contentLength(head)
 	if err != nil {
 		return outcome{verdict: verdictClose, code: CodeFramingLost, reason: err.Error(), excerpt: head}, true
@@ -127,9 +143,6 @@ func (f *framer) next() (outcome, bool) {
 	}
 	msg := data[:total]
 	f.consume(total)
-	if f.tap != nil && f.tap(msg, head[:len(head)-2]) {
-		return outcome{verdict: verdictTaken}, true
-	}
 	return f.check.check(msg, true), true
 }
 
