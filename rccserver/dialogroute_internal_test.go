@@ -192,8 +192,8 @@ func TestSessionSizeClass(t *testing.T) {
 }
 
 // TestKeepAliveScheduleStale: sessions that end leave stale entries in the
-// keep-alive heap, which never outnumber the live ones; a session
-// scheduled twice has one live entry; the heap stays ordered.
+// keep-alive and expiry heaps, which never outnumber the live ones; a
+// session scheduled twice has one live entry; the heaps stay ordered.
 func TestKeepAliveScheduleStale(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	k := newInfoTable(clk, 30*time.Second)
@@ -201,8 +201,10 @@ func TestKeepAliveScheduleStale(t *testing.T) {
 	for i := range ss {
 		ss[i] = &Session{}
 		k.schedule(ss[i], clk.Now().Add(time.Duration(i%97)*time.Second))
+		k.expireAt(ss[i], clk.Now().Add(time.Duration(i%89)*time.Second))
 	}
 	k.schedule(ss[0], clk.Now().Add(time.Hour)) // again: replaces the first
+	k.expireAt(ss[0], clk.Now().Add(time.Hour))
 	for i, s := range ss {
 		if i%4 != 0 {
 			k.unschedule(s)
@@ -210,24 +212,26 @@ func TestKeepAliveScheduleStale(t *testing.T) {
 	}
 	k.unschedule(ss[4]) // twice: no second stale count
 	k.unschedule(ss[4])
-	live := map[*Session]int{}
-	for i, e := range k.sched {
-		if e.gen == e.s.kaGen {
-			live[e.s]++
+	for name, h := range map[string]*dueHeap{"keep-alive": &k.kas, "expiry": &k.expiries} {
+		live := map[*Session]int{}
+		for i, e := range h.entries {
+			if e.gen == *h.gen(e.s) {
+				live[e.s]++
+			}
+			if l, r := 2*i+1, 2*i+2; (l < len(h.entries) && h.entries[l].due < e.due) || (r < len(h.entries) && h.entries[r].due < e.due) {
+				t.Fatalf("%s: heap order broken at %d", name, i)
+			}
 		}
-		if l, r := 2*i+1, 2*i+2; (l < len(k.sched) && k.sched[l].due < e.due) || (r < len(k.sched) && k.sched[r].due < e.due) {
-			t.Fatalf("heap order broken at %d", i)
+		if len(live) != 249 || h.live() != 249 {
+			t.Fatalf("%s: %d live sessions, %d entries, %d stale; want 249 live", name, len(live), len(h.entries), h.stale)
 		}
-	}
-	if len(live) != 249 || len(k.sched)-k.stale != 249 {
-		t.Fatalf("%d live sessions, %d entries, %d stale; want 249 live", len(live), len(k.sched), k.stale)
-	}
-	for s, n := range live {
-		if n != 1 || s.kaGen&1 != 1 {
-			t.Fatalf("a live session has %d entries, generation %d", n, s.kaGen)
+		for s, n := range live {
+			if n != 1 || *h.gen(s)&1 != 1 {
+				t.Fatalf("%s: a live session has %d entries, generation %d", name, n, *h.gen(s))
+			}
 		}
-	}
-	if k.stale*2 > len(k.sched) {
-		t.Fatalf("%d stale of %d entries", k.stale, len(k.sched))
+		if h.stale*2 > len(h.entries) {
+			t.Fatalf("%s: %d stale of %d entries", name, h.stale, len(h.entries))
+		}
 	}
 }

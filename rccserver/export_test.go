@@ -41,7 +41,7 @@ func (s *Server) KeepAlivesScheduled() int {
 	k := s.infos
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return len(k.sched) - k.stale
+	return k.kas.live()
 }
 
 // AnswersTaken returns how many answers to our INFOs the edge handed to

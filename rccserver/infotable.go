@@ -2,7 +2,6 @@ package rccserver
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -36,31 +35,27 @@ import (
 // matches them (RFC 3261 §17.1.3); sipgo hands us every response it matched
 // to none of its own transactions (Server.onUnmatchedResponse).
 //
-// The table also schedules keep-alives: one min-heap of sessions by their
-// next keep-alive and one timer of the injected clock, instead of a timer
-// per session. The heap holds each due time beside its session, so that
-// ordering it reads no session (they are scattered in memory, and a sift
-// through thousands of them cost a cache miss per comparison); a session
-// that ends leaves a stale entry, dropped when it surfaces or when stale
-// entries are half the heap. When it fires, every keep-alive due within slack goes out,
-// and those of sessions on one connection (a front end multiplexes its
-// users) leave in one write; their answers then come back together too. A
-// session keeps its place in the batch from one period to the next.
+// The table also schedules keep-alives and session-timer expiries, in
+// min-heaps under one timer of the injected clock (schedule.go). When it
+// fires, every keep-alive due within slack goes out, and those of sessions
+// on one connection (a front end multiplexes its users) leave in one
+// write; their answers then come back together too. A session keeps its
+// place in the batch from one period to the next.
 type infoTable struct {
 	clock  Clock
 	period time.Duration
 	slack  time.Duration
 
-	mu      sync.Mutex
-	epoch   time.Time // of the clock: due times are offsets from it
-	sched   kaHeap    // sessions by their next keep-alive
-	stale   int       // entries of sched whose session was unscheduled
-	timer   Timer     // armed for sched[0].due while sched is not empty
-	timerAt time.Duration
-	waiting map[uint64]*kaWait // by the number in the Via branch (kaWait.n)
-	bursts  map[string]*burst  // answers due soon, by connection (route.dest)
-	sweep   *time.Timer        // armed while waiting is not empty
-	stopped bool
+	mu       sync.Mutex
+	epoch    time.Time // of the clock: due times are offsets from it
+	kas      dueHeap   // sessions by their next keep-alive (schedule.go)
+	expiries dueHeap   // sessions by when their session timer runs out
+	timer    Timer     // armed for the earliest entry of either heap
+	timerAt  time.Duration
+	waiting  map[uint64]*kaWait // by the number in the Via branch (kaWait.n)
+	bursts   map[string]*burst  // answers due soon, by connection (route.dest)
+	sweep    *time.Timer        // armed while waiting is not empty
+	stopped  bool
 	// viaSipgo sends every INFO as a sipgo transaction, as before the
 	// table: the baseline of BenchmarkKeepAlive.
 	viaSipgo bool
@@ -111,95 +106,9 @@ func newInfoTable(clock Clock, period time.Duration) *infoTable {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
 	return &infoTable{clock: clock, epoch: clock.Now(), period: period, slack: min(period/20, time.Second),
-		waiting: map[uint64]*kaWait{}, bursts: map[string]*burst{}, branch: sip.RFC3261BranchMagicCookie + ".ka" + hex.EncodeToString(b[:]) + "."}
-}
-
-// schedule sets s's next keep-alive at due. It is called once per
-// session, when its dialog is confirmed; a second call replaces the first.
-func (k *infoTable) schedule(s *Session, due time.Time) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.stopped {
-		return
-	}
-	if s.kaGen&1 == 1 { // scheduled already: that entry goes stale
-		k.unscheduleLocked(s)
-	}
-	s.kaGen++ // odd: scheduled, with the entry of this generation
-	heap.Push(&k.sched, kaEntry{due: due.Sub(k.epoch), s: s, gen: s.kaGen})
-	k.armLocked()
-}
-
-// unschedule drops s's keep-alives (the session ended).
-func (k *infoTable) unschedule(s *Session) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if s.kaGen&1 == 1 {
-		k.unscheduleLocked(s)
-	}
-}
-
-// unscheduleLocked makes s's entry stale, and rebuilds the heap without
-// stale entries once they are half of it, so that ended sessions are not
-// kept for long.
-func (k *infoTable) unscheduleLocked(s *Session) {
-	s.kaGen++ // even: not scheduled; the entry no longer matches
-	k.stale++
-	if k.stale*2 < len(k.sched) {
-		return
-	}
-	live := k.sched[:0]
-	for _, e := range k.sched {
-		if e.gen == e.s.kaGen {
-			live = append(live, e)
-		}
-	}
-	clear(k.sched[len(live):]) // no session kept by the array's tail
-	k.sched, k.stale = live, 0
-	heap.Init(&k.sched)
-}
-
-// armLocked sets the clock's timer for the earliest keep-alive. A timer
-// left armed for a session that ended only finds nothing due.
-func (k *infoTable) armLocked() {
-	if len(k.sched) == 0 || k.stopped {
-		return
-	}
-	next := k.sched[0].due
-	if k.timer != nil && k.timerAt == next {
-		return
-	}
-	d := max(next-k.clock.Now().Sub(k.epoch), 0)
-	k.timerAt = next
-	if k.timer == nil {
-		k.timer = k.clock.AfterFunc(d, k.fire)
-		return
-	}
-	k.timer.Reset(d)
-}
-
-// fire sends the keep-alives due now or within slack, and moves each of
-// their sessions one period on.
-func (k *infoTable) fire() {
-	now := k.clock.Now().Sub(k.epoch)
-	var due []*Session
-	k.mu.Lock()
-	k.timerAt = -1 // no timer armed: armLocked arms it
-	for len(k.sched) > 0 && k.sched[0].due <= now+k.slack {
-		e := &k.sched[0]
-		if e.gen != e.s.kaGen { // its session was unscheduled
-			heap.Pop(&k.sched)
-			k.stale--
-			continue
-		}
-		due = append(due, e.s)
-		e.due = now + k.period
-		heap.Fix(&k.sched, 0)
-	}
-	k.armLocked()
-	k.mu.Unlock()
-	k.due.Add(uint64(len(due)))
-	k.sendBatch(due)
+		kas:      dueHeap{gen: func(s *Session) *uint32 { return &s.kaGen }},
+		expiries: dueHeap{gen: func(s *Session) *uint32 { return &s.expiryGen }},
+		waiting:  map[uint64]*kaWait{}, bursts: map[string]*burst{}, branch: sip.RFC3261BranchMagicCookie + ".ka" + hex.EncodeToString(b[:]) + "."}
 }
 
 // sendBatch sends one keep-alive in each session of due. A session that is
@@ -270,30 +179,6 @@ func (k *infoTable) sendChunk(ss []*Session, cseqs []uint32) {
 		s.kickLocked() // events queued meanwhile
 		s.mu.Unlock()
 	}
-}
-
-// kaEntry is a session's next keep-alive: due is an offset from the
-// table's epoch; gen is the session's kaGen when it was scheduled (a
-// different one: stale).
-type kaEntry struct {
-	due time.Duration
-	s   *Session
-	gen uint32
-}
-
-// kaHeap orders the entries by due (container/heap).
-type kaHeap []kaEntry
-
-func (h kaHeap) Len() int           { return len(h) }
-func (h kaHeap) Less(i, j int) bool { return h[i].due < h[j].due }
-func (h kaHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *kaHeap) Push(x any)        { *h = append(*h, x.(kaEntry)) }
-func (h *kaHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = kaEntry{}
-	*h = old[:len(old)-1]
-	return e
 }
 
 // applies reports whether s's INFOs go through the table: its dialog

@@ -46,8 +46,8 @@ type Session struct {
 	localCSeq  uint32 // CSeq of requests we send; our own counter, not sipgo's dialog counter
 	inviteCSeq uint32 // CSeq of the INVITE that created the dialog
 	interval   time.Duration
-	expiry     Timer
-	kaGen      uint32 // odd while its keep-alives are scheduled; under infoTable.mu (infotable.go)
+	kaGen      uint32 // odd while its keep-alives are scheduled; under infoTable.mu (schedule.go)
+	expiryGen  uint32 // odd while its session timer runs; under infoTable.mu
 	queue      []outbound
 	sending    bool          // a drain goroutine is running
 	inflight   int           // requests being handled: events wait until their response is out
@@ -656,11 +656,7 @@ func (s *Session) refresh(interval time.Duration) {
 	}
 	s.interval = interval
 	after := interval - min(32*time.Second, interval/3)
-	if s.expiry == nil {
-		s.expiry = s.srv.clock.AfterFunc(after, s.expired)
-		return
-	}
-	s.expiry.Reset(after)
+	s.srv.infos.expireAt(s, s.srv.clock.Now().Add(after))
 }
 
 func (s *Session) expired() {
@@ -669,7 +665,7 @@ func (s *Session) expired() {
 }
 
 // scheduleKeepAlive arms the session's keep-alive INFOs (guide: every n
-// seconds) in the server's keep-alive schedule (keepalive.go). The period
+// seconds) in the server's keep-alive schedule (schedule.go). The period
 // runs from one keep-alive to the next, whether or not the last one was
 // answered: an unanswered keep-alive never delays the next.
 func (s *Session) scheduleKeepAlive() {
@@ -710,9 +706,6 @@ func (s *Session) end(reason error, bye bool) {
 	s.queue = nil
 	if s.order.started {
 		s.order.notifyLocked() // requests waiting their turn run now (and find the session gone)
-	}
-	if s.expiry != nil {
-		s.expiry.Stop()
 	}
 	hooks := s.endHooks
 	s.endHooks = nil
