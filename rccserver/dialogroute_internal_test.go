@@ -164,15 +164,15 @@ func TestBranchLookup(t *testing.T) {
 	if got := k.lookupLocked([]byte(branch)); got != w {
 		t.Fatalf("%q: %v", branch, got)
 	}
-	num := strconv.FormatUint(w.n, 36)
+	num := strconv.FormatUint(w.n, 16)
 	for _, forged := range []string{
 		k.branch + num + ".0",
-		k.branch + num + "." + strconv.FormatUint(w.rnd-1, 36),
-		k.branch + "0" + num + "." + strconv.FormatUint(w.rnd, 36),
-		k.branch + strings.ToUpper(num) + "." + strconv.FormatUint(w.rnd, 36),
+		k.branch + num + "." + strconv.FormatUint(w.rnd-1, 16),
+		k.branch + "0" + num + "." + strconv.FormatUint(w.rnd, 16),
+		k.branch + strings.ToUpper(num) + "." + strconv.FormatUint(w.rnd, 16),
 		branch + "x", branch + ".", branch[:len(branch)-1], k.branch + num, k.branch, "",
 		strings.Replace(branch, ".ka", ".kb", 1),
-		k.branch + strings.Repeat("z", 40) + "." + strconv.FormatUint(w.rnd, 36),
+		k.branch + strings.Repeat("f", 40) + "." + strconv.FormatUint(w.rnd, 16),
 	} {
 		if got := k.lookupLocked([]byte(forged)); got != nil {
 			t.Errorf("%q matched", forged)

@@ -275,16 +275,17 @@ func (k *infoTable) send(ss []*Session, m outbound, cseqs []uint32, timeout time
 }
 
 // branchMax bounds a branch of ours: the prefix (7+3+12+1 bytes) and two
-// base-36 uint64s (13 digits each) with a dot between.
+// hexadecimal uint64s (16 digits each) with a dot between.
 const branchMax = 64
 
 // appendBranch appends to b the Via branch of the INFO numbered n with
-// random part rnd: the branch prefix, n and rnd in base 36.
+// random part rnd: the branch prefix, n and rnd in hexadecimal (shifts,
+// where base 36 cost two divisions a digit, on every send and answer).
 func (k *infoTable) appendBranch(b []byte, n, rnd uint64) []byte {
 	b = append(b, k.branch...)
-	b = strconv.AppendUint(b, n, 36)
+	b = strconv.AppendUint(b, n, 16)
 	b = append(b, '.')
-	return strconv.AppendUint(b, rnd, 36)
+	return strconv.AppendUint(b, rnd, 16)
 }
 
 // lookupLocked (under mu) returns the awaited INFO whose Via branch is
@@ -302,7 +303,7 @@ func (k *infoTable) lookupLocked(branch []byte) *kaWait {
 		switch {
 		case c >= '0' && c <= '9':
 			d = c - '0'
-		case c >= 'a' && c <= 'z':
+		case c >= 'a' && c <= 'f':
 			d = c - 'a' + 10
 		case c == '.':
 			w := k.waiting[n]
@@ -314,7 +315,7 @@ func (k *infoTable) lookupLocked(branch []byte) *kaWait {
 		default:
 			return nil
 		}
-		n = n*36 + uint64(d) // may wrap: the comparison above still decides
+		n = n<<4 | uint64(d) // may drop high digits: the comparison above still decides
 	}
 	return nil
 }

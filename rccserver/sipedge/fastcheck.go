@@ -220,7 +220,12 @@ func plainNameAddr(v []byte) bool {
 	if gt < 0 || !plainURI(v[:gt]) {
 		return false
 	}
-	return !bytes.ContainsAny(v[gt+1:], "<>\"")
+	for _, c := range v[gt+1:] { // bytes.ContainsAny builds its set on every call
+		if c == '<' || c == '>' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // plainURI: a sip/sips URI in the plain shape, or another scheme (tel:)
