@@ -574,6 +574,9 @@ func answerFloor(s *Session, n int) int32 {
 
 // finish acts on the keep-alive's outcome unless its session has ended.
 func (w *kaWait) finish() {
+	if w.err == nil && w.m.keepalive {
+		return // answered: nothing to do, and no need to touch the session
+	}
 	s := w.s
 	s.mu.Lock()
 	ended := s.ended
