@@ -84,30 +84,30 @@ func scanHead(head []byte, h *headScan) bool {
 			return false // also refuses a folded line (leading space)
 		}
 		value := bytes.TrimSpace(line[colon+1:])
-		switch n := lowerName(name); n {
-		case "via", "v":
+		switch n := headerOf(name); n {
+		case headerVia:
 			if !plainVia(value) {
 				return false
 			}
 			if h.topVia == nil {
 				h.topVia = value
 			}
-		case "from", "f", "to", "t", "contact", "m", "route", "record-route":
+		case headerFrom, headerTo, headerContact, headerRoute, headerRecordRoute:
 			if !plainNameAddr(value) {
 				return false
 			}
-			if n == "from" || n == "f" {
+			if n == headerFrom {
 				h.from = true
-			} else if n == "to" || n == "t" {
+			} else if n == headerTo {
 				h.to = true
 			}
-		case "call-id", "i":
+		case headerCallID:
 			if len(value) == 0 || hasBlank(value) {
 				return false
 			}
 			h.repeated = h.repeated || h.callID != nil
 			h.callID = value
-		case "cseq":
+		case headerCSeq:
 			sp := bytes.IndexByte(value, ' ')
 			if sp < 1 || sp > 10 || !digits(value[:sp]) || atoi(value[:sp]) > 1<<31-1 {
 				return false
@@ -118,21 +118,21 @@ func scanHead(head []byte, h *headScan) bool {
 			}
 			h.repeated = h.repeated || h.cseqMethod != nil
 			h.cseq, h.cseqMethod = atoi(value[:sp]), m
-		case "content-length", "l":
+		case headerContentLength:
 			if len(value) == 0 || len(value) > 9 || !digits(value) {
 				return false
 			}
 			h.repeated = h.repeated || h.length >= 0
 			h.length = atoi(value)
-		case "max-forwards":
+		case headerMaxForwards:
 			if len(value) == 0 || len(value) > 9 || !digits(value) {
 				return false
 			}
-		case "content-type", "c":
+		case headerContentType:
 			if len(value) == 0 {
 				return false
 			}
-		case "refer-to", "referred-by":
+		case headerReferTo, headerReferredBy:
 			return false // rare here: the full parse
 		}
 	}
@@ -384,26 +384,88 @@ func upperToken(b []byte) bool {
 	return true
 }
 
-// lowerName returns the lower-case form of the header names plainValid
-// inspects, without allocating; every other name maps to "".
-func lowerName(name []byte) string {
-	var buf [16]byte
-	if len(name) > len(buf) {
-		return ""
+// header is a header the plain-shape scan inspects, by its full or
+// compact name (RFC 3261 §7.3.3); the zero value is any other header.
+type header uint8
+
+const (
+	headerUnknown header = iota
+	headerVia
+	headerFrom
+	headerTo
+	headerContact
+	headerRoute
+	headerRecordRoute
+	headerCallID
+	headerCSeq
+	headerMaxForwards
+	headerContentLength
+	headerContentType
+	headerReferTo
+	headerReferredBy
+)
+
+// headerNames are the full names by length, lower case.
+var headerNames = [15][]struct {
+	name string
+	h    header
+}{
+	2:  {{"to", headerTo}},
+	3:  {{"via", headerVia}},
+	4:  {{"from", headerFrom}, {"cseq", headerCSeq}},
+	5:  {{"route", headerRoute}},
+	7:  {{"call-id", headerCallID}, {"contact", headerContact}},
+	8:  {{"refer-to", headerReferTo}},
+	11: {{"referred-by", headerReferredBy}},
+	12: {{"record-route", headerRecordRoute}, {"max-forwards", headerMaxForwards}, {"content-type", headerContentType}},
+	14: {{"content-length", headerContentLength}},
+}
+
+// headerOf names the header of a header line's name, case-insensitively,
+// without allocating: it runs on every header line of every message.
+func headerOf(name []byte) header {
+	if len(name) == 1 {
+		switch name[0] | 0x20 { // ASCII lower case; a non-letter maps to no compact name below
+		case 'v':
+			return headerVia
+		case 'f':
+			return headerFrom
+		case 't':
+			return headerTo
+		case 'm':
+			return headerContact
+		case 'i':
+			return headerCallID
+		case 'l':
+			return headerContentLength
+		case 'c':
+			return headerContentType
+		}
+		return headerUnknown
 	}
-	for i, c := range name {
+	if len(name) >= len(headerNames) {
+		return headerUnknown
+	}
+	for _, c := range headerNames[len(name)] {
+		if foldEqual(name, c.name) {
+			return c.h
+		}
+	}
+	return headerUnknown
+}
+
+// foldEqual reports whether b is lower, ignoring the case of ASCII letters
+// in b (lower is lower case).
+func foldEqual(b []byte, lower string) bool {
+	for i, c := range b {
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		buf[i] = c
+		if c != lower[i] {
+			return false
+		}
 	}
-	switch n := string(buf[:len(name)]); n { // no allocation: the compiler compares in place
-	case "via", "v", "from", "f", "to", "t", "contact", "m", "route", "record-route",
-		"call-id", "i", "cseq", "max-forwards", "content-length", "l", "content-type", "c",
-		"refer-to", "referred-by":
-		return n
-	}
-	return ""
+	return true
 }
 
 // charClass sets: which bytes a plain shape allows where.
