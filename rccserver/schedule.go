@@ -96,25 +96,19 @@ func (h *dueHeap) live() int { return len(h.entries) - h.stale }
 
 // schedule sets s's next keep-alive at due. It is called once per
 // session, when its dialog is confirmed; a second call replaces the first.
-func (k *infoTable) schedule(s *Session, due time.Time) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.stopped {
-		return
-	}
-	k.kas.set(s, due.Sub(k.epoch))
-	k.armLocked()
-}
+func (k *infoTable) schedule(s *Session, due time.Time) { k.set(&k.kas, s, due) }
 
 // expireAt sets when s's session timer runs out (Session.refresh); a
 // second call replaces the first.
-func (k *infoTable) expireAt(s *Session, at time.Time) {
+func (k *infoTable) expireAt(s *Session, at time.Time) { k.set(&k.expiries, s, at) }
+
+func (k *infoTable) set(h *dueHeap, s *Session, at time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.stopped {
 		return
 	}
-	k.expiries.set(s, at.Sub(k.epoch))
+	h.set(s, at.Sub(k.epoch))
 	k.armLocked()
 }
 
@@ -170,7 +164,7 @@ func (k *infoTable) fire() {
 	k.armLocked()
 	k.mu.Unlock()
 	for _, s := range expired {
-		s.expired()
+		s.srv.work.Go(s.expired) // its end hooks may block: not the keep-alives' goroutine
 	}
 	k.due.Add(uint64(len(due)))
 	k.sendBatch(due)
