@@ -127,7 +127,7 @@ func (k *infoTable) armLocked() {
 		return
 	}
 	next, ok := time.Duration(0), false
-	for _, h := range []*dueHeap{&k.kas, &k.expiries} {
+	for _, h := range [...]*dueHeap{&k.kas, &k.expiries} {
 		if e := h.top(); e != nil && (!ok || e.due < next) {
 			next, ok = e.due, true
 		}

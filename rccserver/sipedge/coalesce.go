@@ -32,15 +32,9 @@ const coalesceMax = 64 << 10
 // set: a TCP connection, possibly under wrappers that pass SyscallConn on
 // (RawConnOf). A *tls.Conn has no SyscallConn.
 func (c *conn) initCoalesce(nc net.Conn) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return
+	if raw, err := RawConnOf(nc); err == nil {
+		c.raw, c.lowat = raw, 1
 	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
-	c.raw, c.lowat = raw, 1
 }
 
 // coalesce sets the socket's low-water mark for the next read from the
